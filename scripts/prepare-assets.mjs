@@ -1,0 +1,18 @@
+// Copies the Swagger UI and ReDoc browser bundles from node_modules into public/, which wrangler
+// serves as static assets. The docs pages then load nothing from a third-party CDN.
+import { cpSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+const require = createRequire(import.meta.url);
+const swaggerDir = dirname(require.resolve("swagger-ui-dist/package.json"));
+const redocDir = dirname(require.resolve("redoc/package.json"));
+const out = new URL("../public/static/", import.meta.url).pathname;
+
+mkdirSync(join(out, "swagger-ui"), { recursive: true });
+mkdirSync(join(out, "redoc"), { recursive: true });
+for (const file of ["swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "oauth2-redirect.html", "favicon-32x32.png"]) {
+  cpSync(join(swaggerDir, file), join(out, "swagger-ui", file));
+}
+cpSync(join(redocDir, "bundles", "redoc.standalone.js"), join(out, "redoc", "redoc.standalone.js"));
+console.log(`docs assets copied to ${out}`);

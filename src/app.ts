@@ -1,0 +1,85 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { authRoutes } from "./auth/routes";
+import { createDb } from "./db/client";
+import { docsRoutes, registerOpenApi } from "./docs/routes";
+import type { AppEnv } from "./env";
+import { eventRoutes } from "./events/routes";
+import { healthRoutes } from "./health/routes";
+import { contentNegotiation } from "./lib/formats";
+import { ApiError, CODES, problemBody } from "./lib/problem";
+import { notificationRoutes, socketRoutes } from "./notifications/routes";
+
+/** Renders any error as a problem document; unexpected ones are logged and never leak detail. */
+export function renderProblem(c: Context<AppEnv>, error: unknown): Response {
+  let problem: ApiError;
+  if (error instanceof ApiError) problem = error;
+  else if (error instanceof HTTPException && error.status < 500) {
+    problem = new ApiError(error.status, CODES[error.status] ?? "http_error", error.message || "The request was rejected.");
+  } else {
+    console.error(`request ${c.var.requestId} failed:`, error);
+    problem = new ApiError(500, "internal_error", "Something went wrong on our side; quote the request id if you report it.");
+  }
+  const headers: Record<string, string> = { "Content-Type": "application/problem+json", ...problem.options.headers };
+  if (problem.status === 401) headers["WWW-Authenticate"] = 'Bearer realm="api"';
+  return new Response(JSON.stringify(problemBody(problem, c.var.requestId ?? "")), { status: problem.status, headers });
+}
+
+/** The whole Worker app: shared middleware, every resource's routes, and the one error path. */
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ strict: true });
+
+  app.use(requestId({ headerName: "X-Request-Id", limitLength: 64 }));
+  app.use(
+    secureHeaders({
+      // The docs pages load their own scripts from /static and nothing from elsewhere.
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:"],
+        workerSrc: ["'self'", "blob:"],
+        connectSrc: ["'self'"],
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use("*", async (c, next) => {
+    const origins = (c.env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+    return cors({
+      origin: origins.includes("*") ? "*" : origins,
+      allowHeaders: ["Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match"],
+      exposeHeaders: ["ETag", "Location", "Retry-After", "X-Request-Id"],
+      maxAge: 600,
+    })(c, next);
+  });
+  app.use(async function database(c, next) {
+    c.set("db", createDb(c.env.DB));
+    await next();
+  });
+  app.use(contentNegotiation());
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        renderProblem(c, new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed here; use ${methods.join(", ")}.`, { headers: { Allow: methods.join(", ") } })),
+    }),
+  );
+
+  app.route("/api/auth", authRoutes);
+  app.route("/api", eventRoutes);
+  app.route("/api/notifications", notificationRoutes);
+  app.route("/ws", socketRoutes);
+  app.route("/", healthRoutes);
+  app.route("/", docsRoutes);
+  registerOpenApi(app);
+
+  app.notFound((c) => renderProblem(c, new ApiError(404, "not_found", `No route matches ${c.req.method} ${c.req.path}.`)));
+  app.onError((error, c) => renderProblem(c, error));
+  return app;
+}

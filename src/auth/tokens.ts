@@ -1,0 +1,74 @@
+import { SignJWT, jwtVerify } from "jose";
+import { ApiError } from "../lib/problem";
+
+const MIN_SECRET_BYTES = 32;
+const encoder = new TextEncoder();
+
+/**
+ * The JWT key, refusing to sign with a missing or short one: a weak key would let anyone forge
+ * sessions, so the Worker answers 500 and logs why instead.
+ */
+export function signingSecret(env: Env): string {
+  const secret = env.JWT_SECRET;
+  if (!secret || encoder.encode(secret).byteLength < MIN_SECRET_BYTES) {
+    console.error(`JWT_SECRET is missing or shorter than ${MIN_SECRET_BYTES} bytes; refusing to issue or verify tokens. Set it with \`wrangler secret put JWT_SECRET\`.`);
+    throw new ApiError(500, "server_misconfigured", "The server is not configured to issue tokens.");
+  }
+  return secret;
+}
+
+export interface AccessClaims {
+  userId: number;
+  sessionId: string;
+}
+
+export const accessTtlSeconds = (env: Env) => Number(env.ACCESS_TOKEN_TTL) || 900;
+
+/** Signs a short-lived HS256 access token carrying the session id, so logout can revoke it. */
+export async function signAccessToken(env: Env, claims: AccessClaims): Promise<string> {
+  return new SignJWT({ sid: claims.sessionId, typ: "access" })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(String(claims.userId))
+    .setIssuer(env.JWT_ISSUER)
+    .setAudience(env.JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${accessTtlSeconds(env)}s`)
+    .sign(encoder.encode(signingSecret(env)));
+}
+
+/** Verifies signature (HS256 only), issuer, audience, expiry and token type; null when any fails. */
+export async function verifyAccessToken(env: Env, token: string): Promise<AccessClaims | null> {
+  const secret = encoder.encode(signingSecret(env));
+  try {
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: ["HS256"],
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      requiredClaims: ["exp", "iat", "sub", "sid"],
+    });
+    const userId = Number(payload.sub);
+    if (payload.typ !== "access" || typeof payload.sid !== "string" || !Number.isSafeInteger(userId)) return null;
+    return { userId, sessionId: payload.sid };
+  } catch {
+    return null;
+  }
+}
+
+const toHex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+export const randomToken = (bytes: number) => toHex(crypto.getRandomValues(new Uint8Array(bytes)).buffer);
+
+export async function sha256Hex(text: string): Promise<string> {
+  return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+}
+
+/**
+ * Refresh tokens are opaque (`rt_<session>.<secret>`), never JWTs, so neither kind of token can be
+ * mistaken for the other. Only the secret's hash is stored.
+ */
+export const formatRefreshToken = (sessionId: string, secret: string) => `rt_${sessionId}.${secret}`;
+
+export function parseRefreshToken(token: string): { sessionId: string; secret: string } | null {
+  const match = /^rt_([0-9a-f]{32})\.([0-9a-f]{64})$/.exec(token);
+  return match ? { sessionId: match[1], secret: match[2] } : null;
+}

@@ -1,0 +1,120 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/**
+ * The data model. Times are epoch milliseconds (integers compare and index cheaply); the API
+ * renders them as ISO 8601 UTC strings.
+ */
+export const users = sqliteTable(
+  "users",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    username: text("username").notNull(),
+    email: text("email").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    // Bumped by every write that changes this user's calendar as owner. Writers guard on the value
+    // they read, which makes "check for conflicts, then write" atomic without transactions.
+    calendarVersion: integer("calendar_version").notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex("users_username_unique").on(sql`lower(${t.username})`),
+    uniqueIndex("users_email_unique").on(sql`lower(${t.email})`),
+  ],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: integer("user_id").notNull(),
+    // SHA-256 of the one refresh token that is currently valid for this session.
+    refreshHash: text("refresh_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+export const events = sqliteTable(
+  "events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    ownerId: integer("owner_id").notNull(),
+    title: text("title").notNull(),
+    description: text("description").notNull().default(""),
+    location: text("location"),
+    startTime: integer("start_time").notNull(),
+    endTime: integer("end_time").notNull(),
+    // End of the last occurrence; null for an endless series. Lets SQL pre-filter conflicts and
+    // list windows before occurrences are expanded in code.
+    seriesEnd: integer("series_end"),
+    isRecurring: integer("is_recurring", { mode: "boolean" }).notNull().default(false),
+    recurrencePattern: text("recurrence_pattern"),
+    timezone: text("timezone").notNull().default("UTC"),
+    version: integer("version").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("events_owner_span_idx").on(t.ownerId, t.startTime, t.seriesEnd)],
+);
+
+/**
+ * Who may see an event, including its creator (role `owner`). The event's start and series end
+ * are copied here so that "my events, in start order" is one index range scan: keyset pages read
+ * `limit` rows whatever the calendar's size.
+ */
+export const permissions = sqliteTable(
+  "permissions",
+  {
+    eventId: integer("event_id").notNull(),
+    userId: integer("user_id").notNull(),
+    role: text("role", { enum: ["owner", "editor", "viewer"] }).notNull(),
+    grantedBy: integer("granted_by").notNull(),
+    grantedAt: integer("granted_at").notNull(),
+    startTime: integer("start_time").notNull(),
+    seriesEnd: integer("series_end"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.eventId, t.userId] }),
+    index("permissions_user_start_idx").on(t.userId, t.startTime, t.eventId),
+  ],
+);
+
+/** One row per version of an event; `(event_id, version)` is unique so versions never fork. */
+export const versions = sqliteTable(
+  "versions",
+  {
+    eventId: integer("event_id").notNull(),
+    version: integer("version").notNull(),
+    action: text("action", { enum: ["created", "updated", "rolled_back"] }).notNull(),
+    changedBy: integer("changed_by").notNull(),
+    changedAt: integer("changed_at").notNull(),
+    // JSON: the event's content fields as of this version.
+    snapshot: text("snapshot").notNull(),
+    // JSON: { field: { from, to } } against the previous version.
+    changes: text("changes").notNull(),
+    restoredFrom: integer("restored_from"),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.version] }), index("versions_event_time_idx").on(t.eventId, t.changedAt)],
+);
+
+export const notifications = sqliteTable(
+  "notifications",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: integer("user_id").notNull(),
+    type: text("type").notNull(),
+    eventId: integer("event_id"),
+    actorId: integer("actor_id").notNull(),
+    message: text("message").notNull(),
+    data: text("data").notNull(),
+    isRead: integer("is_read", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    index("notifications_user_idx").on(t.userId, t.id),
+    index("notifications_user_unread_idx").on(t.userId, t.isRead, t.id),
+  ],
+);

@@ -1,0 +1,26 @@
+import type { Db } from "./db/client";
+
+declare global {
+  interface Env {
+    /** HS256 signing key, at least 32 bytes. A secret (`wrangler secret put JWT_SECRET`), never a var. */
+    JWT_SECRET?: string;
+  }
+}
+
+/** The authenticated caller, as every service receives it. */
+export interface Actor {
+  id: number;
+  username: string;
+  email: string;
+  createdAt: number;
+  sessionId: string;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    db: Db;
+    actor: Actor;
+  };
+}

@@ -1,0 +1,22 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { bodyOf, createRouter } from "../lib/openapi";
+
+const HealthSchema = z.object({ status: z.enum(["ok", "degraded"]), db: z.enum(["ok", "unreachable"]) }).openapi("Health");
+
+const healthRoute = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["Health"],
+  summary: "Liveness, including a round trip to D1",
+  responses: { 200: bodyOf(HealthSchema, "Healthy"), 503: bodyOf(HealthSchema, "D1 is unreachable") },
+});
+
+export const healthRoutes = createRouter().openapi(healthRoute, async (c) => {
+  try {
+    await c.env.DB.prepare("SELECT 1").first();
+    return c.json({ status: "ok" as const, db: "ok" as const }, 200);
+  } catch (error) {
+    console.error("health check: D1 unreachable", error);
+    return c.json({ status: "degraded" as const, db: "unreachable" as const }, 503);
+  }
+});

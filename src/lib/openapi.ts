@@ -1,0 +1,88 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { ZodError } from "zod";
+import type { AppEnv } from "../env";
+import { ApiError, type FieldError, validationFailed } from "./problem";
+
+/** Turns zod issues into the contract's `errors[]`, one entry per failing field. */
+export function fieldErrors(error: ZodError): FieldError[] {
+  return error.issues.map((issue) => ({ field: issue.path.map(String).join(".") || "body", message: issue.message }));
+}
+
+/**
+ * A router whose validation failures all take the app's one error path: a bad path id is a 404
+ * (ids that are not positive integers name nothing), anything else a 422 naming each field.
+ *
+ * @example
+ * const events = createRouter().openapi(createEventRoute, handler);
+ */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (result.success) return;
+      if (result.target === "param") throw new ApiError(404, "not_found", "No resource matches that path.");
+      throw validationFailed(fieldErrors(result.error));
+    },
+  });
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().openapi({ example: "validation_failed" }),
+    detail: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string(), index: z.number().int().optional() })).optional(),
+    request_id: z.string(),
+  })
+  .catchall(z.unknown())
+  .openapi("Problem", { description: "RFC 9457 problem details. Some errors add members such as `conflicts` or `current`." });
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: "Malformed body (bad JSON or MessagePack bytes)",
+  401: "Missing, invalid, expired or revoked credentials",
+  403: "Your role on this event is too low",
+  404: "Not found, or not visible to you",
+  409: "Conflict",
+  412: "If-Match does not match the current version",
+  413: "Body too large",
+  415: "Unsupported media type",
+  422: "Validation failed",
+  429: "Rate limited; see Retry-After",
+};
+
+/** OpenAPI response entries for the given problem statuses. */
+export function problemResponses(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: PROBLEM_DESCRIPTIONS[status] ?? "Error",
+        content: { "application/problem+json": { schema: ProblemSchema }, "application/msgpack": { schema: ProblemSchema } },
+      },
+    ]),
+  );
+}
+
+/** A response or request body documented in both wire formats. */
+export function bodyOf<T extends z.ZodType>(schema: T, description: string) {
+  return {
+    description,
+    content: { "application/json": { schema }, "application/msgpack": { schema } },
+  };
+}
+
+export const IdParam = z.coerce
+  .number()
+  .int()
+  .positive()
+  .max(Number.MAX_SAFE_INTEGER)
+  .openapi({ param: { in: "path", required: true }, example: 1 });
+
+/** `limit` and `cursor` of every paged collection. */
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50).openapi({ param: { in: "query" }, example: 50 }),
+  cursor: z.string().max(500).optional().openapi({ param: { in: "query" } }),
+});
+
+export const BEARER = [{ bearerAuth: [] }, { oauth2: [] }];

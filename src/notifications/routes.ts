@@ -1,0 +1,119 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { authenticate } from "../auth/service";
+import { requireAuth } from "../auth/middleware";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { BEARER, IdParam, PageQuery, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { ApiError, notFound } from "../lib/problem";
+import { listNotifications, markAllRead, markRead, NOTIFICATION_TYPES } from "./service";
+
+const tags = ["Notifications"];
+
+export const NotificationSchema = z
+  .object({
+    id: z.number().int(),
+    type: z.enum(NOTIFICATION_TYPES),
+    event_id: z.number().int().nullable(),
+    actor: z.object({ id: z.number().int(), username: z.string() }),
+    message: z.string(),
+    data: z.record(z.string(), z.unknown()).openapi({ description: "What changed: fields with from/to, the new role, ..." }),
+    is_read: z.boolean(),
+    created_at: z.string(),
+  })
+  .openapi("Notification");
+
+const NotificationPage = z
+  .object({ items: z.array(NotificationSchema), next_cursor: z.string().nullable(), unread_count: z.number().int() })
+  .openapi("NotificationPage");
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/",
+  tags,
+  summary: "Your notifications: newest first, or with `since` the ones after it, oldest first",
+  security: BEARER,
+  request: {
+    query: PageQuery.extend({
+      unread: z.enum(["true", "false"]).optional().openapi({ param: { in: "query" } }),
+      since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().openapi({ param: { in: "query" } }),
+    }),
+  },
+  responses: { 200: bodyOf(NotificationPage, "A page"), ...problemResponses(401, 422) },
+});
+
+const readRoute = createRoute({
+  method: "post",
+  path: "/{id}/read",
+  tags,
+  summary: "Mark one notification read (idempotent)",
+  security: BEARER,
+  request: { params: z.object({ id: IdParam }) },
+  responses: { 204: { description: "Read" }, ...problemResponses(401, 404) },
+});
+
+const readAllRoute = createRoute({
+  method: "post",
+  path: "/read-all",
+  tags,
+  summary: "Mark every notification read",
+  security: BEARER,
+  responses: { 204: { description: "All read" }, ...problemResponses(401) },
+});
+
+const socketRoute = createRoute({
+  method: "get",
+  path: "/notifications",
+  tags,
+  summary: "WebSocket stream of your notifications",
+  description:
+    "Upgrade with `token` (an access token). Frames: first `{type:'hello', user_id, last_id}`, then with `since` every notification after it in id order, then live `{type:'notification', notification}`. Text `ping` is answered `pong`. `format=msgpack` sends binary MessagePack frames. Closed with 4001 on logout. Delivery is at-least-once: de-duplicate by id.",
+  request: {
+    query: z.object({
+      token: z.string().openapi({ param: { in: "query" } }),
+      since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().openapi({ param: { in: "query" } }),
+      format: z.enum(["json", "msgpack"]).optional().openapi({ param: { in: "query" } }),
+    }),
+  },
+  responses: { 101: { description: "Switching protocols" }, ...problemResponses(401, 422, 426) },
+});
+
+const cursorScope = (userId: number, since: number | undefined, unread: boolean) => `notifications:${userId}:${since ?? "-"}:${unread}`;
+
+export const notificationRoutes = createRouter();
+notificationRoutes.use("*", requireAuth());
+notificationRoutes
+  .openapi(listRoute, async (c) => {
+    const actor = c.var.actor;
+    const query = c.req.valid("query");
+    const unread = query.unread === "true";
+    const scope = cursorScope(actor.id, query.since, unread);
+    const after = query.cursor ? Number((await decodeCursor(c.env, scope, query.cursor))[0]) : undefined;
+    const page = await listNotifications(c.var.db, actor.id, { limit: query.limit, unread, since: query.since, after });
+    const last = page.items.at(-1);
+    const next = page.hasMore && last ? await encodeCursor(c.env, scope, [last.id]) : null;
+    return c.json({ items: page.items, next_cursor: next, unread_count: page.unreadCount }, 200);
+  })
+  .openapi(readRoute, async (c) => {
+    if (!(await markRead(c.var.db, c.var.actor.id, c.req.valid("param").id))) throw notFound("notification");
+    return c.body(null, 204);
+  })
+  .openapi(readAllRoute, async (c) => {
+    await markAllRead(c.var.db, c.var.actor.id);
+    return c.body(null, 204);
+  });
+
+/** The socket route: the user comes from the verified token only, never from the path or query. */
+export const socketRoutes = createRouter().openapi(socketRoute, async (c) => {
+  const query = c.req.valid("query");
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "upgrade_required", "Connect with a WebSocket upgrade.");
+  const actor = await authenticate(c.var.db, c.env, query.token);
+  if (!actor) throw new ApiError(401, "unauthorized", "The token is invalid, expired or revoked.");
+  const url = new URL("https://hub/connect");
+  url.searchParams.set("user_id", String(actor.id));
+  url.searchParams.set("session_id", actor.sessionId);
+  url.searchParams.set("format", query.format ?? "json");
+  if (query.since !== undefined) url.searchParams.set("since", String(query.since));
+  const hub = c.env.NOTIFICATION_HUB.getByName(String(actor.id));
+  const upgraded = await hub.fetch(new Request(url, { headers: { Upgrade: "websocket" } }));
+  // A fresh Response: the hub's has immutable headers, and our middleware adds some.
+  return new Response(null, { status: 101, webSocket: upgraded.webSocket });
+});

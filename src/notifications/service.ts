@@ -1,0 +1,186 @@
+import { and, asc, count, desc, eq, gt, lt, lte, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { notifications, users } from "../db/schema";
+import { formatUtc } from "../lib/time";
+
+export const NOTIFICATION_TYPES = [
+  "event_created",
+  "event_updated",
+  "event_deleted",
+  "event_rolled_back",
+  "event_shared",
+  "permission_updated",
+  "permission_revoked",
+] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+
+export interface NotificationBody {
+  id: number;
+  type: string;
+  event_id: number | null;
+  actor: { id: number; username: string };
+  message: string;
+  data: unknown;
+  is_read: boolean;
+  created_at: string;
+}
+
+export interface NotificationSpec {
+  type: NotificationType;
+  eventId: number;
+  actor: { id: number; username: string };
+  message: string;
+  data: Record<string, unknown>;
+}
+
+/** Raw notification row, as RETURNING gives it. */
+interface NotificationRow {
+  id: number;
+  user_id: number;
+  type: string;
+  event_id: number | null;
+  actor_id: number;
+  message: string;
+  data: string;
+  is_read: number;
+  created_at: number;
+}
+
+/**
+ * One statement that notifies everyone who holds a permission on the event at that point of the
+ * batch: put it after a grant to include the new user, before a revoke or delete to include the
+ * ones losing access. The actor's copy is stored already read. Meant for `db.batch`, so the change
+ * and its notifications commit together.
+ */
+export function notifyEventAudience(db: Db, spec: NotificationSpec, now = Date.now()) {
+  return db.all<NotificationRow>(sql`
+    INSERT INTO notifications (user_id, type, event_id, actor_id, message, data, is_read, created_at)
+    SELECT user_id, ${spec.type}, ${spec.eventId}, ${spec.actor.id}, ${spec.message}, ${JSON.stringify(spec.data)}, user_id = ${spec.actor.id}, ${now}
+    FROM permissions WHERE event_id = ${spec.eventId}
+    ORDER BY user_id
+    RETURNING *`);
+}
+
+/** The same, for one recipient who may no longer hold a permission (a revoked collaborator). */
+export function notifyUser(db: Db, userId: number, spec: NotificationSpec, now = Date.now()) {
+  return db.all<NotificationRow>(sql`
+    INSERT INTO notifications (user_id, type, event_id, actor_id, message, data, is_read, created_at)
+    VALUES (${userId}, ${spec.type}, ${spec.eventId}, ${spec.actor.id}, ${spec.message}, ${JSON.stringify(spec.data)}, ${userId === spec.actor.id}, ${now})
+    RETURNING *`);
+}
+
+/** Pairs inserted rows with the actor that the caller already knows, ready to deliver. */
+export function toDeliveries(rows: NotificationRow[], actor: { id: number; username: string }) {
+  return rows.map((row) => ({
+    userId: row.user_id,
+    notification: {
+      id: row.id,
+      type: row.type,
+      event_id: row.event_id,
+      actor,
+      message: row.message,
+      data: JSON.parse(row.data) as unknown,
+      is_read: Boolean(row.is_read),
+      created_at: formatUtc(row.created_at),
+    } satisfies NotificationBody,
+  }));
+}
+
+const selectBody = {
+  id: notifications.id,
+  type: notifications.type,
+  eventId: notifications.eventId,
+  actorId: notifications.actorId,
+  actorName: users.username,
+  message: notifications.message,
+  data: notifications.data,
+  isRead: notifications.isRead,
+  createdAt: notifications.createdAt,
+};
+
+interface SelectedRow {
+  id: number;
+  type: string;
+  eventId: number | null;
+  actorId: number;
+  actorName: string | null;
+  message: string;
+  data: string;
+  isRead: boolean;
+  createdAt: number;
+}
+
+function toBody(row: SelectedRow): NotificationBody {
+  return {
+    id: row.id,
+    type: row.type,
+    event_id: row.eventId,
+    actor: { id: row.actorId, username: row.actorName ?? "" },
+    message: row.message,
+    data: JSON.parse(row.data) as unknown,
+    is_read: row.isRead,
+    created_at: formatUtc(row.createdAt),
+  };
+}
+
+export async function lastNotificationId(db: Db, userId: number): Promise<number> {
+  const [row] = await db.select({ id: sql<number | null>`max(${notifications.id})` }).from(notifications).where(eq(notifications.userId, userId));
+  return row?.id ?? 0;
+}
+
+/** Notifications with `since < id <= upTo`, oldest first: the replay of a reconnecting socket. */
+export async function notificationsAfter(db: Db, userId: number, since: number, upTo: number): Promise<NotificationBody[]> {
+  const rows = await db
+    .select(selectBody)
+    .from(notifications)
+    .leftJoin(users, eq(users.id, notifications.actorId))
+    .where(and(eq(notifications.userId, userId), gt(notifications.id, since), lte(notifications.id, upTo)))
+    .orderBy(asc(notifications.id));
+  return rows.map(toBody);
+}
+
+export interface ListQuery {
+  limit: number;
+  unread?: boolean;
+  since?: number;
+  /** Last id of the previous page. */
+  after?: number;
+}
+
+/**
+ * A page of the user's inbox: newest first, or with `since` the ones after it, oldest first.
+ * Keyset on the id, so every page reads about `limit` rows.
+ */
+export async function listNotifications(db: Db, userId: number, query: ListQuery) {
+  const ascending = query.since !== undefined;
+  const conditions = [eq(notifications.userId, userId)];
+  if (query.unread) conditions.push(eq(notifications.isRead, false));
+  if (ascending) conditions.push(gt(notifications.id, Math.max(query.since ?? 0, query.after ?? 0)));
+  else if (query.after !== undefined) conditions.push(lt(notifications.id, query.after));
+  const [rows, [unread]] = await db.batch([
+    db
+      .select(selectBody)
+      .from(notifications)
+      .leftJoin(users, eq(users.id, notifications.actorId))
+      .where(and(...conditions))
+      .orderBy(ascending ? asc(notifications.id) : desc(notifications.id))
+      .limit(query.limit + 1),
+    db.select({ n: count() }).from(notifications).where(and(eq(notifications.userId, userId), eq(notifications.isRead, false))),
+  ]);
+  const page = rows.slice(0, query.limit).map(toBody);
+  return { items: page, hasMore: rows.length > query.limit, unreadCount: unread?.n ?? 0 };
+}
+
+/** Marks one notification read; false when it is not the user's. */
+export async function markRead(db: Db, userId: number, id: number): Promise<boolean> {
+  const rows = await db
+    .update(notifications)
+    .set({ isRead: true })
+    .where(and(eq(notifications.id, id), eq(notifications.userId, userId)))
+    .returning({ id: notifications.id });
+  return rows.length > 0;
+}
+
+export async function markAllRead(db: Db, userId: number): Promise<void> {
+  await db.update(notifications).set({ isRead: true }).where(and(eq(notifications.userId, userId), eq(notifications.isRead, false)));
+}
