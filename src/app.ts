@@ -11,6 +11,8 @@ import { docsRoutes, registerOpenApi } from "./docs/routes";
 import type { AppEnv } from "./env";
 import { eventRoutes } from "./events/routes";
 import { healthRoutes } from "./health/routes";
+import { sharingRoutes } from "./sharing/routes";
+import { versionRoutes } from "./versions/routes";
 import { contentNegotiation } from "./lib/formats";
 import { ApiError, CODES, problemBody } from "./lib/problem";
 import { notificationRoutes, socketRoutes } from "./notifications/routes";
@@ -72,7 +74,9 @@ export function createApp() {
   );
 
   app.route("/api/auth", authRoutes);
-  app.route("/api", eventRoutes);
+  app.route("/api/events", eventRoutes);
+  app.route("/api/events", sharingRoutes);
+  app.route("/api/events", versionRoutes);
   app.route("/api/notifications", notificationRoutes);
   app.route("/ws", socketRoutes);
   app.route("/", healthRoutes);

@@ -5,6 +5,11 @@ declare global {
     /** HS256 signing key, at least 32 bytes. A secret (`wrangler secret put JWT_SECRET`), never a var. */
     JWT_SECRET?: string;
   }
+  namespace Cloudflare {
+    interface Env {
+      JWT_SECRET?: string;
+    }
+  }
 }
 
 /** The authenticated caller, as every service receives it. */

@@ -1,11 +1,5 @@
-declare module "cloudflare:workers" {
+declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }
 }
-declare global {
-  interface Env {
-    TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
-  }
-}
-export {};

@@ -51,7 +51,7 @@ const logoutRoute = createRoute({
   tags,
   summary: "Revoke the session: its access token, refresh token and sockets stop working",
   security: BEARER,
-  middleware: [requireAuth()] as const,
+  middleware: [requireAuth()],
   request: { body: { ...bodyOf(LogoutBody, "Optionally, a refresh token of another of your sessions to revoke too"), required: false } },
   responses: { 204: { description: "Logged out" }, ...problemResponses(400, 401, 415, 422) },
 });
@@ -62,7 +62,7 @@ const meRoute = createRoute({
   tags,
   summary: "The current user",
   security: BEARER,
-  middleware: [requireAuth()] as const,
+  middleware: [requireAuth()],
   responses: { 200: bodyOf(UserSchema, "The current user"), ...problemResponses(401) },
 });
 

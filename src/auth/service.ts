@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { sessions, users } from "../db/schema";
 import type { Actor } from "../env";
 import { ApiError } from "../lib/problem";
-import { formatUtc } from "../lib/time";
+import { formatUtc } from "../recurrence";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "./password";
 import { accessTtlSeconds, formatRefreshToken, parseRefreshToken, randomToken, sha256Hex, signAccessToken, verifyAccessToken } from "./tokens";
 

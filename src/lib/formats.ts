@@ -73,7 +73,7 @@ export function contentNegotiation() {
         assertJsonCompatible(value, "");
         text = JSON.stringify(value);
       } else if (mediaType === "application/json" || mediaType.endsWith("+json")) {
-        text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
+        text = new TextDecoder().decode(bytes);
         try {
           JSON.parse(text);
         } catch {

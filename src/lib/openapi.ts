@@ -1,11 +1,19 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../env";
+import { requireAuth } from "../auth/middleware";
 import { ApiError, type FieldError, validationFailed } from "./problem";
 
-/** Turns zod issues into the contract's `errors[]`, one entry per failing field. */
+/**
+ * Turns zod issues into the contract's `errors[]`, one entry per failing field. Items of a list
+ * body (`events.3.title`, `users.0.role`) also carry their `index`.
+ */
 export function fieldErrors(error: ZodError): FieldError[] {
-  return error.issues.map((issue) => ({ field: issue.path.map(String).join(".") || "body", message: issue.message }));
+  return error.issues.map((issue) => ({
+    field: issue.path.map(String).join(".") || "body",
+    message: issue.message,
+    ...(typeof issue.path[1] === "number" ? { index: issue.path[1] } : {}),
+  }));
 }
 
 /**
@@ -85,4 +93,17 @@ export const PageQuery = z.object({
   cursor: z.string().max(500).optional().openapi({ param: { in: "query" } }),
 });
 
-export const BEARER = [{ bearerAuth: [] }, { oauth2: [] }];
+export const BEARER: Record<string, string[]>[] = [{ bearerAuth: [] }, { oauth2: [] }];
+
+/** Spread into a route: documents the bearer requirement and enforces it, once per request. */
+export const authenticated = () => ({ security: BEARER, middleware: [requireAuth()] });
+
+/**
+ * The version an `If-Match` header names: undefined when absent or `*`; NaN (never matches) when
+ * it names no version of ours.
+ */
+export function ifMatchVersion(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === "*") return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  return match ? Number(match[1]) : Number.NaN;
+}

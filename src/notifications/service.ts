@@ -1,7 +1,7 @@
-import { and, asc, count, desc, eq, gt, lt, lte, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, lt, lte, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { notifications, users } from "../db/schema";
-import { formatUtc } from "../lib/time";
+import { formatUtc } from "../recurrence";
 
 export const NOTIFICATION_TYPES = [
   "event_created",
@@ -27,7 +27,8 @@ export interface NotificationBody {
 
 export interface NotificationSpec {
   type: NotificationType;
-  eventId: number;
+  /** A number, or SQL naming an event inserted earlier in the same batch. */
+  eventId: number | SQL;
   actor: { id: number; username: string };
   message: string;
   data: Record<string, unknown>;
@@ -58,14 +59,6 @@ export function notifyEventAudience(db: Db, spec: NotificationSpec, now = Date.n
     SELECT user_id, ${spec.type}, ${spec.eventId}, ${spec.actor.id}, ${spec.message}, ${JSON.stringify(spec.data)}, user_id = ${spec.actor.id}, ${now}
     FROM permissions WHERE event_id = ${spec.eventId}
     ORDER BY user_id
-    RETURNING *`);
-}
-
-/** The same, for one recipient who may no longer hold a permission (a revoked collaborator). */
-export function notifyUser(db: Db, userId: number, spec: NotificationSpec, now = Date.now()) {
-  return db.all<NotificationRow>(sql`
-    INSERT INTO notifications (user_id, type, event_id, actor_id, message, data, is_read, created_at)
-    VALUES (${userId}, ${spec.type}, ${spec.eventId}, ${spec.actor.id}, ${spec.message}, ${JSON.stringify(spec.data)}, ${userId === spec.actor.id}, ${now})
     RETURNING *`);
 }
 

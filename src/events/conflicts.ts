@@ -1,0 +1,133 @@
+import { and, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { events, users } from "../db/schema";
+import { ApiError, type FieldError } from "../lib/problem";
+import { formatUtc } from "../recurrence";
+import { firstOverlap, RECURRENCE_HORIZON_DAYS, type SeriesSpec } from "../recurrence";
+import type { EventRow } from "./policy";
+import { seriesSpecOf } from "./content";
+
+const HORIZON_MS = RECURRENCE_HORIZON_DAYS * 24 * 3600 * 1000;
+
+/** An event about to be written: its occurrences, and its own id when it already exists. */
+export interface Candidate {
+  spec: SeriesSpec;
+  seriesEnd: number | null;
+  excludeId?: number;
+  /** Position in a batch, for error messages. */
+  index?: number;
+}
+
+export interface Conflict {
+  id: number;
+  title: string;
+  start_time: string;
+  end_time: string;
+  index?: number;
+}
+
+/** How far two series are compared: both endless, the horizon past the later start; else until one ends. */
+function horizonFor(a: Candidate, b: { spec: SeriesSpec; seriesEnd: number | null }): number {
+  if (a.seriesEnd === null && b.seriesEnd === null) return Math.max(a.spec.startMs, b.spec.startMs) + HORIZON_MS;
+  return Math.min(a.seriesEnd ?? Infinity, b.seriesEnd ?? Infinity);
+}
+
+function overlapOf(a: Candidate, b: { spec: SeriesSpec; seriesEnd: number | null }) {
+  if (!a.spec.rule && !b.spec.rule) {
+    return a.spec.startMs < b.spec.endMs && b.spec.startMs < a.spec.endMs ? { a: { start: a.spec.startMs, end: a.spec.endMs }, b: { start: b.spec.startMs, end: b.spec.endMs } } : null;
+  }
+  return firstOverlap(a.spec, b.spec, horizonFor(a, b));
+}
+
+/**
+ * Reads the owner's calendar version and every stored event that could overlap the candidates, in
+ * one consistent read (a batch is one transaction), then expands occurrences in code. The version
+ * is what the write must guard on: if it moved, someone changed the calendar after this check.
+ */
+export async function findConflicts(db: Db, ownerId: number, candidates: Candidate[]): Promise<{ calendarVersion: number; conflicts: Conflict[] }> {
+  const earliest = Math.min(...candidates.map((c) => c.spec.startMs));
+  const latest = candidates.some((c) => c.seriesEnd === null) ? null : Math.max(...candidates.map((c) => c.seriesEnd ?? 0));
+  const [[owner], rows] = await db.batch([
+    db.select({ version: users.calendarVersion }).from(users).where(eq(users.id, ownerId)),
+    db
+      .select()
+      .from(events)
+      .where(and(eq(events.ownerId, ownerId), or(isNull(events.seriesEnd), gt(events.seriesEnd, earliest)), latest === null ? undefined : lt(events.startTime, latest))),
+  ]);
+  const conflicts: Conflict[] = [];
+  for (const candidate of candidates) {
+    for (const row of rows as EventRow[]) {
+      if (row.id === candidate.excludeId) continue;
+      const stored = { spec: seriesSpecOf(row), seriesEnd: row.seriesEnd };
+      const hit = overlapOf(candidate, stored);
+      if (hit) conflicts.push({ id: row.id, title: row.title, start_time: formatUtc(hit.b.start), end_time: formatUtc(hit.b.end), index: candidate.index });
+    }
+  }
+  return { calendarVersion: owner?.version ?? 0, conflicts };
+}
+
+/** Overlaps among the items of one batch, reported against the later item. */
+export function conflictsWithinBatch(candidates: Candidate[], titles: string[]): Conflict[] {
+  const conflicts: Conflict[] = [];
+  for (let j = 1; j < candidates.length; j++) {
+    for (let i = 0; i < j; i++) {
+      const hit = overlapOf(candidates[j], candidates[i]);
+      if (hit) conflicts.push({ id: 0, title: titles[i], start_time: formatUtc(hit.b.start), end_time: formatUtc(hit.b.end), index: candidates[j].index });
+    }
+  }
+  return conflicts;
+}
+
+export function conflictError(conflicts: Conflict[]): ApiError {
+  const errors: FieldError[] = conflicts.map((c) => ({
+    field: "start_time",
+    message: c.id ? `Overlaps "${c.title}" (event ${c.id}) at ${c.start_time}.` : `Overlaps item "${c.title}" of this batch at ${c.start_time}.`,
+    ...(c.index !== undefined ? { index: c.index } : {}),
+  }));
+  const batch = conflicts.some((c) => c.index !== undefined);
+  return new ApiError(409, "conflict", "The event overlaps another event of the same owner.", {
+    ...(batch ? { errors } : {}),
+    extra: { conflicts },
+  });
+}
+
+/**
+ * Bumps the owner's calendar version only if it is still the one read by the conflict check.
+ * When it moved, the CASE yields NULL and the NOT NULL constraint aborts the whole batch, so
+ * "check, then write" is atomic without interactive transactions.
+ */
+export const calendarGuard = (db: Db, ownerId: number, expected: number) =>
+  db.run(sql`UPDATE users SET calendar_version = CASE WHEN calendar_version = ${expected} THEN calendar_version + 1 END WHERE id = ${ownerId}`);
+
+/** True when a batch was aborted by a guard on `table.column` (see calendarGuard). */
+export function isGuardFailure(error: unknown, column: "users.calendar_version" | "events.version"): boolean {
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+    if (String((e as Error).message ?? e).includes(`NOT NULL constraint failed: ${column}`)) return true;
+  }
+  return false;
+}
+
+const MAX_ATTEMPTS = 8;
+
+/**
+ * Runs `write` under the owner's calendar guard, after checking the candidates for conflicts;
+ * retries from the check when another writer got there first. Without candidates (times did not
+ * change) it writes unguarded.
+ */
+export async function writeWithoutConflicts<T>(db: Db, ownerId: number, candidates: Candidate[], write: (guard: ReturnType<typeof calendarGuard> | null) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    let guard: ReturnType<typeof calendarGuard> | null = null;
+    if (candidates.length) {
+      const { calendarVersion, conflicts } = await findConflicts(db, ownerId, candidates);
+      if (conflicts.length) throw conflictError(conflicts);
+      guard = calendarGuard(db, ownerId, calendarVersion);
+    }
+    try {
+      return await write(guard);
+    } catch (error) {
+      if (attempt < MAX_ATTEMPTS && isGuardFailure(error, "users.calendar_version")) continue;
+      if (isGuardFailure(error, "users.calendar_version")) throw new ApiError(409, "conflict", "The calendar is changing too fast; retry.");
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+import { z } from "@hono/zod-openapi";
+import { PageQuery } from "../lib/openapi";
+
+export const ROLES = ["owner", "editor", "viewer"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Role names are case-insensitive on input, lower-case on output. */
+export const RoleInput = z.preprocess((v) => (typeof v === "string" ? v.toLowerCase() : v), z.enum(ROLES)).openapi({ type: "string", enum: [...ROLES] });
+
+const nonBlank = (max: number) =>
+  z
+    .string()
+    .max(max, `At most ${max} characters.`)
+    .refine((s) => s.trim().length > 0, "Must not be empty.");
+
+const isoTime = z
+  .string()
+  .max(64)
+  .openapi({ description: "ISO 8601 with Z or an offset; without one it is read in the event's timezone.", example: "2031-03-01T10:00:00+02:00" });
+
+/** Writable fields of an event. Times are parsed by the service, which knows the event's time zone. */
+const writable = {
+  title: nonBlank(200).openapi({ example: "Design review" }),
+  description: z.string().max(10_000, "At most 10,000 characters."),
+  start_time: isoTime,
+  end_time: isoTime,
+  location: z.string().max(500, "At most 500 characters.").nullable(),
+  is_recurring: z.boolean(),
+  recurrence_pattern: z.string().max(500).nullable().openapi({ example: "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10" }),
+  timezone: z.string().max(64).openapi({ description: "IANA time zone", example: "Europe/Berlin" }),
+};
+
+export const EventCreate = z
+  .object({
+    ...writable,
+    description: writable.description.default(""),
+    location: writable.location.optional(),
+    is_recurring: writable.is_recurring.default(false),
+    recurrence_pattern: writable.recurrence_pattern.optional(),
+    timezone: writable.timezone.default("UTC"),
+  })
+  .openapi("EventCreate");
+export type EventCreateInput = z.infer<typeof EventCreate>;
+
+export const EventPatch = z
+  .object({
+    ...writable,
+    title: writable.title.optional(),
+    description: writable.description.nullable().optional(),
+    start_time: writable.start_time.optional(),
+    end_time: writable.end_time.optional(),
+    location: writable.location.optional(),
+    is_recurring: writable.is_recurring.nullable().optional(),
+    recurrence_pattern: writable.recurrence_pattern.optional(),
+    timezone: writable.timezone.nullable().optional(),
+  })
+  .openapi("EventUpdate", { description: "Any subset of the writable fields; `null` clears an optional field." });
+export type EventPatchInput = z.infer<typeof EventPatch>;
+
+export const PermissionSchema = z
+  .object({
+    user_id: z.number().int(),
+    username: z.string(),
+    role: z.enum(ROLES),
+    granted_by: z.number().int(),
+    granted_at: z.string(),
+  })
+  .openapi("Permission");
+
+export const EventSchema = z
+  .object({
+    id: z.number().int(),
+    title: z.string(),
+    description: z.string(),
+    start_time: z.string().openapi({ example: "2031-03-01T08:00:00Z" }),
+    end_time: z.string(),
+    location: z.string().nullable(),
+    is_recurring: z.boolean(),
+    recurrence_pattern: z.string().nullable(),
+    timezone: z.string(),
+    owner_id: z.number().int(),
+    version: z.number().int(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    my_role: z.enum(ROLES),
+  })
+  .openapi("Event");
+
+export const EventDetailSchema = EventSchema.extend({ permissions: z.array(PermissionSchema) }).openapi("EventDetail");
+
+export const EventPage = z.object({ items: z.array(EventSchema), next_cursor: z.string().nullable() }).openapi("EventPage");
+
+export const EventListQuery = PageQuery.extend({
+  start: z.string().max(64).optional().openapi({ param: { in: "query" }, description: "Events that intersect [start, end)" }),
+  end: z.string().max(64).optional().openapi({ param: { in: "query" } }),
+  q: z.string().max(200).optional().openapi({ param: { in: "query" }, description: "Case-insensitive substring of title, description or location" }),
+  role: RoleInput.optional().openapi({ param: { in: "query" } }),
+});
+
+export const MAX_BATCH = 100;
+export const BatchBody = z
+  .preprocess((body) => (Array.isArray(body) ? { events: body } : body), z.object({ events: z.array(EventCreate).min(1).max(MAX_BATCH) }))
+  .openapi("BatchCreate", { description: `\`{events: [...]}\` or a bare array of 1..${MAX_BATCH} EventCreate objects.` });
+
+export const ConflictSchema = z.object({ id: z.number().int(), title: z.string(), start_time: z.string(), end_time: z.string() }).openapi("Conflict");

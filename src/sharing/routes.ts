@@ -1,0 +1,71 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { PermissionSchema } from "../events/schemas";
+import { IdParam, authenticated, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { scheduleDelivery } from "../notifications/schedule";
+import { RoleBody, ShareBody } from "./schemas";
+import * as sharing from "./service";
+
+const tags = ["Sharing"];
+const EventParams = z.object({ id: IdParam });
+const PermissionParams = z.object({ id: IdParam, userId: IdParam });
+
+const shareRoute = createRoute({
+  method: "post",
+  path: "/{id}/share",
+  tags,
+  summary: "Share an event, or change roles (upsert; owners)",
+  description: "Users are named by `user_id`, `username` or `email`. An unknown user is a 404 and nothing is granted.",
+  ...authenticated(),
+  request: { params: EventParams, body: { ...bodyOf(ShareBody, "Who gets which role"), required: true } },
+  responses: { 200: bodyOf(z.array(PermissionSchema), "The full permission list"), ...problemResponses(400, 401, 403, 404, 415, 422, 429) },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/{id}/permissions",
+  tags,
+  summary: "Who has access; the creator first",
+  ...authenticated(),
+  request: { params: EventParams },
+  responses: { 200: bodyOf(z.array(PermissionSchema), "Permissions"), ...problemResponses(401, 404) },
+});
+
+const setRoleRoute = createRoute({
+  method: "put",
+  path: "/{id}/permissions/{userId}",
+  tags,
+  summary: "Set one user's role (owners)",
+  ...authenticated(),
+  request: { params: PermissionParams, body: { ...bodyOf(RoleBody, "The new role"), required: true } },
+  responses: { 200: bodyOf(PermissionSchema, "The permission"), ...problemResponses(400, 401, 403, 404, 415, 422, 429) },
+});
+
+const revokeRoute = createRoute({
+  method: "delete",
+  path: "/{id}/permissions/{userId}",
+  tags,
+  summary: "Remove a collaborator (owners), or leave an event yourself",
+  ...authenticated(),
+  request: { params: PermissionParams },
+  responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 422, 429) },
+});
+
+export const sharingRoutes = createRouter()
+  .openapi(shareRoute, async (c) => {
+    const { permissions, deliveries } = await sharing.share(c.var.db, c.var.actor, c.req.valid("param").id, c.req.valid("json").users);
+    scheduleDelivery(c, deliveries);
+    return c.json(permissions, 200);
+  })
+  .openapi(listRoute, async (c) => c.json(await sharing.readPermissions(c.var.db, c.var.actor, c.req.valid("param").id), 200))
+  .openapi(setRoleRoute, async (c) => {
+    const { id, userId } = c.req.valid("param");
+    const { permission, deliveries } = await sharing.setRole(c.var.db, c.var.actor, id, userId, c.req.valid("json").role);
+    scheduleDelivery(c, deliveries);
+    return c.json(permission, 200);
+  })
+  .openapi(revokeRoute, async (c) => {
+    const { id, userId } = c.req.valid("param");
+    const { deliveries } = await sharing.revoke(c.var.db, c.var.actor, id, userId);
+    scheduleDelivery(c, deliveries);
+    return c.body(null, 204);
+  });

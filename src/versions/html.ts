@@ -1,0 +1,73 @@
+import { html, raw } from "hono/html";
+import type { HtmlEscapedString } from "hono/utils/html";
+import type { EventRow } from "../events/policy";
+import { SNAPSHOT_FIELDS, type Changes, type VersionEntry } from "./service";
+
+/**
+ * Server-rendered history pages in the spirit of a wiki's page history: who changed what and
+ * when, old and new values side by side, links between versions. No client script; every value
+ * goes through hono/html's escaping.
+ */
+
+const STYLE = raw(`<style>
+body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#202122}
+h1{font-weight:normal;border-bottom:1px solid #a2a9b1}
+table{border-collapse:collapse;width:100%;margin:1rem 0}
+th,td{border:1px solid #c8ccd1;padding:.35rem .6rem;vertical-align:top;text-align:left}
+th{background:#eaecf0}
+td.from{background:#fee7e6}td.to{background:#d5fdf4}
+.meta{color:#54595d}.action{font-weight:600}
+ul.history{list-style:none;padding:0}ul.history li{padding:.5rem 0;border-bottom:1px solid #eaecf0}
+code{white-space:pre-wrap;word-break:break-word}
+</style>`);
+
+const show = (value: unknown) => (value === null || value === undefined ? html`<em>empty</em>` : html`<code>${typeof value === "string" ? value : JSON.stringify(value)}</code>`);
+
+function layout(title: string, body: HtmlEscapedString | Promise<HtmlEscapedString>) {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title}</title>${STYLE}</head>
+<body>${body}</body></html>`;
+}
+
+function changesTable(changes: Changes, fromLabel: string, toLabel: string) {
+  const fields = SNAPSHOT_FIELDS.filter((f) => f in changes);
+  if (!fields.length) return html`<p class="meta">No field differs.</p>`;
+  return html`<table>
+  <thead><tr><th>Field</th><th>${fromLabel}</th><th>${toLabel}</th></tr></thead>
+  <tbody>${fields.map((f) => html`<tr><th scope="row">${f}</th><td class="from">${show(changes[f].from)}</td><td class="to">${show(changes[f].to)}</td></tr>`)}</tbody>
+</table>`;
+}
+
+const base = (event: Pick<EventRow, "id">) => `/api/events/${event.id}`;
+
+export function changelogPage(event: EventRow, entries: VersionEntry[], nextCursor: string | null) {
+  const items = entries.map((entry) => {
+    const previous = entry.version > 1 ? html` · <a href="${base(event)}/diff/${entry.version - 1}/${entry.version}">diff with v${entry.version - 1}</a>` : "";
+    const restored = entry.restored_from ? html` (restored from <a href="${base(event)}/history/${entry.restored_from}">v${entry.restored_from}</a>)` : "";
+    return html`<li id="v${entry.version}">
+  <a href="${base(event)}/history/${entry.version}">v${entry.version}</a> ·
+  <span class="meta">${entry.changed_at}</span> ·
+  <strong>${entry.changed_by.username}</strong> <span class="action">${entry.action.replace("_", " ")}</span>${restored}${previous}
+  ${changesTable(entry.changes, "Before", "After")}
+</li>`;
+  });
+  const more = nextCursor ? html`<p><a href="${base(event)}/changelog?cursor=${encodeURIComponent(nextCursor)}">Older changes →</a></p>` : "";
+  return layout(
+    `History of ${event.title}`,
+    html`<h1>History of “${event.title}”</h1>
+<p class="meta">Event ${event.id}, current version ${event.version}. Each entry links to its snapshot and to a diff with the version before.</p>
+<ul class="history">${items}</ul>${more}`,
+  );
+}
+
+export function diffPage(event: EventRow, from: VersionEntry, to: VersionEntry, changes: Changes) {
+  const label = (v: VersionEntry) => `v${v.version} by ${v.changed_by.username} at ${v.changed_at}`;
+  return layout(
+    `Diff of ${event.title}: v${from.version} → v${to.version}`,
+    html`<h1>“${event.title}”: v${from.version} ↔ v${to.version}</h1>
+<p class="meta"><a href="${base(event)}/changelog">Full history</a>
+${from.version > 1 ? html` · <a href="${base(event)}/diff/${from.version - 1}/${from.version}">← previous change</a>` : ""}
+${to.version < event.version ? html` · <a href="${base(event)}/diff/${to.version}/${to.version + 1}">next change →</a>` : ""}</p>
+${changesTable(changes, label(from), label(to))}`,
+  );
+}

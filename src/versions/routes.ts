@@ -1,0 +1,126 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { contentFromPatch, contentOf } from "../events/content";
+import { authorize } from "../events/policy";
+import { EventSchema } from "../events/schemas";
+import * as events from "../events/service";
+import type { AppEnv } from "../env";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { IdParam, PageQuery, authenticated, bodyOf, createRouter, ifMatchVersion, problemResponses } from "../lib/openapi";
+import { scheduleDelivery } from "../notifications/schedule";
+import { changelogPage, diffPage } from "./html";
+import { changelog, diffSnapshots, getVersion, type VersionEntry } from "./service";
+
+const tags = ["Versions"];
+const VersionParam = IdParam.openapi({ param: { in: "path", required: true }, example: 1 });
+
+const ChangesSchema = z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).openapi("FieldChanges");
+const Attribution = z.object({ id: z.number().int(), username: z.string() });
+const ChangelogEntry = z
+  .object({
+    version: z.number().int(),
+    action: z.enum(["created", "updated", "rolled_back"]),
+    changed_by: Attribution,
+    changed_at: z.string(),
+    changes: ChangesSchema,
+    restored_from: z.number().int().optional(),
+  })
+  .openapi("ChangelogEntry");
+const ChangelogPage = z.object({ items: z.array(ChangelogEntry), next_cursor: z.string().nullable() }).openapi("ChangelogPage");
+const SnapshotSchema = EventSchema.pick({ title: true, description: true, location: true, start_time: true, end_time: true, is_recurring: true, recurrence_pattern: true, timezone: true })
+  .merge(ChangelogEntry.pick({ version: true, action: true, changed_by: true, changed_at: true, restored_from: true }))
+  .openapi("Snapshot");
+const DiffSchema = z.object({ event_id: z.number().int(), from_version: z.number().int(), to_version: z.number().int(), changes: ChangesSchema }).openapi("Diff");
+const html = { "text/html": { schema: z.string() } };
+
+const changelogRoute = createRoute({
+  method: "get",
+  path: "/{id}/changelog",
+  tags,
+  summary: "Every version, oldest first, with who changed what",
+  description: "`Accept: text/html` renders a readable page-history view.",
+  ...authenticated(),
+  request: { params: z.object({ id: IdParam }), query: PageQuery },
+  responses: { 200: { description: "A page of versions", content: { ...bodyOf(ChangelogPage, "").content, ...html } }, ...problemResponses(401, 404, 422) },
+});
+
+const historyRoute = createRoute({
+  method: "get",
+  path: "/{id}/history/{version}",
+  tags,
+  summary: "The event as of one version",
+  ...authenticated(),
+  request: { params: z.object({ id: IdParam, version: VersionParam }) },
+  responses: { 200: bodyOf(SnapshotSchema, "The snapshot"), ...problemResponses(401, 404) },
+});
+
+const diffRoute = createRoute({
+  method: "get",
+  path: "/{id}/diff/{v1}/{v2}",
+  tags,
+  summary: "Fields that differ between two versions (either order)",
+  description: "`Accept: text/html` renders the two versions side by side.",
+  ...authenticated(),
+  request: { params: z.object({ id: IdParam, v1: VersionParam, v2: VersionParam }) },
+  responses: { 200: { description: "The diff", content: { ...bodyOf(DiffSchema, "").content, ...html } }, ...problemResponses(401, 404) },
+});
+
+const rollbackRoute = createRoute({
+  method: "post",
+  path: "/{id}/rollback/{version}",
+  tags,
+  summary: "Restore an earlier version's content as a new version (owners, editors)",
+  ...authenticated(),
+  request: {
+    params: z.object({ id: IdParam, version: VersionParam }),
+    headers: z.object({ "if-match": z.string().optional().openapi({ param: { in: "header", name: "If-Match" } }) }),
+  },
+  responses: { 200: bodyOf(EventSchema, "The event, at a new version"), ...problemResponses(401, 403, 404, 409, 412, 429) },
+});
+
+const wantsHtml = (c: Context<AppEnv>) => {
+  const accept = c.req.header("accept") ?? "";
+  return accept.includes("text/html") && !accept.includes("application/json") && !accept.includes("msgpack");
+};
+
+const withoutSnapshot = ({ snapshot: _snapshot, ...entry }: VersionEntry) => entry;
+
+export const versionRoutes = createRouter()
+  .openapi(changelogRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit, cursor } = c.req.valid("query");
+    const { event } = await authorize(c.var.db, c.var.actor.id, id, "read");
+    const scope = `changelog:${c.var.actor.id}:${id}`;
+    const after = cursor ? Number((await decodeCursor(c.env, scope, cursor))[0]) : 0;
+    const page = await changelog(c.var.db, id, limit, after);
+    const last = page.entries.at(-1);
+    const next = page.hasMore && last ? await encodeCursor(c.env, scope, [last.version]) : null;
+    if (wantsHtml(c)) return c.html(changelogPage(event, page.entries, next), 200);
+    return c.json({ items: page.entries.map(withoutSnapshot), next_cursor: next }, 200);
+  })
+  .openapi(historyRoute, async (c) => {
+    const { id, version } = c.req.valid("param");
+    await authorize(c.var.db, c.var.actor.id, id, "read");
+    const entry = await getVersion(c.var.db, id, version);
+    const { snapshot, changes: _changes, ...meta } = entry;
+    return c.json({ ...snapshot, ...meta }, 200);
+  })
+  .openapi(diffRoute, async (c) => {
+    const { id, v1, v2 } = c.req.valid("param");
+    const { event } = await authorize(c.var.db, c.var.actor.id, id, "read");
+    const [from, to] = await Promise.all([getVersion(c.var.db, id, v1), getVersion(c.var.db, id, v2)]);
+    const changes = diffSnapshots(from.snapshot, to.snapshot);
+    if (wantsHtml(c)) return c.html(diffPage(event, from, to, changes), 200);
+    return c.json({ event_id: id, from_version: v1, to_version: v2, changes }, 200);
+  })
+  .openapi(rollbackRoute, async (c) => {
+    const { id, version } = c.req.valid("param");
+    const { event, deliveries } = await events.changeEvent(c.var.db, c.var.actor, id, {
+      action: "rollback",
+      restoredFrom: version,
+      ifMatch: ifMatchVersion(c.req.valid("header")["if-match"]),
+      nextContent: async (current) => contentFromPatch(contentOf(current), (await getVersion(c.var.db, id, version)).snapshot),
+    });
+    scheduleDelivery(c, deliveries);
+    return c.json(event, 200, { ETag: `"${event.version}"` });
+  });
