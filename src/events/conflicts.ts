@@ -97,7 +97,10 @@ export function conflictError(conflicts: Conflict[]): ApiError {
  * "check, then write" is atomic without interactive transactions.
  */
 export const calendarGuard = (db: Db, ownerId: number, expected: number) =>
-  db.run(sql`UPDATE users SET calendar_version = CASE WHEN calendar_version = ${expected} THEN calendar_version + 1 END WHERE id = ${ownerId}`);
+  db
+    .update(users)
+    .set({ calendarVersion: sql`CASE WHEN ${users.calendarVersion} = ${expected} THEN ${users.calendarVersion} + 1 END` })
+    .where(eq(users.id, ownerId));
 
 /** True when a batch was aborted by a guard on `table.column` (see calendarGuard). */
 export function isGuardFailure(error: unknown, column: "users.calendar_version" | "events.version"): boolean {
@@ -107,7 +110,10 @@ export function isGuardFailure(error: unknown, column: "users.calendar_version" 
   return false;
 }
 
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 30;
+
+/** A short random pause so that writers who lost a race do not collide again in lockstep. */
+export const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
 
 /**
  * Runs `write` under the owner's calendar guard, after checking the candidates for conflicts;
@@ -125,7 +131,10 @@ export async function writeWithoutConflicts<T>(db: Db, ownerId: number, candidat
     try {
       return await write(guard);
     } catch (error) {
-      if (attempt < MAX_ATTEMPTS && isGuardFailure(error, "users.calendar_version")) continue;
+      if (attempt < MAX_ATTEMPTS && isGuardFailure(error, "users.calendar_version")) {
+        await backoff(attempt);
+        continue;
+      }
       if (isGuardFailure(error, "users.calendar_version")) throw new ApiError(409, "conflict", "The calendar is changing too fast; retry.");
       throw error;
     }

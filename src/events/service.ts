@@ -1,12 +1,12 @@
 import { and, asc, eq, gt, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { events, permissions } from "../db/schema";
+import { events, permissions, versions } from "../db/schema";
 import type { Actor } from "../env";
 import { ApiError, validationFailed, type FieldError } from "../lib/problem";
-import { notifyEventAudience, toDeliveries } from "../notifications/service";
+import { notifyEventAudience, toDeliveries, type NotificationRow } from "../notifications/service";
 import { occurrencesBetween } from "../recurrence";
 import { diffSnapshots, recordVersion, type Changes, type VersionAction } from "../versions/service";
-import { conflictsWithinBatch, conflictError, isGuardFailure, writeWithoutConflicts, type Candidate } from "./conflicts";
+import { backoff, conflictsWithinBatch, conflictError, isGuardFailure, writeWithoutConflicts, type Candidate } from "./conflicts";
 import { contentFromCreate, contentOf, preconditionFailed, seriesSpecOf, timesChanged, toEventBody, toSnapshot, type EventContent, type ValidContent } from "./content";
 import { authorize, type EventRow } from "./policy";
 import type { EventCreateInput, Role } from "./schemas";
@@ -38,8 +38,7 @@ function creationStatements(db: Db, actor: Actor, content: ValidContent, now: nu
       .insert(events)
       .values({ ...eventValues(content), ownerId: actor.id, version: 1, createdAt: now, updatedAt: now })
       .returning(),
-    db.run(sql`INSERT INTO permissions (event_id, user_id, role, granted_by, granted_at, start_time, series_end)
-               VALUES (${NEW_EVENT_ID}, ${actor.id}, 'owner', ${actor.id}, ${now}, ${content.startTime}, ${content.seriesEnd})`),
+    db.insert(permissions).values({ eventId: NEW_EVENT_ID, userId: actor.id, role: "owner", grantedBy: actor.id, grantedAt: now, startTime: content.startTime, seriesEnd: content.seriesEnd }),
     recordVersion(db, { eventId: NEW_EVENT_ID, version: 1, action: "created", changedBy: actor.id, changedAt: now, snapshot, changes: diffSnapshots({}, snapshot) }),
     notifyEventAudience(db, { type: "event_created", eventId: NEW_EVENT_ID, actor, message: `${actor.username} created "${content.title}"`, data: { title: content.title } }, now),
   ] as const;
@@ -52,7 +51,7 @@ export async function createEvent(db: Db, actor: Actor, input: EventCreateInput)
     const statements = creationStatements(db, actor, content, now);
     const results = await db.batch([guard!, ...statements]);
     const [row] = results[1] as EventRow[];
-    return { event: toEventBody(row, "owner"), deliveries: toDeliveries(results[4] as never, actor) };
+    return { event: toEventBody(row, "owner"), deliveries: toDeliveries(results[4] as NotificationRow[], actor) };
   });
 }
 
@@ -84,7 +83,7 @@ export async function createEvents(db: Db, actor: Actor, items: EventCreateInput
     for (let i = 0; i < contents.length; i++) {
       const [row] = results[1 + i * 4] as EventRow[];
       created.push(toEventBody(row, "owner"));
-      deliveries.push(...toDeliveries(results[4 + i * 4] as never, actor));
+      deliveries.push(...toDeliveries(results[4 + i * 4] as NotificationRow[], actor));
     }
     return { events: created, deliveries };
   });
@@ -144,7 +143,8 @@ function matchesWindow(row: EventRow, query: ListQuery): boolean {
   return occurrencesBetween(seriesSpecOf(contentOf(row)), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
 }
 
-const MAX_WRITE_ATTEMPTS = 8;
+/** Retries of a write without If-Match that lost a race; each retry re-applies it to the fresh state. */
+const MAX_WRITE_ATTEMPTS = 30;
 
 /**
  * Every change to an existing event (update or rollback) in one batch: the event row under a
@@ -172,10 +172,12 @@ export async function changeEvent(
       );
     } catch (error) {
       if (!isGuardFailure(error, "events.version")) throw error;
-      if (options.ifMatch !== undefined || attempt >= MAX_WRITE_ATTEMPTS) {
+      if (options.ifMatch !== undefined) {
         const fresh = await authorize(db, actor.id, eventId, "read");
         throw preconditionFailed(toEventBody(fresh.event, fresh.role));
       }
+      if (attempt >= MAX_WRITE_ATTEMPTS) throw new ApiError(409, "conflict", "The event is changing too fast; retry the update.");
+      await backoff(attempt);
     }
   }
 }
@@ -221,7 +223,7 @@ async function writeChange(
   const results = guard ? await db.batch([guard as never, ...statements]) : await db.batch(statements);
   const offset = guard ? 1 : 0;
   const [row] = results[offset] as EventRow[];
-  return { event: toEventBody(row, role), deliveries: toDeliveries(results[offset + 3] as never, actor) };
+  return { event: toEventBody(row, role), deliveries: toDeliveries(results[offset + 3] as NotificationRow[], actor) };
 }
 
 /** Deletes the event with its permissions and history; everyone who had access is notified first. */
@@ -231,13 +233,16 @@ export async function deleteEvent(db: Db, actor: Actor, eventId: number, ifMatch
   try {
     const [, notified] = await db.batch([
       // With If-Match, a concurrent change aborts the batch (see changeEvent).
-      db.run(sql`UPDATE events SET version = CASE WHEN ${ifMatch === undefined} OR version = ${event.version} THEN version END WHERE id = ${event.id}`),
+      db
+        .update(events)
+        .set({ version: sql`CASE WHEN ${ifMatch === undefined} OR ${events.version} = ${event.version} THEN ${events.version} END` })
+        .where(eq(events.id, event.id)),
       notifyEventAudience(db, { type: "event_deleted", eventId: event.id, actor, message: `${actor.username} deleted "${event.title}"`, data: { title: event.title } }),
       db.delete(permissions).where(eq(permissions.eventId, event.id)),
-      db.run(sql`DELETE FROM versions WHERE event_id = ${event.id}`),
+      db.delete(versions).where(eq(versions.eventId, event.id)),
       db.delete(events).where(eq(events.id, event.id)),
     ]);
-    return { deliveries: toDeliveries(notified as never, actor) };
+    return { deliveries: toDeliveries(notified as NotificationRow[], actor) };
   } catch (error) {
     if (ifMatch !== undefined && isGuardFailure(error, "events.version")) {
       const fresh = await authorize(db, actor.id, eventId, "read");

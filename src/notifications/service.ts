@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, gt, lt, lte, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { notifications, users } from "../db/schema";
+import { notifications, permissions, users } from "../db/schema";
 import { formatUtc } from "../recurrence";
 
 export const NOTIFICATION_TYPES = [
@@ -34,19 +34,6 @@ export interface NotificationSpec {
   data: Record<string, unknown>;
 }
 
-/** Raw notification row, as RETURNING gives it. */
-interface NotificationRow {
-  id: number;
-  user_id: number;
-  type: string;
-  event_id: number | null;
-  actor_id: number;
-  message: string;
-  data: string;
-  is_read: number;
-  created_at: number;
-}
-
 /**
  * One statement that notifies everyone who holds a permission on the event at that point of the
  * batch: put it after a grant to include the new user, before a revoke or delete to include the
@@ -54,28 +41,36 @@ interface NotificationRow {
  * and its notifications commit together.
  */
 export function notifyEventAudience(db: Db, spec: NotificationSpec, now = Date.now()) {
-  return db.all<NotificationRow>(sql`
-    INSERT INTO notifications (user_id, type, event_id, actor_id, message, data, is_read, created_at)
-    SELECT user_id, ${spec.type}, ${spec.eventId}, ${spec.actor.id}, ${spec.message}, ${JSON.stringify(spec.data)}, user_id = ${spec.actor.id}, ${now}
-    FROM permissions WHERE event_id = ${spec.eventId}
-    ORDER BY user_id
-    RETURNING *`);
+  return db
+    .insert(notifications)
+    .select(
+      db
+        // Every column, in table order: drizzle's INSERT ... SELECT requires it (NULL id = next id).
+        .select({
+          id: sql<number>`NULL`.as("id"),
+          userId: permissions.userId,
+          type: sql`${spec.type}`.as("type"),
+          eventId: sql`${spec.eventId}`.as("event_id"),
+          actorId: sql`${spec.actor.id}`.as("actor_id"),
+          message: sql`${spec.message}`.as("message"),
+          data: sql`${JSON.stringify(spec.data)}`.as("data"),
+          isRead: sql`${permissions.userId} = ${spec.actor.id}`.as("is_read"),
+          createdAt: sql`${now}`.as("created_at"),
+        })
+        .from(permissions)
+        .where(eq(permissions.eventId, spec.eventId))
+        .orderBy(permissions.userId),
+    )
+    .returning();
 }
 
 /** Pairs inserted rows with the actor that the caller already knows, ready to deliver. */
+export type NotificationRow = typeof notifications.$inferSelect;
+
 export function toDeliveries(rows: NotificationRow[], actor: { id: number; username: string }) {
   return rows.map((row) => ({
-    userId: row.user_id,
-    notification: {
-      id: row.id,
-      type: row.type,
-      event_id: row.event_id,
-      actor,
-      message: row.message,
-      data: JSON.parse(row.data) as unknown,
-      is_read: Boolean(row.is_read),
-      created_at: formatUtc(row.created_at),
-    } satisfies NotificationBody,
+    userId: row.userId,
+    notification: toBody({ ...row, actorName: actor.username }),
   }));
 }
 

@@ -169,23 +169,40 @@ function periodStart(freq: Frequency, period: number): number {
 }
 
 /**
- * Local day numbers of the occurrences, ascending, honouring COUNT (UNTIL needs instants; see
- * {@link seriesDays}). A value passed to `next()` is a day before which nothing is wanted: without
- * COUNT, whole periods before it are skipped arithmetically.
+ * Local day numbers of the occurrences from `fromDay` on, ascending, honouring COUNT (UNTIL needs
+ * instants; see {@link seriesDays}). A day passed to `next()` is one before which nothing is
+ * wanted. Without COUNT, whole periods before `fromDay` or such a day are skipped arithmetically;
+ * with COUNT they must be walked, but cheaply, as day numbers.
  *
  * Like python-dateutil, and unlike RFC 5545 (which always counts DTSTART as the first occurrence),
  * DTSTART is only an occurrence if it matches the rule.
  */
-function* ruleDays(x: Expansion, firstDay: number): Generator<number, void, number | undefined> {
+function* ruleDays(x: Expansion, firstDay: number, fromDay = -Infinity): Generator<number, void, number | undefined> {
   const period = periods[x.freq];
   const base = period.of(firstDay, x.wkst);
   const step = period.step * x.interval;
+  const indexOf = (day: number) => Math.floor((period.of(day, x.wkst) - base) / step);
+  // Every 7th day is always DTSTART's weekday.
+  if (x.freq === "DAILY" && x.interval % 7 === 0 && x.weekdays && !x.weekdays.has(weekdayOfDays(firstDay))) return;
+  if (fromDay > LAST_DAY) return;
   let produced = 0;
   let emptyPeriods = 0;
   // A rule that never matches (BYMONTHDAY=30;BYMONTH=2) gives up after a full calendar cycle.
-  for (let p = 0; emptyPeriods < CYCLE_PERIODS[x.freq]; p++) {
+  for (let p = x.count === undefined && fromDay > firstDay ? indexOf(fromDay) : 0; emptyPeriods < CYCLE_PERIODS[x.freq]; p++) {
     const current = base + p * step;
     if (periodStart(x.freq, current) > LAST_DAY) return;
+    if (x.freq === "DAILY" && x.months) {
+      // Jump over months BYMONTH excludes instead of testing their days one by one.
+      const { year, month } = civilFromDays(current);
+      if (!x.months.includes(month)) {
+        const nextMonth = x.months.find((m) => m > month);
+        const next = nextMonth === undefined ? daysFromCivil(year + 1, x.months[0], 1) : daysFromCivil(year, nextMonth, 1);
+        const target = Math.ceil((next - base) / step);
+        emptyPeriods += target - p;
+        p = target - 1;
+        continue;
+      }
+    }
     let matched = false;
     for (const day of periodCandidates(x, current)) {
       if (day < firstDay) continue;
@@ -193,7 +210,8 @@ function* ruleDays(x: Expansion, firstDay: number): Generator<number, void, numb
       const seek = yield day;
       if (x.count !== undefined && ++produced >= x.count) return;
       if (seek !== undefined && seek > day && x.count === undefined) {
-        const target = Math.floor((period.of(seek, x.wkst) - base) / step);
+        if (seek > LAST_DAY) return;
+        const target = indexOf(seek);
         if (target > p) {
           p = target - 1;
           break;
@@ -219,11 +237,11 @@ function startOn(series: Series, day: number): number {
  * Local days of the occurrences that also satisfy UNTIL. Only days within a couple of days of
  * UNTIL are converted to instants to check it; `next(day)` is passed on to {@link ruleDays}.
  */
-function* seriesDays(series: Series): Generator<number, void, number | undefined> {
+function* seriesDays(series: Series, fromDay = -Infinity): Generator<number, void, number | undefined> {
   const { until } = series.rule;
   const surelyBefore = until === undefined ? Infinity : Math.floor(until / DAY_MS) - DAY_MARGIN;
   const surelyAfter = until === undefined ? Infinity : Math.floor(until / DAY_MS) + DAY_MARGIN;
-  const days = ruleDays(series.expansion, series.firstDay);
+  const days = ruleDays(series.expansion, series.firstDay, fromDay);
   let seek: number | undefined;
   for (let r = days.next(); !r.done; r = days.next(seek)) {
     const day = r.value;
@@ -249,7 +267,7 @@ function* occurrenceStream(spec: SeriesSpec, from = -Infinity): Generator<Occurr
   }
   const series = seriesOf(spec, spec.rule);
   let skipBefore = firstUsefulDay(series, from);
-  const days = seriesDays(series);
+  const days = seriesDays(series, skipBefore);
   for (let r = days.next(); !r.done; r = days.next(skipBefore)) {
     if (r.value < skipBefore) continue;
     const start = startOn(series, r.value);
@@ -285,13 +303,17 @@ export function occurrencesBetween(spec: SeriesSpec, windowStart: number, window
 export function seriesEnd(spec: SeriesSpec): number | null {
   if (!spec.rule) return spec.endMs;
   const series = seriesOf(spec, spec.rule);
-  const bounded = spec.rule.count !== undefined || spec.rule.until !== undefined;
-  let last: number | undefined;
-  for (const day of seriesDays(series)) {
-    last = day;
-    if (!bounded) return null;
+  const { count, until } = spec.rule;
+  if (count === undefined && until === undefined) return seriesDays(series).next().done ? spec.endMs : null;
+  // Without COUNT nothing before UNTIL needs counting: look back from UNTIL, widening the look
+  // until an occurrence turns up, rather than walking (say) a daily series to the year 9999.
+  for (let lookback = 64; ; lookback *= 8) {
+    const from = count === undefined && until !== undefined ? Math.floor(until / DAY_MS) - lookback : -Infinity;
+    let last: number | undefined;
+    for (const day of seriesDays(series, from)) last = day;
+    if (last !== undefined) return startOn(series, last) + series.duration;
+    if (from <= series.firstDay) return spec.endMs;
   }
-  return last === undefined ? spec.endMs : startOn(series, last) + series.duration;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Role } from "../events/schemas";
 import { authorize, type EventRow } from "../events/policy";
 import { ApiError, notFound, validationFailed } from "../lib/problem";
 import { formatUtc } from "../recurrence";
-import { notifyEventAudience, toDeliveries } from "../notifications/service";
+import { notifyEventAudience, toDeliveries, type NotificationRow } from "../notifications/service";
 import { MAX_COLLABORATORS, type ShareItemInput } from "./schemas";
 
 /** An event's permission list, the creator first, then in the order access was granted. */
@@ -86,7 +86,7 @@ export async function share(db: Db, actor: Actor, eventId: number, items: ShareI
     ];
   });
   const results = statements.length ? await db.batch(statements as [ (typeof statements)[number], ...(typeof statements)[number][] ]) : [];
-  const deliveries = results.filter((_, i) => i % 2 === 1).flatMap((rows) => toDeliveries(rows as never, actor));
+  const deliveries = results.filter((_, i) => i % 2 === 1).flatMap((rows) => toDeliveries(rows as NotificationRow[], actor));
   return { permissions: await listPermissions(db, event), deliveries };
 }
 
@@ -130,6 +130,6 @@ export async function revoke(db: Db, actor: Actor, eventId: number, userId: numb
     notifyEventAudience(db, spec),
     db.delete(permissions).where(and(eq(permissions.eventId, event.id), eq(permissions.userId, userId))),
   ]);
-  return { deliveries: toDeliveries(notified as never, actor) };
+  return { deliveries: toDeliveries(notified as NotificationRow[], actor) };
 }
 

@@ -43,10 +43,16 @@ export function recordVersion(
   db: Db,
   entry: { eventId: number | SQL; version: number; action: VersionAction; changedBy: number; changedAt: number; snapshot: Snapshot; changes: Changes; restoredFrom?: number },
 ) {
-  return db.run(sql`
-    INSERT INTO versions (event_id, version, action, changed_by, changed_at, snapshot, changes, restored_from)
-    VALUES (${entry.eventId}, ${entry.version}, ${entry.action}, ${entry.changedBy}, ${entry.changedAt},
-            ${JSON.stringify(entry.snapshot)}, ${JSON.stringify(entry.changes)}, ${entry.restoredFrom ?? null})`);
+  return db.insert(versions).values({
+    eventId: entry.eventId,
+    version: entry.version,
+    action: entry.action,
+    changedBy: entry.changedBy,
+    changedAt: entry.changedAt,
+    snapshot: JSON.stringify(entry.snapshot),
+    changes: JSON.stringify(entry.changes),
+    restoredFrom: entry.restoredFrom ?? null,
+  });
 }
 
 export interface VersionEntry {
