@@ -6,6 +6,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
+import { calendarRoutes } from "./calendar/routes";
 import { createDb } from "./db/client";
 import { docsRoutes, registerOpenApi } from "./docs/routes";
 import type { AppEnv } from "./env";
@@ -77,6 +78,7 @@ export function createApp() {
   app.route("/api/events", eventRoutes);
   app.route("/api/events", sharingRoutes);
   app.route("/api/events", versionRoutes);
+  app.route("/api", calendarRoutes);
   app.route("/api/notifications", notificationRoutes);
   app.route("/ws", socketRoutes);
   app.route("/", healthRoutes);

@@ -1,0 +1,57 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { queryInstant } from "../events/routes";
+import { ROLES } from "../events/schemas";
+import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { IdParam, PageQuery, authenticated, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { agenda, eventOccurrences, MAX_WINDOW_DAYS } from "./service";
+
+const tags = ["Calendar"];
+const Window = z.object({
+  start: z.string().max(64).openapi({ param: { in: "query" }, example: "2031-03-01T00:00:00Z" }),
+  end: z.string().max(64).openapi({ param: { in: "query" }, example: "2031-04-01T00:00:00Z", description: `At most ${MAX_WINDOW_DAYS} days after start` }),
+});
+
+const OccurrenceList = z.object({ items: z.array(z.object({ start_time: z.string(), end_time: z.string() })) }).openapi("Occurrences");
+const AgendaPage = z
+  .object({
+    items: z.array(z.object({ event_id: z.number().int(), title: z.string(), start_time: z.string(), end_time: z.string(), my_role: z.enum(ROLES) })),
+    next_cursor: z.string().nullable(),
+  })
+  .openapi("AgendaPage");
+
+const occurrencesRoute = createRoute({
+  method: "get",
+  path: "/events/{id}/occurrences",
+  tags,
+  summary: `Occurrences of one event in a window of up to ${MAX_WINDOW_DAYS} days`,
+  ...authenticated(),
+  request: { params: z.object({ id: IdParam }), query: Window },
+  responses: { 200: bodyOf(OccurrenceList, "Occurrences intersecting [start, end), by start"), ...problemResponses(401, 404, 422) },
+});
+
+const agendaRoute = createRoute({
+  method: "get",
+  path: "/agenda",
+  tags,
+  summary: "Every occurrence of every event you can see in a window, by start",
+  ...authenticated(),
+  request: { query: Window.extend(PageQuery.shape) },
+  responses: { 200: bodyOf(AgendaPage, "A page of occurrences"), ...problemResponses(401, 422) },
+});
+
+export const calendarRoutes = createRouter()
+  .openapi(occurrencesRoute, async (c) => {
+    const { start, end } = c.req.valid("query");
+    const items = await eventOccurrences(c.var.db, c.var.actor, c.req.valid("param").id, queryInstant(start, "start")!, queryInstant(end, "end")!);
+    return c.json({ items }, 200);
+  })
+  .openapi(agendaRoute, async (c) => {
+    const query = c.req.valid("query");
+    const start = queryInstant(query.start, "start")!;
+    const end = queryInstant(query.end, "end")!;
+    // The cursor is bound to the window too: a page of one window cannot continue another.
+    const scope = `agenda:${c.var.actor.id}:${start}:${end}`;
+    const after = query.cursor ? ((await decodeCursor(c.env, scope, query.cursor)) as [number, number]) : undefined;
+    const page = await agenda(c.var.db, c.var.actor, { start, end, limit: query.limit, after });
+    return c.json({ items: page.items, next_cursor: page.next ? await encodeCursor(c.env, scope, page.next) : null }, 200);
+  });
