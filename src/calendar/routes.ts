@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { queryInstant } from "../events/routes";
 import { ROLES } from "../events/schemas";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { IdParam, PageQuery, authenticated, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { IdParam, PageQuery, authenticated, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
 import { agenda, eventOccurrences, MAX_WINDOW_DAYS } from "./service";
 
 const tags = ["Calendar"];

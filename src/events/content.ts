@@ -95,7 +95,6 @@ function validate(content: { times: { start: string | number; end: string | numb
   if (startTime !== null && endTime !== null && endTime <= startTime) fail("end_time", "Must be after start_time.");
   if (content.recurrencePattern !== null && !content.isRecurring) fail("recurrence_pattern", "A recurrence pattern needs is_recurring: true.");
   if (content.isRecurring && content.recurrencePattern === null) fail("recurrence_pattern", "Required when is_recurring is true.");
-  let result: ValidContent | null = null;
   if (content.isRecurring && content.recurrencePattern !== null) {
     const parsed = parseRecurrence(content.recurrencePattern, zone);
     if (!parsed.ok) fail("recurrence_pattern", `${parsed.part}: ${parsed.message}`);
@@ -103,8 +102,7 @@ function validate(content: { times: { start: string | number; end: string | numb
   if (errors.length) throw validationFailed(errors);
   const { times: _times, ...rest } = content;
   const valid: EventContent = { ...rest, startTime: startTime!, endTime: endTime! };
-  result = { ...valid, seriesEnd: seriesEnd(seriesSpecOf(valid)) };
-  return result;
+  return { ...valid, seriesEnd: seriesEnd(seriesSpecOf(valid)) };
 }
 
 export function contentFromCreate(input: EventCreateInput, prefix = "", index?: number): ValidContent {

@@ -1,10 +1,9 @@
 import { createRoute, z, type RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { IdParam, authenticated, bodyOf, createRouter, ifMatchVersion, problemResponses } from "../lib/openapi";
+import { IdParam, authenticated, bodyOf, createRouter, ifMatchVersion, problemResponses, queryInstant } from "../lib/openapi";
 import { validationFailed } from "../lib/problem";
 import { scheduleDelivery } from "../notifications/schedule";
-import { parseDateTimeInput } from "../recurrence";
 import { eventAt } from "../versions/service";
 import { listPermissions } from "../sharing/service";
 import { contentFromPatch, contentOf, toEventBody } from "./content";
@@ -84,13 +83,6 @@ const deleteRoute = createRoute({
   responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 412, 429) },
 });
 
-/** Parses a query-string instant (UTC when it has no offset), or names the bad parameter. */
-export function queryInstant(value: string | undefined, field: string): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = parseDateTimeInput(value, "UTC");
-  if (ms === null) throw validationFailed([{ field, message: "Not an ISO 8601 date-time." }]);
-  return ms;
-}
 
 const update: RouteHandler<ReturnType<typeof updateRoute>, AppEnv> = async (c) => {
   const patch = c.req.valid("json");

@@ -2,6 +2,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../env";
 import { requireAuth } from "../auth/middleware";
+import { parseDateTimeInput } from "../recurrence";
 import { ApiError, type FieldError, validationFailed } from "./problem";
 
 /**
@@ -106,4 +107,12 @@ export function ifMatchVersion(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === "*") return undefined;
   const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
   return match ? Number(match[1]) : Number.NaN;
+}
+
+/** Parses a query-string instant (UTC when it has no offset), or names the bad parameter. */
+export function queryInstant(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDateTimeInput(value, "UTC");
+  if (ms === null) throw validationFailed([{ field, message: "Not an ISO 8601 date-time." }]);
+  return ms;
 }
