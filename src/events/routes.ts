@@ -13,7 +13,7 @@ import * as service from "./service";
 
 const tags = ["Events"];
 const IdParams = z.object({ id: IdParam });
-const IfMatch = z.object({ "if-match": z.string().optional().openapi({ param: { in: "header", name: "If-Match" }, example: '"3"' }) });
+const IfMatch = z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" }, example: '"3"' }) });
 const ConflictProblem = { description: "Overlaps another event of the owner; `conflicts` lists them", content: { "application/problem+json": { schema: z.object({ conflicts: z.array(ConflictSchema) }).passthrough() } } };
 
 const createEventRoute = createRoute({
@@ -57,7 +57,7 @@ const getRoute = createRoute({
   request: {
     params: IdParams,
     query: z.object({ at: z.string().max(64).optional().openapi({ param: { in: "query" }, description: "An instant; the event as it was then" }) }),
-    headers: z.object({ "if-none-match": z.string().optional().openapi({ param: { in: "header", name: "If-None-Match" } }) }),
+    headers: z.object({ "if-none-match": z.string().optional().openapi({ param: { in: "header" } }) }),
   },
   responses: { 200: bodyOf(EventDetailSchema, "The event; ETag is its version"), 304: { description: "Not modified" }, ...problemResponses(401, 404, 422) },
 });

@@ -193,7 +193,8 @@ async function writeChange(
   restoredFrom: number | undefined,
   guard: ReturnType<typeof sql> | unknown,
 ) {
-  const now = Date.now();
+  // Never before the previous version, so `?at=` stays exact even if Workers' clocks disagree.
+  const now = Math.max(Date.now(), event.updatedAt);
   const version = event.version + 1;
   const type = action === "rolled_back" ? "event_rolled_back" : "event_updated";
   const verb = action === "rolled_back" ? `rolled back to version ${restoredFrom}` : "updated";

@@ -21,7 +21,11 @@ ul.history{list-style:none;padding:0}ul.history li{padding:.5rem 0;border-bottom
 code{white-space:pre-wrap;word-break:break-word}
 </style>`);
 
-const show = (value: unknown) => (value === null || value === undefined ? html`<em>empty</em>` : html`<code>${typeof value === "string" ? value : JSON.stringify(value)}</code>`);
+const show = (value: unknown) => {
+  if (value === null || value === undefined) return html`<em>none</em>`;
+  if (value === "") return html`<em>empty text</em>`;
+  return html`<code>${typeof value === "string" ? value : JSON.stringify(value)}</code>`;
+};
 
 function layout(title: string, body: HtmlEscapedString | Promise<HtmlEscapedString>) {
   return html`<!doctype html>
@@ -40,7 +44,7 @@ function changesTable(changes: Changes, fromLabel: string, toLabel: string) {
 
 const base = (event: Pick<EventRow, "id">) => `/api/events/${event.id}`;
 
-export function changelogPage(event: EventRow, entries: VersionEntry[], nextCursor: string | null) {
+export function changelogPage(event: EventRow, entries: VersionEntry[], nextCursor: string | null, limit: number) {
   const items = entries.map((entry) => {
     const previous = entry.version > 1 ? html` · <a href="${base(event)}/diff/${entry.version - 1}/${entry.version}">diff with v${entry.version - 1}</a>` : "";
     const restored = entry.restored_from ? html` (restored from <a href="${base(event)}/history/${entry.restored_from}">v${entry.restored_from}</a>)` : "";
@@ -51,11 +55,11 @@ export function changelogPage(event: EventRow, entries: VersionEntry[], nextCurs
   ${changesTable(entry.changes, "Before", "After")}
 </li>`;
   });
-  const more = nextCursor ? html`<p><a href="${base(event)}/changelog?cursor=${encodeURIComponent(nextCursor)}">Older changes →</a></p>` : "";
+  const more = nextCursor ? html`<p><a rel="next" href="${base(event)}/changelog?limit=${limit}&amp;cursor=${encodeURIComponent(nextCursor)}">Newer changes →</a></p>` : "";
   return layout(
     `History of ${event.title}`,
     html`<h1>History of “${event.title}”</h1>
-<p class="meta">Event ${event.id}, current version ${event.version}. Each entry links to its snapshot and to a diff with the version before.</p>
+<p class="meta">Event ${event.id}, current version ${event.version}, oldest change first. Each entry links to its snapshot and to a diff with the version before.</p>
 <ul class="history">${items}</ul>${more}`,
   );
 }
@@ -69,5 +73,27 @@ export function diffPage(event: EventRow, from: VersionEntry, to: VersionEntry, 
 ${from.version > 1 ? html` · <a href="${base(event)}/diff/${from.version - 1}/${from.version}">← previous change</a>` : ""}
 ${to.version < event.version ? html` · <a href="${base(event)}/diff/${to.version}/${to.version + 1}">next change →</a>` : ""}</p>
 ${changesTable(changes, label(from), label(to))}`,
+  );
+}
+
+export function snapshotPage(event: EventRow, entry: VersionEntry) {
+  const v = entry.version;
+  const restored = entry.restored_from ? html` (restored from <a href="${base(event)}/history/${entry.restored_from}">v${entry.restored_from}</a>)` : "";
+  const links = [
+    html`<a href="${base(event)}/changelog">Full history</a>`,
+    v > 1 ? html`<a href="${base(event)}/history/${v - 1}">← v${v - 1}</a>` : "",
+    v > 1 ? html`<a href="${base(event)}/diff/${v - 1}/${v}">diff with v${v - 1}</a>` : "",
+    v < event.version ? html`<a href="${base(event)}/diff/${v}/${event.version}">diff with current (v${event.version})</a>` : "",
+    v < event.version ? html`<a href="${base(event)}/history/${v + 1}">v${v + 1} →</a>` : "",
+  ].filter((link) => link !== "");
+  return layout(
+    `${entry.snapshot.title} at v${v}`,
+    html`<h1>“${entry.snapshot.title}” at v${v}</h1>
+<p class="meta">${entry.changed_by.username} <span class="action">${entry.action.replace("_", " ")}</span>${restored} at ${entry.changed_at}</p>
+<p class="meta">${links.map((link, i) => html`${i ? " · " : ""}${link}`)}</p>
+<table>
+  <thead><tr><th>Field</th><th>Value</th></tr></thead>
+  <tbody>${SNAPSHOT_FIELDS.map((f) => html`<tr><th scope="row">${f}</th><td>${show(entry.snapshot[f])}</td></tr>`)}</tbody>
+</table>`,
   );
 }

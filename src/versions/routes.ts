@@ -1,14 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { accepts } from "hono/accepts";
 import { contentFromPatch, contentOf } from "../events/content";
 import { authorize } from "../events/policy";
 import { EventSchema } from "../events/schemas";
 import * as events from "../events/service";
 import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
+import { MSGPACK_TYPES } from "../lib/formats";
 import { IdParam, PageQuery, authenticated, bodyOf, createRouter, ifMatchVersion, problemResponses } from "../lib/openapi";
 import { scheduleDelivery } from "../notifications/schedule";
-import { changelogPage, diffPage } from "./html";
+import { changelogPage, diffPage, snapshotPage } from "./html";
 import { changelog, diffSnapshots, getVersion, type VersionEntry } from "./service";
 
 const tags = ["Versions"];
@@ -49,9 +51,10 @@ const historyRoute = createRoute({
   path: "/{id}/history/{version}",
   tags,
   summary: "The event as of one version",
+  description: "`Accept: text/html` renders the version as a page linked to its neighbours.",
   ...authenticated(),
   request: { params: z.object({ id: IdParam, version: VersionParam }) },
-  responses: { 200: bodyOf(SnapshotSchema, "The snapshot"), ...problemResponses(401, 404) },
+  responses: { 200: { description: "The snapshot", content: { ...bodyOf(SnapshotSchema, "").content, ...html } }, ...problemResponses(401, 404) },
 });
 
 const diffRoute = createRoute({
@@ -73,15 +76,14 @@ const rollbackRoute = createRoute({
   ...authenticated(),
   request: {
     params: z.object({ id: IdParam, version: VersionParam }),
-    headers: z.object({ "if-match": z.string().optional().openapi({ param: { in: "header", name: "If-Match" } }) }),
+    headers: z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" }, description: "`\"<version>\"`; a stale one is a 412", example: '"3"' }) }),
   },
   responses: { 200: bodyOf(EventSchema, "The event, at a new version"), ...problemResponses(401, 403, 404, 409, 412, 429) },
 });
 
-const wantsHtml = (c: Context<AppEnv>) => {
-  const accept = c.req.header("accept") ?? "";
-  return accept.includes("text/html") && !accept.includes("application/json") && !accept.includes("msgpack");
-};
+// HTML only when preferred to JSON and MessagePack (q-values honoured); a bare wildcard gets JSON.
+const wantsHtml = (c: Context<AppEnv>) =>
+  accepts(c, { header: "Accept", supports: ["application/json", ...MSGPACK_TYPES, "text/html"], default: "application/json" }) === "text/html";
 
 const withoutSnapshot = ({ snapshot: _snapshot, ...entry }: VersionEntry) => entry;
 
@@ -95,13 +97,14 @@ export const versionRoutes = createRouter()
     const page = await changelog(c.var.db, id, limit, after);
     const last = page.entries.at(-1);
     const next = page.hasMore && last ? await encodeCursor(c.env, scope, [last.version]) : null;
-    if (wantsHtml(c)) return c.html(changelogPage(event, page.entries, next), 200);
+    if (wantsHtml(c)) return c.html(changelogPage(event, page.entries, next, limit), 200);
     return c.json({ items: page.entries.map(withoutSnapshot), next_cursor: next }, 200);
   })
   .openapi(historyRoute, async (c) => {
     const { id, version } = c.req.valid("param");
-    await authorize(c.var.db, c.var.actor.id, id, "read");
+    const { event } = await authorize(c.var.db, c.var.actor.id, id, "read");
     const entry = await getVersion(c.var.db, id, version);
+    if (wantsHtml(c)) return c.html(snapshotPage(event, entry), 200);
     const { snapshot, changes: _changes, ...meta } = entry;
     return c.json({ ...snapshot, ...meta }, 200);
   })

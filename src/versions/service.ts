@@ -112,14 +112,17 @@ export async function getVersion(db: Db, eventId: number, version: number): Prom
   return toEntry(row);
 }
 
-/** The version in force at an instant: the last one changed at or before it. */
+/**
+ * The version in force at an instant: the newest one written at or before it. Newest by number, not
+ * by timestamp: the clocks of different Workers may disagree, and the version order is the truth.
+ */
 export async function versionAt(db: Db, eventId: number, at: number): Promise<VersionEntry> {
   const [row] = await db
     .select(columns)
     .from(versions)
     .leftJoin(users, eq(users.id, versions.changedBy))
     .where(and(eq(versions.eventId, eventId), lte(versions.changedAt, at)))
-    .orderBy(desc(versions.changedAt), desc(versions.version))
+    .orderBy(desc(versions.version))
     .limit(1);
   if (!row) throw notFound("event at that time");
   return toEntry(row);

@@ -1,0 +1,179 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, expectProblem, json, registerUser, type TestUser } from "./helpers";
+
+let owner: TestUser;
+let editor: TestUser;
+let stranger: TestUser;
+let day = 0;
+const slot = () => {
+  const start = new Date(Date.UTC(2034, 0, 1 + day++, 9));
+  return { start_time: start.toISOString().replace(".000Z", "Z"), end_time: new Date(start.getTime() + 3600_000).toISOString().replace(".000Z", "Z") };
+};
+const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+/** Fetches a page the way a browser does and returns its status, type and markup. */
+async function page(user: TestUser, path: string, accept = BROWSER_ACCEPT) {
+  const res = await call("GET", path, { token: user.token, accept });
+  return { status: res.status, type: res.headers.get("content-type") ?? "", vary: res.headers.get("vary") ?? "", html: await res.text() };
+}
+/** The text of every `<tr>` as its cells, tags stripped. */
+const rows = (markup: string) =>
+  [...markup.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((row) => [...row[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((cell) => cell[1].replace(/<[^>]+>/g, "").trim()));
+const hrefs = (markup: string) => [...markup.matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
+
+let event: any;
+let v2: any;
+beforeAll(async () => {
+  owner = await registerUser("h_owner");
+  editor = await registerUser("h_editor");
+  stranger = await registerUser("h_stranger");
+  const made = await json("POST", "/api/events", { token: owner.token, body: { title: "Standup", description: "Daily sync", location: "Room 4", ...slot() } });
+  event = made.body;
+  await json("POST", `/api/events/${event.id}/share`, { token: owner.token, body: { users: [{ user_id: editor.id, role: "editor" }] } });
+  v2 = (await json("PATCH", `/api/events/${event.id}`, { token: editor.token, body: { title: "Standup (moved)", location: "Room 7" } })).body;
+  await json("PATCH", `/api/events/${event.id}`, { token: owner.token, body: { description: "Weekly sync" } });
+  await json("POST", `/api/events/${event.id}/rollback/1`, { token: owner.token });
+});
+
+describe("changelog as HTML", () => {
+  it("renders a text/html page that varies on Accept", async () => {
+    const res = await page(owner, `/api/events/${event.id}/changelog`);
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/^text\/html/);
+    expect(res.vary).toMatch(/Accept/);
+    expect(res.html).toMatch(/^<!doctype html>/);
+  });
+
+  it("shows who changed what and when, old and new values side by side per field", async () => {
+    const { html } = await page(owner, `/api/events/${event.id}/changelog`);
+    expect(html).toContain(`<strong>${editor.username}</strong> <span class="action">updated</span>`);
+    expect(html).toContain(v2.updated_at);
+    expect(rows(html)).toEqual(expect.arrayContaining([["title", "Standup", "Standup (moved)"], ["location", "Room 4", "Room 7"], ["description", "Daily sync", "Weekly sync"]]));
+    expect(html).toContain('<td class="from"><code>Standup</code></td><td class="to"><code>Standup (moved)</code></td>');
+  });
+
+  it("marks a rollback with the version it restored", async () => {
+    const { html } = await page(owner, `/api/events/${event.id}/changelog`);
+    expect(html).toContain(`<span class="action">rolled back</span> (restored from <a href="/api/events/${event.id}/history/1">v1</a>)`);
+  });
+
+  it("links every version to its snapshot and to a diff with the one before", async () => {
+    const links = hrefs((await page(owner, `/api/events/${event.id}/changelog`)).html);
+    const base = `/api/events/${event.id}`;
+    expect(links).toEqual(expect.arrayContaining([1, 2, 3, 4].map((v) => `${base}/history/${v}`)));
+    expect(links).toEqual(expect.arrayContaining([`${base}/diff/1/2`, `${base}/diff/2/3`, `${base}/diff/3/4`]));
+  });
+
+  it("pages with limit and a link to the newer changes that keeps the limit", async () => {
+    const first = await page(owner, `/api/events/${event.id}/changelog?limit=2`);
+    expect(first.html).toContain(`href="/api/events/${event.id}/history/2"`);
+    expect(first.html).not.toContain(`href="/api/events/${event.id}/history/3"`);
+    const next = hrefs(first.html).find((h) => h.includes("cursor="))!;
+    expect(next).toMatch(new RegExp(`^/api/events/${event.id}/changelog\\?limit=2&amp;cursor=`));
+    const second = await page(owner, next.replaceAll("&amp;", "&"));
+    expect(second.status).toBe(200);
+    expect(second.html).toContain(`href="/api/events/${event.id}/history/4"`);
+    expect(second.html).not.toContain(`href="/api/events/${event.id}/history/2"`);
+    expect(hrefs(second.html).some((h) => h.includes("cursor="))).toBe(false);
+  });
+});
+
+describe("diff as HTML", () => {
+  it("renders both versions side by side with who made each and when", async () => {
+    const res = await page(owner, `/api/events/${event.id}/diff/1/3`);
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/^text\/html/);
+    const [header, ...fields] = rows(res.html);
+    expect(header).toEqual(["Field", `v1 by ${owner.username} at ${event.created_at}`, expect.stringMatching(new RegExp(`^v3 by ${owner.username} at `))]);
+    expect(fields).toEqual([["title", "Standup", "Standup (moved)"], ["description", "Daily sync", "Weekly sync"], ["location", "Room 4", "Room 7"]]);
+  });
+
+  it("links to the full history and the neighbouring changes", async () => {
+    const links = hrefs((await page(owner, `/api/events/${event.id}/diff/2/3`)).html);
+    const base = `/api/events/${event.id}`;
+    expect(links).toEqual([`${base}/changelog`, `${base}/diff/1/2`, `${base}/diff/3/4`]);
+  });
+
+  it("says so when nothing differs", async () => {
+    const { html } = await page(owner, `/api/events/${event.id}/diff/1/4`);
+    expect(html).toContain("No field differs.");
+    expect(rows(html)).toEqual([]);
+  });
+});
+
+describe("snapshot as HTML", () => {
+  it("shows every field of the version and links to its neighbours and diffs", async () => {
+    const res = await page(editor, `/api/events/${event.id}/history/2`);
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/^text\/html/);
+    expect(rows(res.html).slice(1, 4)).toEqual([["title", "Standup (moved)"], ["description", "Daily sync"], ["location", "Room 7"]]);
+    const base = `/api/events/${event.id}`;
+    expect(hrefs(res.html)).toEqual([`${base}/changelog`, `${base}/history/1`, `${base}/diff/1/2`, `${base}/diff/2/4`, `${base}/history/3`]);
+  });
+});
+
+describe("escaping", () => {
+  const payload = `<script>alert(1)</script> "quotes" 'single' &amp;`;
+  const escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &quot;quotes&quot; &#39;single&#39; &amp;amp;";
+  let hostile: any;
+  beforeAll(async () => {
+    hostile = (await json("POST", "/api/events", { token: owner.token, body: { title: `T ${payload}`, description: `D ${payload}`, location: `L ${payload}`, ...slot() } })).body;
+    await json("PATCH", `/api/events/${hostile.id}`, { token: owner.token, body: { title: `T2 ${payload}`, description: `D2 ${payload}`, location: `L2 ${payload}` } });
+  });
+
+  it.each([
+    ["changelog", () => `/api/events/${hostile.id}/changelog`],
+    ["diff", () => `/api/events/${hostile.id}/diff/1/2`],
+    ["snapshot", () => `/api/events/${hostile.id}/history/2`],
+  ])("escapes every text field on the %s page", async (_name, path) => {
+    const { status, html } = await page(owner, path());
+    expect(status).toBe(200);
+    expect(html).not.toContain("<script");
+    expect(html).not.toContain(`"quotes"`);
+    expect(html).not.toContain(`'single'`);
+    expect(html).not.toContain(" &amp; ");
+    for (const prefix of ["T2", "D2", "L2"]) expect(html).toContain(`${prefix} ${escaped}`);
+  });
+
+  it("escapes the old values too", async () => {
+    const { html } = await page(owner, `/api/events/${hostile.id}/diff/1/2`);
+    for (const prefix of ["T", "D", "L"]) expect(html).toContain(`<code>${prefix} ${escaped}</code>`);
+  });
+});
+
+describe("negotiation and access", () => {
+  it("answers a stranger with a 404 problem, not a page", async () => {
+    for (const path of [`/api/events/${event.id}/changelog`, `/api/events/${event.id}/diff/1/2`, `/api/events/${event.id}/history/1`]) {
+      const res = await json("GET", path, { token: stranger.token, accept: BROWSER_ACCEPT });
+      expectProblem(res, 404, "not_found");
+      expect(JSON.stringify(res.body)).not.toContain("Standup");
+    }
+  });
+
+  it("answers an unknown version with a 404 problem, not a page", async () => {
+    expectProblem(await json("GET", `/api/events/${event.id}/diff/1/9`, { token: owner.token, accept: BROWSER_ACCEPT }), 404, "not_found");
+    expectProblem(await json("GET", `/api/events/${event.id}/history/9`, { token: owner.token, accept: BROWSER_ACCEPT }), 404, "not_found");
+  });
+
+  it.each([
+    ["no Accept", undefined],
+    ["*/*", "*/*"],
+    ["JSON preferred over HTML", "application/json, text/html;q=0.5"],
+  ])("returns JSON with %s", async (_name, accept) => {
+    const res = await json("GET", `/api/events/${event.id}/changelog`, { token: owner.token, accept });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(res.body.items.map((e: { version: number }) => e.version)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("returns HTML when text/html is preferred, q-values honoured", async () => {
+    const res = await page(owner, `/api/events/${event.id}/diff/1/2`, "application/json;q=0.4, text/html");
+    expect(res.type).toMatch(/^text\/html/);
+  });
+
+  it("returns MessagePack when that is preferred over HTML", async () => {
+    const res = await json("GET", `/api/events/${event.id}/diff/1/2`, { token: owner.token, accept: "application/msgpack, text/html;q=0.5" });
+    expect(res.headers.get("content-type")).toBe("application/msgpack");
+    expect(res.body).toEqual({ event_id: event.id, from_version: 1, to_version: 2, changes: { title: { from: "Standup", to: "Standup (moved)" }, location: { from: "Room 4", to: "Room 7" } } });
+  });
+});
