@@ -213,6 +213,11 @@ describe("occurrencesBetween", () => {
     expect(occurrencesBetween(counted, at("2027-09-26T00:00:00Z"), at("2030-01-01T00:00:00Z")).map((o) => formatUtc(o.start))).toEqual(["2027-09-26T09:00:00Z", "2027-09-27T09:00:00Z"]);
   });
 
+  it("unions plain and numbered weekdays in BYDAY, as RFC 5545 says (dateutil intersects them)", () => {
+    const mixed = series("FREQ=MONTHLY;BYDAY=1MO,FR", "UTC", "2025-09-01T09:00");
+    expect(occurrencesBetween(mixed, at("2025-09-01T00:00:00Z"), at("2025-10-01T00:00:00Z")).map((o) => formatUtc(o.start).slice(0, 10))).toEqual(["2025-09-01", "2025-09-05", "2025-09-12", "2025-09-19", "2025-09-26"]);
+  });
+
   it("includes an occurrence that started before the window but ends inside it", () => {
     const weekly = series("weekly", "UTC", "2025-01-01T23:00", 120);
     expect(occurrencesBetween(weekly, at("2025-01-09T00:30:00Z"), at("2025-01-09T01:00:00Z")).map((o) => formatUtc(o.start))).toEqual(["2025-01-08T23:00:00Z"]);

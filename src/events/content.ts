@@ -1,6 +1,6 @@
 import { ApiError, type FieldError, validationFailed } from "../lib/problem";
 import { formatUtc } from "../recurrence";
-import { isValidTimeZone, parseDateTimeInput, parseRecurrence, seriesEnd, type SeriesSpec } from "../recurrence";
+import { isValidTimeZone, occurrencesBetween, parseDateTimeInput, parseRecurrence, seriesEnd, type SeriesSpec } from "../recurrence";
 import type { Snapshot } from "../versions/service";
 import type { EventRow } from "./policy";
 import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
@@ -102,7 +102,12 @@ function validate(content: { times: { start: string | number; end: string | numb
   if (errors.length) throw validationFailed(errors);
   const { times: _times, ...rest } = content;
   const valid: EventContent = { ...rest, startTime: startTime!, endTime: endTime! };
-  return { ...valid, seriesEnd: seriesEnd(seriesSpecOf(valid)) };
+  const spec = seriesSpecOf(valid);
+  // A rule that can never match (BYMONTHDAY=30;BYMONTH=2) would make an event with no occurrences.
+  if (spec.rule && occurrencesBetween(spec, spec.startMs, 8.64e15, 1).length === 0) {
+    throw validationFailed([{ field: prefix + "recurrence_pattern", message: "The rule yields no occurrence from start_time on.", ...(index !== undefined ? { index } : {}) }]);
+  }
+  return { ...valid, seriesEnd: seriesEnd(spec) };
 }
 
 export function contentFromCreate(input: EventCreateInput, prefix = "", index?: number): ValidContent {

@@ -117,19 +117,18 @@ function parseParts(body: string, timeZone: string): RecurrenceRule {
     for (const item of list("BYDAY", value)) {
       const match = /^([+-]?\d{1,2})?([A-Za-z]{2})$/.exec(item);
       if (!match) throw new RuleError("BYDAY", `BYDAY items look like MO, 1MO or -1FR, not "${item}".`);
-      const day = weekday("BYDAY", match[2]);
+      const entry: { weekday: number; ordinal?: number } = { weekday: weekday("BYDAY", match[2]) };
       if (match[1] !== undefined) {
         const ordinal = Number(match[1]);
         if (freq !== "MONTHLY" && freq !== "YEARLY") throw new RuleError("BYDAY", `Numbered weekdays like "${item}" need FREQ=MONTHLY or FREQ=YEARLY.`);
         // Within a month (MONTHLY, or YEARLY narrowed by BYMONTH) there are at most five of a weekday.
         const limit = freq === "MONTHLY" || rule.byMonth ? 5 : 53;
         if (ordinal === 0 || Math.abs(ordinal) > limit) throw new RuleError("BYDAY", `The number in "${item}" must be 1..${limit} or -${limit}..-1 here.`);
-        if (!seen.has(`${ordinal}${day}`)) rule.byDay.push({ weekday: day, ordinal });
-        seen.add(`${ordinal}${day}`);
-      } else {
-        if (!seen.has(`${day}`)) rule.byDay.push({ weekday: day });
-        seen.add(`${day}`);
+        entry.ordinal = ordinal;
       }
+      const key = `${entry.ordinal ?? ""}${entry.weekday}`;
+      if (!seen.has(key)) rule.byDay.push(entry);
+      seen.add(key);
     }
   }
   return rule;

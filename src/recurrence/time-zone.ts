@@ -72,18 +72,23 @@ interface Zone {
   midnightOffsets: Map<number, number>;
 }
 
-// Bounded because zone names come from requests, and Intl accepts endless case variants of a name.
-const MAX_ZONES = 1000;
-const MAX_MIDNIGHTS_PER_ZONE = 50_000;
-const zones = new Map<string, Zone>();
+// Names come from requests and Intl accepts endless case variants of each, so names map onto one
+// Zone per canonical zone, and both the names and the memoised offsets are bounded.
+const MAX_NAMES = 1000;
+const MAX_MIDNIGHTS = 100_000;
+const zonesByName = new Map<string, Zone>();
+const zonesByCanonicalName = new Map<string, Zone>();
+let midnightCount = 0;
 
 /** Throws RangeError for names `Intl` does not know. */
 function zoneFor(timeZone: string): Zone {
-  let zone = zones.get(timeZone);
+  let zone = zonesByName.get(timeZone);
   if (!zone) {
     const format = new Intl.DateTimeFormat("en-US", {
       timeZone,
       hourCycle: "h23",
+      // The era tells 1 BC (year 0) from AD 1, which the day before 0001-01-01 needs.
+      era: "short",
       year: "numeric",
       month: "numeric",
       day: "numeric",
@@ -91,9 +96,11 @@ function zoneFor(timeZone: string): Zone {
       minute: "numeric",
       second: "numeric",
     });
-    if (zones.size >= MAX_ZONES) zones.clear();
-    zone = { format, midnightOffsets: new Map() };
-    zones.set(timeZone, zone);
+    const canonical = format.resolvedOptions().timeZone;
+    zone = zonesByCanonicalName.get(canonical) ?? { format, midnightOffsets: new Map() };
+    zonesByCanonicalName.set(canonical, zone);
+    if (zonesByName.size >= MAX_NAMES) zonesByName.clear();
+    zonesByName.set(timeZone, zone);
   }
   return zone;
 }
@@ -102,10 +109,12 @@ function zoneFor(timeZone: string): Zone {
 function exactOffset(zone: Zone, epochMs: number): number {
   const wholeSeconds = Math.floor(epochMs / 1000) * 1000;
   const fields: Record<string, number> = {};
+  let beforeChrist = false;
   for (const part of zone.format.formatToParts(wholeSeconds)) {
-    if (part.type !== "literal") fields[part.type] = Number(part.value);
+    if (part.type === "era") beforeChrist = part.value === "BC";
+    else if (part.type !== "literal") fields[part.type] = Number(part.value);
   }
-  const local = wallToLocalMs({ year: fields.year, month: fields.month, day: fields.day, hour: fields.hour, minute: fields.minute, second: fields.second, millisecond: 0 });
+  const local = wallToLocalMs({ year: beforeChrist ? 1 - fields.year : fields.year, month: fields.month, day: fields.day, hour: fields.hour, minute: fields.minute, second: fields.second, millisecond: 0 });
   return local - wholeSeconds;
 }
 
@@ -113,7 +122,10 @@ function midnightOffset(zone: Zone, day: number): number {
   let offset = zone.midnightOffsets.get(day);
   if (offset === undefined) {
     offset = exactOffset(zone, day * DAY_MS);
-    if (zone.midnightOffsets.size >= MAX_MIDNIGHTS_PER_ZONE) zone.midnightOffsets.clear();
+    if (++midnightCount > MAX_MIDNIGHTS) {
+      for (const other of zonesByCanonicalName.values()) other.midnightOffsets.clear();
+      midnightCount = 1;
+    }
     zone.midnightOffsets.set(day, offset);
   }
   return offset;
@@ -157,7 +169,7 @@ export function wallTimeToUtc(wall: WallTime, timeZone: string): number {
   const local = wallToLocalMs(wall);
   if (timeZone === "UTC") return local;
   const zone = zoneFor(timeZone);
-  // Offsets up to ±26 h exist only in theory; a day either side brackets any transition near `local`.
+  // Real offsets stay within ±15 h, so a day either side of `local` brackets any transition near it.
   const before = offsetAt(zone, local - DAY_MS);
   const after = offsetAt(zone, local + DAY_MS);
   const earlier = local - before;
