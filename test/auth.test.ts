@@ -228,7 +228,8 @@ describe("rate limits", () => {
     const statuses: number[] = [];
     let limited: Awaited<ReturnType<typeof json>> | undefined;
     for (let i = 0; i < 25 && !limited; i++) {
-      const res = await json("POST", "/api/auth/login", { ip, body: { username: `nobody${i}`, password: "whatever1" } });
+      // Distinct unknown accounts, so only the per-IP limiter can trip.
+      const res = await json("POST", "/api/auth/login", { ip, body: { username: `nobody${i}_${ip}`, password: "whatever1" } });
       statuses.push(res.status);
       if (res.status === 429) limited = res;
     }

@@ -49,7 +49,7 @@ describe("changelog as HTML", () => {
     expect(html).toContain(`<strong>${editor.username}</strong> <span class="action">updated</span>`);
     expect(html).toContain(v2.updated_at);
     expect(rows(html)).toEqual(expect.arrayContaining([["title", "Standup", "Standup (moved)"], ["location", "Room 4", "Room 7"], ["description", "Daily sync", "Weekly sync"]]));
-    expect(html).toContain('<td class="from"><code>Standup</code></td><td class="to"><code>Standup (moved)</code></td>');
+    expect(html).toContain('<td class="from"><del><code>Standup</code></del></td><td class="to"><ins><code>Standup (moved)</code></ins></td>');
   });
 
   it("marks a rollback with the version it restored", async () => {
@@ -84,14 +84,15 @@ describe("diff as HTML", () => {
     expect(res.status).toBe(200);
     expect(res.type).toMatch(/^text\/html/);
     const [header, ...fields] = rows(res.html);
-    expect(header).toEqual(["Field", `v1 by ${owner.username} at ${event.created_at}`, expect.stringMatching(new RegExp(`^v3 by ${owner.username} at `))]);
+    expect(header).toEqual(["Field", `v1 (${owner.username}, ${event.created_at.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC")})`, expect.stringMatching(new RegExp(`^v3 \\(${owner.username}, `))]);
     expect(fields).toEqual([["title", "Standup", "Standup (moved)"], ["description", "Daily sync", "Weekly sync"], ["location", "Room 4", "Room 7"]]);
   });
 
   it("links to the full history and the neighbouring changes", async () => {
     const links = hrefs((await page(owner, `/api/events/${event.id}/diff/2/3`)).html);
     const base = `/api/events/${event.id}`;
-    expect(links).toEqual([`${base}/changelog`, `${base}/diff/1/2`, `${base}/diff/3/4`]);
+    // Then the versions in the span, each linked to its snapshot.
+    expect(links).toEqual([`${base}/changelog`, `${base}/diff/1/2`, `${base}/diff/3/4`, `${base}/history/3`]);
   });
 
   it("says so when nothing differs", async () => {

@@ -39,7 +39,18 @@ export const EventCreate = z
     recurrence_pattern: writable.recurrence_pattern.optional(),
     timezone: writable.timezone.default("UTC"),
   })
-  .openapi("EventCreate");
+  .openapi("EventCreate", {
+    example: {
+      title: "Design review",
+      description: "Walk through the new onboarding flow.",
+      start_time: "2031-03-01T10:00:00",
+      end_time: "2031-03-01T11:00:00",
+      location: "Room 4",
+      is_recurring: false,
+      recurrence_pattern: null,
+      timezone: "Europe/Berlin",
+    },
+  });
 export type EventCreateInput = z.infer<typeof EventCreate>;
 
 export const EventPatch = z

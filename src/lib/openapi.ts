@@ -81,12 +81,13 @@ export function bodyOf<T extends z.ZodType>(schema: T, description: string) {
   };
 }
 
-export const IdParam = z.coerce
-  .number()
-  .int()
-  .positive()
-  .max(Number.MAX_SAFE_INTEGER)
-  .openapi({ param: { in: "path", required: true }, example: 1 });
+/** A positive integer in plain decimal: `0x10`, `1e3` or `٣` name nothing (404), they are not ids. */
+export const IdParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,15}$/)
+  .transform(Number)
+  .pipe(z.number().max(Number.MAX_SAFE_INTEGER))
+  .openapi({ param: { in: "path", required: true }, type: "integer", example: 1 });
 
 /** `limit` and `cursor` of every paged collection. */
 export const PageQuery = z.object({

@@ -8,6 +8,11 @@ interface SocketAttachment {
   userId: number;
   sessionId: string;
   format: "json" | "msgpack";
+  /**
+   * The hello's `last_id`: everything up to it was committed before the socket opened and was
+   * either replayed or not asked for, so a late push of such an id is not sent again.
+   */
+  floor: number;
 }
 
 /** Close code sent to a session's sockets when it logs out. */
@@ -30,20 +35,26 @@ export class UserNotificationHub extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
-  /** Upgrade from the Worker, which has already verified the token and passes who the caller is. */
+  /**
+   * Upgrade from the Worker, which has already verified the token and passes who the caller is.
+   * The replay runs inside this request, before the 101: eviction waits for in-flight requests,
+   * not for work left running after the response, and the queue of live pushes lives in memory.
+   * Frames sent before the client accepts are buffered.
+   */
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const attachment: SocketAttachment = {
       userId: Number(url.searchParams.get("user_id")),
       sessionId: url.searchParams.get("session_id") ?? "",
       format: url.searchParams.get("format") === "msgpack" ? "msgpack" : "json",
+      floor: Number.MAX_SAFE_INTEGER,
     };
     const sinceParam = url.searchParams.get("since");
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [`session:${attachment.sessionId}`]);
     server.serializeAttachment(attachment);
     this.replaying.set(server, []);
-    void this.replay(server, attachment, sinceParam === null ? null : Number(sinceParam));
+    await this.replay(server, attachment, sinceParam === null ? null : Number(sinceParam));
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -51,15 +62,17 @@ export class UserNotificationHub extends DurableObject<Env> {
     try {
       const db = createDb(this.env.DB);
       const lastId = await lastNotificationId(db, attachment.userId);
+      attachment.floor = lastId;
+      socket.serializeAttachment(attachment);
       this.send(socket, attachment, { type: "hello", user_id: attachment.userId, last_id: lastId });
-      let sentUpTo = lastId;
       if (since !== null && since < lastId) {
         const missed = await notificationsAfter(db, attachment.userId, since, lastId);
         for (const notification of missed) this.send(socket, attachment, { type: "notification", notification });
       }
-      // Everything committed before the hello's last_id query was replayed; anything queued after
-      // it with a greater id is new.
-      for (const notification of this.replaying.get(socket) ?? []) {
+      // Pushes that arrived meanwhile, in id order: concurrent changes reach the hub in any order.
+      let sentUpTo = lastId;
+      const queued = (this.replaying.get(socket) ?? []).sort((a, b) => a.id - b.id);
+      for (const notification of queued) {
         if (notification.id > sentUpTo) {
           this.send(socket, attachment, { type: "notification", notification });
           sentUpTo = notification.id;
@@ -82,7 +95,9 @@ export class UserNotificationHub extends DurableObject<Env> {
         queue.push(notification);
         continue;
       }
-      if (this.send(socket, socket.deserializeAttachment() as SocketAttachment, { type: "notification", notification })) delivered++;
+      const attachment = socket.deserializeAttachment() as SocketAttachment;
+      if (notification.id <= attachment.floor) continue;
+      if (this.send(socket, attachment, { type: "notification", notification })) delivered++;
     }
     return delivered;
   }

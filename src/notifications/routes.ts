@@ -68,7 +68,8 @@ const socketRoute = createRoute({
     "Upgrade with `token` (an access token). Frames: first `{type:'hello', user_id, last_id}`, then with `since` every notification after it in id order, then live `{type:'notification', notification}`. Text `ping` is answered `pong`. `format=msgpack` sends binary MessagePack frames. Closed with 4001 on logout. Delivery is at-least-once: de-duplicate by id.",
   request: {
     query: z.object({
-      token: z.string().openapi({ param: { in: "query" } }),
+      // Optional in the schema so that a missing token is a 401 like a bad one, not a 422.
+      token: z.string().optional().openapi({ param: { in: "query", required: true } }),
       since: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().openapi({ param: { in: "query" } }),
       format: z.enum(["json", "msgpack"]).optional().openapi({ param: { in: "query" } }),
     }),
@@ -105,7 +106,7 @@ notificationRoutes
 export const socketRoutes = createRouter().openapi(socketRoute, async (c) => {
   const query = c.req.valid("query");
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "upgrade_required", "Connect with a WebSocket upgrade.");
-  const actor = await authenticate(c.var.db, c.env, query.token);
+  const actor = query.token ? await authenticate(c.var.db, c.env, query.token) : null;
   if (!actor) throw new ApiError(401, "unauthorized", "The token is invalid, expired or revoked.");
   const url = new URL("https://hub/connect");
   url.searchParams.set("user_id", String(actor.id));

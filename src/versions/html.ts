@@ -12,10 +12,12 @@ import { SNAPSHOT_FIELDS, type Changes, type VersionEntry } from "./service";
 const STYLE = raw(`<style>
 body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#202122}
 h1{font-weight:normal;border-bottom:1px solid #a2a9b1}
-table{border-collapse:collapse;width:100%;margin:1rem 0}
+table{border-collapse:collapse;width:100%;margin:1rem 0;table-layout:fixed}
+col.field{width:11rem}
 th,td{border:1px solid #c8ccd1;padding:.35rem .6rem;vertical-align:top;text-align:left}
 th{background:#eaecf0}
 td.from{background:#fee7e6}td.to{background:#d5fdf4}
+del,ins{text-decoration:none}del::before{content:"− ";color:#b32424}ins::before{content:"+ ";color:#14866d}
 .meta{color:#54595d}.action{font-weight:600}
 ul.history{list-style:none;padding:0}ul.history li{padding:.5rem 0;border-bottom:1px solid #eaecf0}
 code{white-space:pre-wrap;word-break:break-word}
@@ -29,16 +31,30 @@ const show = (value: unknown) => {
 
 function layout(title: string, body: HtmlEscapedString | Promise<HtmlEscapedString>) {
   return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${title}</title>${STYLE}</head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title>${STYLE}</head>
 <body>${body}</body></html>`;
+}
+
+/** A readable UTC time that machines can still read from `datetime`. */
+const when = (iso: string) => html`<time datetime="${iso}">${iso.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC")}</time>`;
+
+/** The first version has nothing before it: its fields as a plain list. */
+function valuesTable(changes: Changes) {
+  const fields = SNAPSHOT_FIELDS.filter((f) => f in changes);
+  return html`<table>
+  <colgroup><col class="field"><col></colgroup>
+  <thead><tr><th>Field</th><th>Value</th></tr></thead>
+  <tbody>${fields.map((f) => html`<tr><th scope="row">${f}</th><td class="to">${show(changes[f].to)}</td></tr>`)}</tbody>
+</table>`;
 }
 
 function changesTable(changes: Changes, fromLabel: string, toLabel: string) {
   const fields = SNAPSHOT_FIELDS.filter((f) => f in changes);
   if (!fields.length) return html`<p class="meta">No field differs.</p>`;
   return html`<table>
+  <colgroup><col class="field"><col><col></colgroup>
   <thead><tr><th>Field</th><th>${fromLabel}</th><th>${toLabel}</th></tr></thead>
-  <tbody>${fields.map((f) => html`<tr><th scope="row">${f}</th><td class="from">${show(changes[f].from)}</td><td class="to">${show(changes[f].to)}</td></tr>`)}</tbody>
+  <tbody>${fields.map((f) => html`<tr><th scope="row">${f}</th><td class="from"><del>${show(changes[f].from)}</del></td><td class="to"><ins>${show(changes[f].to)}</ins></td></tr>`)}</tbody>
 </table>`;
 }
 
@@ -50,9 +66,9 @@ export function changelogPage(event: EventRow, entries: VersionEntry[], nextCurs
     const restored = entry.restored_from ? html` (restored from <a href="${base(event)}/history/${entry.restored_from}">v${entry.restored_from}</a>)` : "";
     return html`<li id="v${entry.version}">
   <a href="${base(event)}/history/${entry.version}">v${entry.version}</a> ·
-  <span class="meta">${entry.changed_at}</span> ·
+  <span class="meta">${when(entry.changed_at)}</span> ·
   <strong>${entry.changed_by.username}</strong> <span class="action">${entry.action.replace("_", " ")}</span>${restored}${previous}
-  ${changesTable(entry.changes, "Before", "After")}
+  ${entry.action === "created" ? valuesTable(entry.changes) : changesTable(entry.changes, "Before", "After")}
 </li>`;
   });
   const more = nextCursor ? html`<p><a rel="next" href="${base(event)}/changelog?limit=${limit}&amp;cursor=${encodeURIComponent(nextCursor)}">Newer changes →</a></p>` : "";
@@ -64,14 +80,20 @@ export function changelogPage(event: EventRow, entries: VersionEntry[], nextCurs
   );
 }
 
-export function diffPage(event: EventRow, from: VersionEntry, to: VersionEntry, changes: Changes) {
-  const label = (v: VersionEntry) => `v${v.version} by ${v.changed_by.username} at ${v.changed_at}`;
+export function diffPage(event: EventRow, from: VersionEntry, to: VersionEntry, changes: Changes, between: VersionEntry[] = []) {
+  const label = (v: VersionEntry) => `v${v.version} (${v.changed_by.username}, ${v.changed_at.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC")})`;
+  const steps = between.length
+    ? html`<p class="meta">Versions in this span: ${between.map(
+        (v, i) => html`${i ? " · " : ""}<a href="${base(event)}/history/${v.version}">v${v.version}</a> by <strong>${v.changed_by.username}</strong> (${Object.keys(v.changes).join(", ") || "no change"})`,
+      )}</p>`
+    : "";
   return layout(
     `Diff of ${event.title}: v${from.version} → v${to.version}`,
     html`<h1>“${event.title}”: v${from.version} ↔ v${to.version}</h1>
 <p class="meta"><a href="${base(event)}/changelog">Full history</a>
 ${from.version > 1 ? html` · <a href="${base(event)}/diff/${from.version - 1}/${from.version}">← previous change</a>` : ""}
 ${to.version < event.version ? html` · <a href="${base(event)}/diff/${to.version}/${to.version + 1}">next change →</a>` : ""}</p>
+${steps}
 ${changesTable(changes, label(from), label(to))}`,
   );
 }

@@ -113,7 +113,12 @@ export const versionRoutes = createRouter()
     const { event } = await authorize(c.var.db, c.var.actor.id, id, "read");
     const [from, to] = await Promise.all([getVersion(c.var.db, id, v1), getVersion(c.var.db, id, v2)]);
     const changes = diffSnapshots(from.snapshot, to.snapshot);
-    if (wantsHtml(c)) return c.html(diffPage(event, from, to, changes), 200);
+    if (wantsHtml(c)) {
+      // Who made each step between the two versions, so the page credits every author.
+      const [low, high] = v1 < v2 ? [v1, v2] : [v2, v1];
+      const between = high - low <= 100 ? (await changelog(c.var.db, id, high - low, low)).entries : [];
+      return c.html(diffPage(event, from, to, changes, between), 200);
+    }
     return c.json({ event_id: id, from_version: v1, to_version: v2, changes }, 200);
   })
   .openapi(rollbackRoute, async (c) => {
