@@ -1,7 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { cors } from "hono/cors";
-import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -15,29 +13,22 @@ import { healthRoutes } from "./health/routes";
 import { sharingRoutes } from "./sharing/routes";
 import { versionRoutes } from "./versions/routes";
 import { contentNegotiation } from "./lib/formats";
-import { ApiError, CODES, problemBody } from "./lib/problem";
+import { ApiError, renderProblem } from "./lib/problem";
 import { notificationRoutes, socketRoutes } from "./notifications/routes";
-
-/** Renders any error as a problem document; unexpected ones are logged and never leak detail. */
-export function renderProblem(c: Context<AppEnv>, error: unknown): Response {
-  let problem: ApiError;
-  if (error instanceof ApiError) problem = error;
-  else if (error instanceof HTTPException && error.status < 500) {
-    problem = new ApiError(error.status, CODES[error.status] ?? "http_error", error.message || "The request was rejected.");
-  } else {
-    console.error(`request ${c.var.requestId} failed:`, error);
-    problem = new ApiError(500, "internal_error", "Something went wrong on our side; quote the request id if you report it.");
-  }
-  const headers: Record<string, string> = { "Content-Type": "application/problem+json", ...problem.options.headers };
-  if (problem.status === 401) headers["WWW-Authenticate"] = 'Bearer realm="api"';
-  return new Response(JSON.stringify(problemBody(problem, c.var.requestId ?? "")), { status: problem.status, headers });
-}
 
 /** The whole Worker app: shared middleware, every resource's routes, and the one error path. */
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ strict: true });
 
   app.use(requestId({ headerName: "X-Request-Id", limitLength: 64 }));
+  // Hono hands only Error instances to onError; anything else thrown would escape the problem path.
+  app.use(async function wrapNonErrors(_c, next) {
+    try {
+      await next();
+    } catch (thrown) {
+      throw thrown instanceof Error ? thrown : new Error("A non-Error value was thrown.", { cause: thrown });
+    }
+  });
   app.use(
     secureHeaders({
       // The docs pages load their own scripts from /static and nothing from elsewhere.

@@ -57,7 +57,10 @@ export const events = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("events_owner_span_idx").on(t.ownerId, t.startTime, t.seriesEnd)],
+  // Conflict candidates are the owner's events still running after the new one starts: a range
+  // on series_end (NULLs, the endless series, are one equality lookup). Calendars mostly grow
+  // forward in time, so this range stays small where one on start_time would cover the past.
+  (t) => [index("events_owner_series_end_idx").on(t.ownerId, t.seriesEnd, t.startTime)],
 );
 
 /**

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { Hono } from "hono";
 import { html } from "hono/html";
 import type { AppEnv } from "../env";
+import { notFound } from "../lib/problem";
 
 const DESCRIPTION = `Collaborative events with sharing, a version for every change, and real-time notifications.
 
@@ -9,7 +10,10 @@ Every endpoint speaks JSON and MessagePack: send \`Content-Type: application/msg
 Errors are RFC 9457 problem documents. Times are ISO 8601; output is always UTC with \`Z\`.
 Real-time notifications: \`GET /ws/notifications?token=<access_token>[&since=<id>][&format=msgpack]\` (WebSocket; see the README).`;
 
-/** Adds the security schemes and serves the OpenAPI 3.1 document generated from the route schemas. */
+/**
+ * Adds the security schemes and serves the OpenAPI 3.1 document generated from the route schemas,
+ * built once per isolate on first request, when every route is registered.
+ */
 export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.openAPIRegistry.registerComponent("securitySchemes", "oauth2", {
@@ -17,10 +21,20 @@ export function registerOpenApi(app: OpenAPIHono<AppEnv>) {
     description: "Log in with username (or email) and password; Swagger UI's Authorize does this for you.",
     flows: { password: { tokenUrl: "/api/auth/login", refreshUrl: "/api/auth/refresh", scopes: {} } },
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: { title: "Collaborative Event Management API", version: "1.0.0", description: DESCRIPTION },
-    servers: [{ url: "/" }],
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  // Not app.doc31: it answers a generation failure with the raw error as JSON, outside the problem path.
+  app.get("/openapi.json", (c) => {
+    try {
+      document ??= app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: { title: "Collaborative Event Management API", version: "1.0.0", description: DESCRIPTION },
+        servers: [{ url: "/" }],
+      });
+    } catch (cause) {
+      // zod-to-openapi throws errors that are not `Error`s, which Hono would pass by `onError`.
+      throw new Error("The OpenAPI document could not be generated.", { cause });
+    }
+    return c.json(document);
   });
 }
 
@@ -46,6 +60,8 @@ const swaggerInit = `window.ui = SwaggerUIBundle({
   dom_id: "#swagger-ui",
   deepLinking: true,
   persistAuthorization: true,
+  // The default badge is an image from validator.swagger.io: a third-party request from our page.
+  validatorUrl: null,
   oauth2RedirectUrl: location.origin + "/static/swagger-ui/oauth2-redirect.html",
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
   layout: "StandaloneLayout",
@@ -69,4 +85,8 @@ export const docsRoutes = new Hono<AppEnv>()
   .get("/docs", (c) => c.html(swaggerPage))
   .get("/redoc", (c) => c.html(redocPage))
   .get("/static/docs/swagger-init.js", (c) => c.body(swaggerInit, 200, { "Content-Type": "text/javascript; charset=utf-8" }))
-  .get("/static/*", (c) => c.env.ASSETS.fetch(c.req.raw));
+  .get("/static/*", async (c) => {
+    const asset = await c.env.ASSETS.fetch(c.req.raw);
+    if (asset.status === 404) throw notFound("file");
+    return asset;
+  });

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { events, users } from "../db/schema";
 import { ApiError, type FieldError } from "../lib/problem";
@@ -47,13 +47,15 @@ function overlapOf(a: Candidate, b: { spec: SeriesSpec; seriesEnd: number | null
 export async function findConflicts(db: Db, ownerId: number, candidates: Candidate[]): Promise<{ calendarVersion: number; conflicts: Conflict[] }> {
   const earliest = Math.min(...candidates.map((c) => c.spec.startMs));
   const latest = candidates.some((c) => c.seriesEnd === null) ? null : Math.max(...candidates.map((c) => c.seriesEnd ?? 0));
-  const [[owner], rows] = await db.batch([
+  const beforeLatest = latest === null ? undefined : lt(events.startTime, latest);
+  // Two index ranges on (owner_id, series_end): finite events ending after the earliest start,
+  // and endless series. One batch, so the calendar version matches what was read.
+  const [[owner], finite, endless] = await db.batch([
     db.select({ version: users.calendarVersion }).from(users).where(eq(users.id, ownerId)),
-    db
-      .select()
-      .from(events)
-      .where(and(eq(events.ownerId, ownerId), or(isNull(events.seriesEnd), gt(events.seriesEnd, earliest)), latest === null ? undefined : lt(events.startTime, latest))),
+    db.select().from(events).where(and(eq(events.ownerId, ownerId), gt(events.seriesEnd, earliest), beforeLatest)),
+    db.select().from(events).where(and(eq(events.ownerId, ownerId), isNull(events.seriesEnd), beforeLatest)),
   ]);
+  const rows = [...finite, ...endless];
   const conflicts: Conflict[] = [];
   for (const candidate of candidates) {
     for (const row of rows as EventRow[]) {

@@ -24,19 +24,28 @@ export const roleAllows = (role: Role, action: Action) => RANK[role] >= RANK[REQ
 
 export type EventRow = typeof events.$inferSelect;
 
-/**
- * Loads an event for an action. No permission at all is a 404, so existence is never revealed;
- * a permission whose role is too low is a 403.
- */
-export async function authorize(db: Db, userId: number, eventId: number, action: Action): Promise<{ event: EventRow; role: Role }> {
-  const [row] = await db
+/** The caller's permission joined to the event: one row, or none when they have no access. */
+export const accessQuery = (db: Db, userId: number, eventId: number) =>
+  db
     .select({ event: events, role: permissions.role })
     .from(permissions)
     .innerJoin(events, eq(events.id, permissions.eventId))
     .where(and(eq(permissions.eventId, eventId), eq(permissions.userId, userId)));
+
+/**
+ * Applies the policy to a loaded access row. No permission at all is a 404, so existence is never
+ * revealed; a permission whose role is too low is a 403.
+ */
+export function checkAccess(row: { event: EventRow; role: Role } | undefined, action: Action): { event: EventRow; role: Role } {
   if (!row) throw notFound("event");
   if (!roleAllows(row.role, action)) {
     throw new ApiError(403, "forbidden", `Your role (${row.role}) cannot ${action.replace("_", " ")} this event; it needs ${REQUIRED_ROLE[action]}.`);
   }
   return row;
+}
+
+/** Loads an event for an action (see checkAccess). */
+export async function authorize(db: Db, userId: number, eventId: number, action: Action): Promise<{ event: EventRow; role: Role }> {
+  const [row] = await accessQuery(db, userId, eventId);
+  return checkAccess(row, action);
 }

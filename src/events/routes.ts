@@ -5,9 +5,9 @@ import { IdParam, authenticated, bodyOf, createRouter, ifMatchVersion, problemRe
 import { validationFailed } from "../lib/problem";
 import { scheduleDelivery } from "../notifications/schedule";
 import { eventAt } from "../versions/service";
-import { listPermissions } from "../sharing/service";
+import { permissionsQuery, toPermissionBody } from "../sharing/service";
 import { contentFromPatch, contentOf, toEventBody } from "./content";
-import { authorize } from "./policy";
+import { accessQuery, checkAccess } from "./policy";
 import { BatchBody, ConflictSchema, EventCreate, EventDetailSchema, EventListQuery, EventPage, EventPatch, EventSchema, MAX_BATCH } from "./schemas";
 import * as service from "./service";
 
@@ -120,15 +120,18 @@ export const eventRoutes = createRouter()
   .openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { at } = c.req.valid("query");
-    const { event, role } = await authorize(c.var.db, c.var.actor.id, id, "read");
+    // Access and permissions in one round trip; the permissions are only shown if access holds.
+    const [[access], permissionRows] = await c.var.db.batch([accessQuery(c.var.db, c.var.actor.id, id), permissionsQuery(c.var.db, id)]);
+    const { event, role } = checkAccess(access, "read");
+    const permissions = permissionRows.map(toPermissionBody);
     if (at !== undefined) {
       const past = await eventAt(c.var.db, event, role, queryInstant(at, "at")!);
-      return c.json({ ...past, permissions: await listPermissions(c.var.db, event) }, 200);
+      return c.json({ ...past, permissions }, 200);
     }
     const etag = `"${event.version}"`;
     const inm = c.req.valid("header")["if-none-match"];
     if (inm && inm.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag || tag.trim() === "*")) return c.body(null, 304, { ETag: etag });
-    const body = { ...toEventBody(event, role), permissions: await listPermissions(c.var.db, event) };
+    const body = { ...toEventBody(event, role), permissions };
     return c.json(body, 200, { ETag: etag });
   })
   .openapi(updateRoute("put"), update)

@@ -1,3 +1,8 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv } from "../env";
+
 /** One field that failed validation. `index` names the item of a batch. */
 export interface FieldError {
   field: string;
@@ -76,3 +81,22 @@ export const notFound = (what = "resource") => new ApiError(404, "not_found", `T
 
 export const validationFailed = (errors: FieldError[], detail = "The request is invalid; see errors for each field.") =>
   new ApiError(422, "validation_failed", detail, { errors });
+
+/**
+ * The one error path: renders anything thrown as a problem document, keeping headers earlier
+ * middleware prepared (`X-Request-Id`). Unexpected errors are logged with the request id and
+ * never leak detail.
+ */
+export function renderProblem(c: Context<AppEnv>, error: unknown): Response {
+  let problem: ApiError;
+  if (error instanceof ApiError) problem = error;
+  else if (error instanceof HTTPException && error.status < 500) {
+    problem = new ApiError(error.status, CODES[error.status] ?? "http_error", error.message || "The request was rejected.");
+  } else {
+    console.error(`request ${c.var.requestId} failed:`, error);
+    problem = new ApiError(500, "internal_error", "Something went wrong on our side; quote the request id if you report it.");
+  }
+  const headers: Record<string, string> = { "Content-Type": "application/problem+json", ...problem.options.headers };
+  if (problem.status === 401) headers["WWW-Authenticate"] = 'Bearer realm="api"';
+  return c.body(JSON.stringify(problemBody(problem, c.var.requestId ?? "")), problem.status as ContentfulStatusCode, headers);
+}

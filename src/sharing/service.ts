@@ -1,8 +1,10 @@
-import { and, asc, desc, eq, inArray, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, or, sql, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
-import { permissions, users } from "../db/schema";
+import { events, permissions, users } from "../db/schema";
 import type { Actor } from "../env";
 import type { Role } from "../events/schemas";
+import { isGuardFailure } from "../events/conflicts";
 import { authorize, type EventRow } from "../events/policy";
 import { ApiError, notFound, validationFailed } from "../lib/problem";
 import { formatUtc } from "../recurrence";
@@ -10,14 +12,26 @@ import { notifyEventAudience, toDeliveries, type NotificationRow } from "../noti
 import { MAX_COLLABORATORS, type ShareItemInput } from "./schemas";
 
 /** An event's permission list, the creator first, then in the order access was granted. */
-export async function listPermissions(db: Db, event: Pick<EventRow, "id" | "ownerId">) {
-  const rows = await db
+export const permissionsQuery = (db: Db, eventId: number) =>
+  db
     .select({ userId: permissions.userId, username: users.username, role: permissions.role, grantedBy: permissions.grantedBy, grantedAt: permissions.grantedAt })
     .from(permissions)
     .innerJoin(users, eq(users.id, permissions.userId))
-    .where(eq(permissions.eventId, event.id))
-    .orderBy(desc(sql`${permissions.userId} = ${event.ownerId}`), asc(permissions.grantedAt), asc(permissions.userId));
-  return rows.map((row) => ({ user_id: row.userId, username: row.username, role: row.role, granted_by: row.grantedBy, granted_at: formatUtc(row.grantedAt) }));
+    .where(eq(permissions.eventId, eventId))
+    .orderBy(desc(sql`${permissions.userId} = (SELECT ${events.ownerId} FROM ${events} WHERE ${events.id} = ${eventId})`), asc(permissions.grantedAt), asc(permissions.userId));
+
+export type PermissionRow = Awaited<ReturnType<typeof permissionsQuery>>[number];
+
+export const toPermissionBody = (row: PermissionRow) => ({
+  user_id: row.userId,
+  username: row.username,
+  role: row.role,
+  granted_by: row.grantedBy,
+  granted_at: formatUtc(row.grantedAt),
+});
+
+export async function listPermissions(db: Db, event: Pick<EventRow, "id">) {
+  return (await permissionsQuery(db, event.id)).map(toPermissionBody);
 }
 
 export async function readPermissions(db: Db, actor: Actor, eventId: number) {
@@ -28,6 +42,12 @@ export async function readPermissions(db: Db, actor: Actor, eventId: number) {
 const creatorEntry = (field: string, index?: number) =>
   validationFailed([{ field, message: "The creator's entry cannot be changed or removed.", ...(index !== undefined ? { index } : {}) }]);
 
+/**
+ * `column IN (values)` with one bound parameter: D1 allows at most 100 per statement, and a share
+ * names up to MAX_COLLABORATORS users. The indexes on id and lower(username|email) still apply.
+ */
+const inJsonArray = (column: SQL | typeof users.id, values: (number | string)[]) => sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
+
 /** Resolves share items to users; an unknown user fails the whole request, granting nothing. */
 async function resolveUsers(db: Db, items: ShareItemInput[]) {
   const ids = items.flatMap((i) => (i.user_id !== undefined ? [i.user_id] : []));
@@ -36,7 +56,7 @@ async function resolveUsers(db: Db, items: ShareItemInput[]) {
   const found = await db
     .select({ id: users.id, username: users.username, email: users.email })
     .from(users)
-    .where(or(ids.length ? inArray(users.id, ids) : undefined, names.length ? inArray(sql`lower(${users.username})`, names) : undefined, emails.length ? inArray(sql`lower(${users.email})`, emails) : undefined));
+    .where(or(ids.length ? inJsonArray(users.id, ids) : undefined, names.length ? inJsonArray(sql`lower(${users.username})`, names) : undefined, emails.length ? inJsonArray(sql`lower(${users.email})`, emails) : undefined));
   return items.map((item, index) => {
     const user = found.find((u) =>
       item.user_id !== undefined ? u.id === item.user_id : item.username !== undefined ? u.username.toLowerCase() === item.username.toLowerCase() : u.email.toLowerCase() === item.email!.toLowerCase(),
@@ -66,9 +86,7 @@ export async function share(db: Db, actor: Actor, eventId: number, items: ShareI
   const current = new Map(existing.map((p) => [p.userId, p.role]));
   const changed = [...byUser.values()].filter((g) => current.get(g.user.id) !== g.role);
   const newcomers = changed.filter((g) => !current.has(g.user.id)).length;
-  if (existing.length - 1 + newcomers > MAX_COLLABORATORS) {
-    throw validationFailed([{ field: "users", message: `An event can have at most ${MAX_COLLABORATORS} collaborators.` }]);
-  }
+  if (existing.length - 1 + newcomers > MAX_COLLABORATORS) throw tooManyCollaborators();
   const now = Date.now();
   const statements = changed.flatMap((g) => {
     const previous = current.get(g.user.id);
@@ -85,17 +103,65 @@ export async function share(db: Db, actor: Actor, eventId: number, items: ShareI
       }, now),
     ];
   });
-  const results = statements.length ? await db.batch(statements as [ (typeof statements)[number], ...(typeof statements)[number][] ]) : [];
-  const deliveries = results.filter((_, i) => i % 2 === 1).flatMap((rows) => toDeliveries(rows as NotificationRow[], actor));
+  let results: unknown[] = [];
+  if (statements.length) {
+    try {
+      const batch: BatchItem<"sqlite">[] = [...statements, shareGuard(db, event.id, actor.id)];
+      results = await db.batch(batch as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    } catch (error) {
+      if (!isGuardFailure(error, "events.version")) throw error;
+      // Another request got in first: either the actor lost the owner role (authorize says so) or
+      // concurrent shares filled the event.
+      await authorize(db, actor.id, eventId, "share");
+      throw tooManyCollaborators();
+    }
+  }
+  const deliveries = results.slice(0, statements.length).filter((_, i) => i % 2 === 1).flatMap((rows) => toDeliveries(rows as NotificationRow[], actor));
   return { permissions: await listPermissions(db, event), deliveries };
 }
 
+const tooManyCollaborators = () => validationFailed([{ field: "users", message: `An event can have at most ${MAX_COLLABORATORS} collaborators.` }]);
+
+/**
+ * Grants or changes one role. The event's times are copied from the event row as the batch runs,
+ * not as authorize read them, so a concurrent move is never undone for the new row, and a
+ * concurrently deleted event gets no orphan permission.
+ */
 function upsertPermission(db: Db, event: EventRow, userId: number, role: Role, grantedBy: number, now: number) {
   return db
     .insert(permissions)
-    .values({ eventId: event.id, userId, role, grantedBy, grantedAt: now, startTime: event.startTime, seriesEnd: event.seriesEnd })
+    .select(
+      db
+        // Every column, in table order: drizzle's INSERT ... SELECT requires it.
+        .select({
+          eventId: events.id,
+          userId: sql<number>`${userId}`.as("user_id"),
+          role: sql<Role>`${role}`.as("role"),
+          grantedBy: sql<number>`${grantedBy}`.as("granted_by"),
+          grantedAt: sql<number>`${now}`.as("granted_at"),
+          startTime: events.startTime,
+          seriesEnd: events.seriesEnd,
+        })
+        .from(events)
+        .where(eq(events.id, event.id)),
+    )
     .onConflictDoUpdate({ target: [permissions.eventId, permissions.userId], set: { role, grantedBy, grantedAt: now } });
 }
+
+/**
+ * The last statement of a share's batch. When the grants left the event with more than
+ * MAX_COLLABORATORS collaborators, or the actor is no longer an owner, the CASE yields NULL and
+ * the NOT NULL constraint aborts the whole batch: the check before it is only an early answer,
+ * this is what holds against concurrent shares and revocations (D1 has no transactions).
+ */
+const shareGuard = (db: Db, eventId: number, actorId: number) =>
+  db
+    .update(events)
+    .set({
+      version: sql`CASE WHEN (SELECT count(*) FROM permissions WHERE event_id = ${eventId}) <= ${MAX_COLLABORATORS + 1}
+        AND EXISTS (SELECT 1 FROM permissions WHERE event_id = ${eventId} AND user_id = ${actorId} AND role = 'owner') THEN ${events.version} END`,
+    })
+    .where(eq(events.id, eventId));
 
 /** PUT semantics: sets the user's role, granting access when they had none. */
 export async function setRole(db: Db, actor: Actor, eventId: number, userId: number, role: Role) {
