@@ -82,6 +82,10 @@ export const permissions = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.eventId, t.userId] }),
     index("permissions_user_start_idx").on(t.userId, t.startTime, t.eventId),
+    index("permissions_user_role_start_idx").on(t.userId, t.role, t.startTime, t.eventId),
+    // The user's longest finite span bounds how far before a window start a list must look.
+    index("permissions_user_span_idx").on(t.userId, sql`series_end - start_time`),
+    index("permissions_user_endless_idx").on(t.userId, t.startTime, t.eventId).where(sql`series_end IS NULL`),
   ],
 );
 

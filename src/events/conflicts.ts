@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { events, users } from "../db/schema";
+import { events, permissions, users } from "../db/schema";
 import { ApiError, type FieldError } from "../lib/problem";
 import { formatUtc } from "../recurrence";
 import { firstOverlap, RECURRENCE_HORIZON_DAYS, type SeriesSpec } from "../recurrence";
@@ -19,8 +19,10 @@ export interface Candidate {
 }
 
 export interface Conflict {
-  id: number;
-  title: string;
+  /** Null for another item of the same batch, or for an event the caller cannot see. */
+  id: number | null;
+  /** Null for an event the caller cannot see: only its times are told. */
+  title: string | null;
   start_time: string;
   end_time: string;
   index?: number;
@@ -68,13 +70,28 @@ export async function findConflicts(db: Db, ownerId: number, candidates: Candida
   return { calendarVersion: owner?.version ?? 0, conflicts };
 }
 
+/**
+ * An editor moving the owner's event is checked against the owner's whole calendar, but may only
+ * learn the times of events they cannot see, never their id or title.
+ */
+async function redactInvisible(db: Db, viewerId: number, ownerId: number, conflicts: Conflict[]): Promise<Conflict[]> {
+  if (viewerId === ownerId) return conflicts;
+  const ids = [...new Set(conflicts.flatMap((c) => (c.id === null ? [] : [c.id])))];
+  const rows = await db
+    .select({ id: permissions.eventId })
+    .from(permissions)
+    .where(and(eq(permissions.userId, viewerId), sql`${permissions.eventId} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`));
+  const visible = new Set(rows.map((r) => r.id));
+  return conflicts.map((c) => (c.id === null || visible.has(c.id) ? c : { ...c, id: null, title: null }));
+}
+
 /** Overlaps among the items of one batch, reported against the later item. */
 export function conflictsWithinBatch(candidates: Candidate[], titles: string[]): Conflict[] {
   const conflicts: Conflict[] = [];
   for (let j = 1; j < candidates.length; j++) {
     for (let i = 0; i < j; i++) {
       const hit = overlapOf(candidates[j], candidates[i]);
-      if (hit) conflicts.push({ id: 0, title: titles[i], start_time: formatUtc(hit.b.start), end_time: formatUtc(hit.b.end), index: candidates[j].index });
+      if (hit) conflicts.push({ id: null, title: titles[i], start_time: formatUtc(hit.b.start), end_time: formatUtc(hit.b.end), index: candidates[j].index });
     }
   }
   return conflicts;
@@ -83,7 +100,8 @@ export function conflictsWithinBatch(candidates: Candidate[], titles: string[]):
 export function conflictError(conflicts: Conflict[]): ApiError {
   const errors: FieldError[] = conflicts.map((c) => ({
     field: "start_time",
-    message: c.id ? `Overlaps "${c.title}" (event ${c.id}) at ${c.start_time}.` : `Overlaps item "${c.title}" of this batch at ${c.start_time}.`,
+    message:
+      c.id !== null ? `Overlaps "${c.title}" (event ${c.id}) at ${c.start_time}.` : c.title !== null ? `Overlaps item "${c.title}" of this batch at ${c.start_time}.` : `Overlaps another event of the owner at ${c.start_time}.`,
     ...(c.index !== undefined ? { index: c.index } : {}),
   }));
   const batch = conflicts.some((c) => c.index !== undefined);
@@ -122,12 +140,18 @@ export const backoff = (attempt: number) => new Promise((resolve) => setTimeout(
  * retries from the check when another writer got there first. Without candidates (times did not
  * change) it writes unguarded.
  */
-export async function writeWithoutConflicts<T>(db: Db, ownerId: number, candidates: Candidate[], write: (guard: ReturnType<typeof calendarGuard> | null) => Promise<T>): Promise<T> {
+export async function writeWithoutConflicts<T>(
+  db: Db,
+  ownerId: number,
+  viewerId: number,
+  candidates: Candidate[],
+  write: (guard: ReturnType<typeof calendarGuard> | null) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     let guard: ReturnType<typeof calendarGuard> | null = null;
     if (candidates.length) {
       const { calendarVersion, conflicts } = await findConflicts(db, ownerId, candidates);
-      if (conflicts.length) throw conflictError(conflicts);
+      if (conflicts.length) throw conflictError(await redactInvisible(db, viewerId, ownerId, conflicts));
       guard = calendarGuard(db, ownerId, calendarVersion);
     }
     try {

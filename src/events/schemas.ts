@@ -113,4 +113,12 @@ export const BatchBody = z
   .preprocess((body) => (Array.isArray(body) ? { events: body } : body), z.object({ events: z.array(EventCreate).min(1).max(MAX_BATCH) }))
   .openapi("BatchCreate", { description: `\`{events: [...]}\` or a bare array of 1..${MAX_BATCH} EventCreate objects.` });
 
-export const ConflictSchema = z.object({ id: z.number().int(), title: z.string(), start_time: z.string(), end_time: z.string() }).openapi("Conflict");
+export const ConflictSchema = z
+  .object({
+    id: z.number().int().nullable().openapi({ description: "Null for another item of the same batch, or an event you cannot see" }),
+    title: z.string().nullable().openapi({ description: "Null for an event you cannot see: only its times are told" }),
+    start_time: z.string().openapi({ description: "The conflicting occurrence" }),
+    end_time: z.string(),
+    index: z.number().int().optional().openapi({ description: "In a batch: the item that conflicts" }),
+  })
+  .openapi("Conflict");

@@ -47,7 +47,7 @@ function creationStatements(db: Db, actor: Actor, content: ValidContent, now: nu
 export async function createEvent(db: Db, actor: Actor, input: EventCreateInput) {
   const content = contentFromCreate(input);
   const now = Date.now();
-  return writeWithoutConflicts(db, actor.id, [candidateOf(content)], async (guard) => {
+  return writeWithoutConflicts(db, actor.id, actor.id, [candidateOf(content)], async (guard) => {
     const statements = creationStatements(db, actor, content, now);
     const results = await db.batch([guard!, ...statements]);
     const [row] = results[1] as EventRow[];
@@ -75,7 +75,7 @@ export async function createEvents(db: Db, actor: Actor, items: EventCreateInput
   const internal = conflictsWithinBatch(candidates, contents.map((c) => c.title));
   if (internal.length) throw conflictError(internal);
   const now = Date.now();
-  return writeWithoutConflicts(db, actor.id, candidates, async (guard) => {
+  return writeWithoutConflicts(db, actor.id, actor.id, candidates, async (guard) => {
     const statements = contents.flatMap((content) => creationStatements(db, actor, content, now));
     const results = await db.batch([guard!, ...statements]);
     const created: ReturnType<typeof toEventBody>[] = [];
@@ -107,25 +107,45 @@ export async function listEvents(db: Db, actor: Actor, query: ListQuery) {
   const conditions: (SQL | undefined)[] = [eq(permissions.userId, actor.id)];
   if (query.role) conditions.push(eq(permissions.role, query.role));
   if (query.end !== undefined) conditions.push(lt(permissions.startTime, query.end));
-  if (query.start !== undefined) conditions.push(or(isNull(permissions.seriesEnd), gt(permissions.seriesEnd, query.start)));
   if (query.q) {
     const needle = query.q.toLowerCase();
     conditions.push(sql`(instr(lower(${events.title}), ${needle}) > 0 OR instr(lower(${events.description}), ${needle}) > 0 OR instr(lower(coalesce(${events.location}, '')), ${needle}) > 0)`);
   }
+  // With a window start, "still running at start" splits into two index ranges so the scan never
+  // walks the whole past: finite events that started at most the user's longest span before it,
+  // and endless series. Their pages are merged in (start_time, event_id) order.
+  const parts: (SQL | undefined)[][] =
+    query.start === undefined
+      ? [conditions]
+      : [
+          [
+            ...conditions,
+            gt(permissions.seriesEnd, query.start),
+            // A bare max() over the index, so SQLite reads one entry (coalesce inside would scan).
+            sql`${permissions.startTime} > ${query.start} - coalesce((SELECT max(p2.series_end - p2.start_time) FROM permissions p2 WHERE p2.user_id = ${actor.id}), 0)`,
+          ],
+          [...conditions, isNull(permissions.seriesEnd)],
+        ];
+  const page = (where: (SQL | undefined)[], after: [number, number] | undefined) =>
+    db
+      .select({ event: events, role: permissions.role })
+      .from(permissions)
+      .innerJoin(events, eq(events.id, permissions.eventId))
+      .where(and(...where, after ? sql`(${permissions.startTime}, ${permissions.eventId}) > (${after[0]}, ${after[1]})` : undefined))
+      .orderBy(asc(permissions.startTime), asc(permissions.eventId))
+      .limit(query.limit + 1);
+
   const items: ReturnType<typeof toEventBody>[] = [];
   let after = query.after;
   let exhausted = false;
   // Occurrence filtering may drop series rows, so read on until the page is full.
   while (items.length <= query.limit && !exhausted) {
-    const keyset = after ? sql`(${permissions.startTime}, ${permissions.eventId}) > (${after[0]}, ${after[1]})` : undefined;
-    const rows = await db
-      .select({ event: events, role: permissions.role })
-      .from(permissions)
-      .innerJoin(events, eq(events.id, permissions.eventId))
-      .where(and(...conditions, keyset))
-      .orderBy(asc(permissions.startTime), asc(permissions.eventId))
-      .limit(query.limit + 1);
-    exhausted = rows.length <= query.limit;
+    const results = parts.length === 1 ? [await page(parts[0], after)] : await db.batch([page(parts[0], after), page(parts[1], after)]);
+    exhausted = results.every((rows) => rows.length <= query.limit);
+    const rows = results
+      .flat()
+      .sort((x, y) => x.event.startTime - y.event.startTime || x.event.id - y.event.id)
+      .slice(0, query.limit + 1);
     for (const row of rows) {
       after = [row.event.startTime, row.event.id];
       if (!matchesWindow(row.event, query)) continue;
@@ -133,9 +153,9 @@ export async function listEvents(db: Db, actor: Actor, query: ListQuery) {
       if (items.length > query.limit) break;
     }
   }
-  const page = items.slice(0, query.limit);
-  const last = page.at(-1);
-  return { items: page, next: items.length > query.limit && last ? ([Date.parse(last.start_time), last.id] as [number, number]) : null };
+  const result = items.slice(0, query.limit);
+  const last = result.at(-1);
+  return { items: result, next: items.length > query.limit && last ? ([Date.parse(last.start_time), last.id] as [number, number]) : null };
 }
 
 function matchesWindow(row: EventRow, query: ListQuery): boolean {
@@ -167,7 +187,7 @@ export async function changeEvent(
     if (options.action === "update" && Object.keys(changes).length === 0) return { event: toEventBody(event, role), deliveries: [] as Delivery[] };
     const moved = timesChanged(current, next);
     try {
-      return await writeWithoutConflicts(db, event.ownerId, moved ? [candidateOf(next, { excludeId: event.id })] : [], (guard) =>
+      return await writeWithoutConflicts(db, event.ownerId, actor.id, moved ? [candidateOf(next, { excludeId: event.id })] : [], (guard) =>
         writeChange(db, actor, event, role, next, changes, options.action === "rollback" ? "rolled_back" : "updated", options.restoredFrom, guard),
       );
     } catch (error) {

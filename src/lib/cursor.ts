@@ -33,8 +33,9 @@ export async function decodeCursor(env: Env, scope: string, cursor: string): Pro
   const invalid = new ApiError(422, "validation_failed", "The cursor is invalid; start again from the first page.", {
     errors: [{ field: "cursor", message: "Invalid or foreign cursor." }],
   });
-  const [bodyPart, macPart] = cursor.split(".");
-  if (!bodyPart || !macPart) throw invalid;
+  const parts = cursor.split(".");
+  if (parts.length !== 2 || !parts[0] || !parts[1]) throw invalid;
+  const [bodyPart, macPart] = parts;
   try {
     const body = fromBase64Url(bodyPart);
     const expected = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(signingSecret(env)), body)).subarray(0, 16);

@@ -86,6 +86,13 @@ export class UserNotificationHub extends DurableObject<Env> {
     }
   }
 
+  /** Pushes several notifications, in id order. Returns the number of socket sends. */
+  async deliverMany(notifications: NotificationBody[]): Promise<number> {
+    let sent = 0;
+    for (const notification of notifications) sent += await this.deliver(notification);
+    return sent;
+  }
+
   /** Pushes one notification to every socket of this user. Returns how many sockets got it. */
   async deliver(notification: NotificationBody): Promise<number> {
     let delivered = 0;
