@@ -76,13 +76,6 @@ async function inChunks<T>(items: T[], width: number, task: (item: T) => Promise
 }
 
 beforeAll(async () => {
-  // Write rate limits are keyed by user id, and every test file's database numbers users from 1.
-  // The setup below makes about 90 writes for the owner and for the co-owner, so their ids are
-  // moved away from other files' users, whose buckets they would otherwise share.
-  const base = 5_000_000 + Math.floor(Math.random() * 4_000_000);
-  await env.DB.prepare("INSERT INTO users (id, username, email, password_hash, created_at) VALUES (?1, 'matrix_floor_' || ?1, 'matrix_floor_' || ?1 || '@example.com', '!', 0)")
-    .bind(base)
-    .run();
   const owner = await registerUser("owner");
   const coOwner = await registerUser("coowner");
   const editor = await registerUser("editor");

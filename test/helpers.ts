@@ -12,9 +12,12 @@ export interface CallOptions {
   ip?: string;
 }
 
-let ipCounter = 0;
-/** A fresh client IP per call site, so rate limits of one test never throttle another. */
-export const freshIp = () => `10.${(ipCounter >> 8) & 255}.${ipCounter++ & 255}.${Math.floor(Math.random() * 250) + 1}`;
+const octet = () => Math.floor(Math.random() * 256);
+/**
+ * A random client IP per call, so rate limits of one test never throttle another: the limiters
+ * are shared by every test file of a run, so a per-file counter would collide.
+ */
+export const freshIp = () => `10.${octet()}.${octet()}.${octet()}`;
 
 /** Sends a request through the Worker's own fetch handler, with real D1 and Durable Objects. */
 export async function call(method: string, path: string, options: CallOptions = {}): Promise<Response> {

@@ -109,15 +109,26 @@ export async function runLoad(target, spec) {
 /**
  * Runs several specs in alternating rounds (A B C A B C ...) after a discarded warm-up of each,
  * so that load from elsewhere on the machine falls on all of them alike and their ratios hold.
+ * A spec with `amount` runs that many requests per round instead of `secondsPerRound`; a spec's
+ * `afterRun()`, when given, runs after each of its runs, outside the measurement (to undo what
+ * the run wrote, say).
  *
  * @example
  * const [base, get] = await runInterleaved(target, [{ path: "/health/live" }, { path: "/api/events/1", headers }], { rounds: 5 });
  */
 export async function runInterleaved(target, specs, { rounds = 5, secondsPerRound = 1, warmupSeconds = 1 } = {}) {
-  if (warmupSeconds > 0) for (const spec of specs) await measure(target, { ...spec, duration: warmupSeconds });
+  if (warmupSeconds > 0) {
+    for (const spec of specs) {
+      await measure(target, { ...spec, duration: warmupSeconds });
+      await spec.afterRun?.();
+    }
+  }
   const runs = specs.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    for (const [i, spec] of specs.entries()) runs[i].push(await measure(target, { ...spec, duration: secondsPerRound }));
+    for (const [i, spec] of specs.entries()) {
+      runs[i].push(await measure(target, { ...spec, duration: secondsPerRound }));
+      await spec.afterRun?.();
+    }
   }
   return runs.map(report);
 }

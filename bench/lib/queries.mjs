@@ -37,14 +37,31 @@ export const listPositionQuery = (userId, n) => ({
   params: [userId, n],
 });
 
+const CONFLICT_COLUMNS = ["id", "owner_id", "title", "description", "location", "start_time", "end_time", "series_end", "is_recurring", "recurrence_pattern", "timezone", "version", "created_at", "updated_at"]
+  .map((c) => `"${c}"`)
+  .join(", ");
+
 /**
- * The calendar read of the conflict check for a plain (non-recurring) candidate
- * [earliest, latest) (src/events/conflicts.ts, findConflicts, second statement of its batch).
+ * The calendar reads of the conflict check for candidates spanning [earliest, latest)
+ * (src/events/conflicts.ts, findConflicts, second and third statements of its batch), on
+ * events_owner_series_end_idx (owner_id, series_end, start_time): finite events ending after the
+ * earliest start, and endless series (series_end IS NULL). `latest` is null when a candidate is
+ * itself endless (then there is no start_time bound). Text as drizzle emits it.
  */
-export const conflictCheckQuery = (ownerId, earliest, latest) => ({
-  sql: `select ${EVENT_COLUMNS} from "events" where ("events"."owner_id" = ? and ("events"."series_end" is null or "events"."series_end" > ?) and "events"."start_time" < ?)`,
-  params: [ownerId, earliest, latest],
-});
+export function conflictCheckQueries(ownerId, earliest, latest) {
+  const before = latest === null ? "" : ` and "events"."start_time" < ?`;
+  const tail = latest === null ? [] : [latest];
+  return {
+    finite: {
+      sql: `select ${CONFLICT_COLUMNS} from "events" where ("events"."owner_id" = ? and "events"."series_end" > ?${before})`,
+      params: [ownerId, earliest, ...tail],
+    },
+    endless: {
+      sql: `select ${CONFLICT_COLUMNS} from "events" where ("events"."owner_id" = ? and "events"."series_end" is null${before})`,
+      params: [ownerId, ...tail],
+    },
+  };
+}
 
 /** Runs a query through the D1 binding and returns its rows, rows_read and the query plan. */
 export async function costOf(db, { sql, params }) {

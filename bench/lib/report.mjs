@@ -17,3 +17,16 @@ export function table(header, rows) {
 }
 
 export const section = (title) => `\n== ${title} ==`;
+
+/** The same table as GitHub-flavoured markdown (for bench/results/latest.md and bench/RESULTS.md). */
+export function markdownTable(header, rows) {
+  const cell = (value) => String(value ?? "").replaceAll("|", "\\|");
+  const line = (row) => `| ${row.map(cell).join(" | ")} |`;
+  return [line(header), `|${header.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+/** Plain text for the terminal, markdown for the results file: the same report, two renderings. */
+export const renderers = {
+  text: { table, section, note: (line) => line, item: (line) => line, code: (line) => line },
+  markdown: { table: markdownTable, section: (title) => `\n## ${title}\n`, note: (line) => `\n${line}\n`, item: (line) => `- ${line}`, code: (line) => `\n\`\`\`text\n${line}\n\`\`\`\n` },
+};

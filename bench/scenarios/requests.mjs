@@ -1,6 +1,6 @@
 import { eventAt, PASSWORD } from "../lib/api.mjs";
 import { runInterleaved, runLoad } from "../lib/load.mjs";
-import { costOf, conflictCheckQuery, listIndexOnlyQuery, listPageQuery, listPositionQuery } from "../lib/queries.mjs";
+import { costOf, conflictCheckQueries, listIndexOnlyQuery, listPageQuery, listPositionQuery } from "../lib/queries.mjs";
 import { summarize } from "../lib/stats.mjs";
 import { cpuMsOf } from "../lib/worker.mjs";
 
@@ -55,9 +55,11 @@ export async function login({ target, api, settings }, { user }) {
 
 /**
  * Per-connection requests whose bodies come from `next(counter)` with one counter for the whole
- * run, so no two requests share a time slot; the counter counts down, so each new event starts
- * before every event of its owner and the conflict check's range scan stays empty (the cost of
- * the check on a large calendar is measured separately, see conflictScan).
+ * run, so no two requests share a time slot. The counter counts up, as a calendar grows: each
+ * new event starts after its owner's stored ones (with one owner per connection, exactly; with
+ * several connections on one owner, up to a few requests in flight may land out of order), and
+ * the conflict check's range on (owner_id, series_end) finds nothing or next to nothing to read.
+ * What that check reads elsewhere in a large calendar is measured separately (conflictScan).
  */
 function countingRequests(method, path, tokens, next, counter = 100_000) {
   return (i) => [
@@ -65,7 +67,7 @@ function countingRequests(method, path, tokens, next, counter = 100_000) {
       method,
       path,
       headers: { accept: "application/json", "content-type": "application/json", ...bearer(tokens[i % tokens.length]) },
-      setupRequest: (request) => ({ ...request, body: JSON.stringify(next(counter--)) }),
+      setupRequest: (request) => ({ ...request, body: JSON.stringify(next(counter++)) }),
     },
   ];
 }
@@ -133,8 +135,18 @@ export async function list({ target, api, db, settings }, { listUsers }) {
       rows.push({ events: user.events, page, rowsReturned: full.rows, rowsRead: full.rowsRead, indexRowsRead: indexOnly.rowsRead, plan: full.plan });
     }
   }
+  // A page that every calendar fills: the smallest calendar cannot fill a page of `limit`, so
+  // comparing its page with a large calendar's would compare 10 rows with 50.
+  const equalLimit = Math.min(limit, Math.min(...listUsers.map((u) => u.events)) - 1);
+  const equalPages = [];
+  for (const user of listUsers) {
+    const page = await costOf(db, listPageQuery(user.id, equalLimit));
+    equalPages.push({ events: user.events, rowsReturned: page.rows, rowsRead: page.rowsRead });
+  }
   return {
     limit,
+    equalLimit,
+    equalPages,
     sizes: listUsers.map((u, i) => ({ events: u.events, ...loads[i] })),
     deep: { events: largest.events, position: deepPosition, ...loads.at(-1) },
     rowsRead: rows,
@@ -142,8 +154,9 @@ export async function list({ target, api, db, settings }, { listUsers }) {
 }
 
 /**
- * What the conflict check of a create reads on the largest calendar: for a slot before every
- * event, in the middle, and after every event (appending to a calendar, the common case).
+ * What the conflict check of a create reads on the largest calendar (one-offs only): for a slot
+ * before every event, in the middle, and after every event (appending to a calendar, the common
+ * case). Both SELECTs of the check: finite events ending after the new start, endless series.
  */
 export async function conflictScan({ db }, { owner, events, slotOf }) {
   const probes = [
@@ -154,8 +167,10 @@ export async function conflictScan({ db }, { owner, events, slotOf }) {
   const results = [];
   for (const { where, slot } of probes) {
     const { start, end } = slotOf(slot);
-    const cost = await costOf(db, conflictCheckQuery(owner.id, start, end));
-    results.push({ where, events, rowsRead: cost.rowsRead, plan: cost.plan });
+    const { finite, endless } = conflictCheckQueries(owner.id, start, end);
+    const f = await costOf(db, finite);
+    const e = await costOf(db, endless);
+    results.push({ where, events, rowsReturned: f.rows + e.rows, finiteRowsRead: f.rowsRead, endlessRowsRead: e.rowsRead, rowsRead: f.rowsRead + e.rowsRead, plan: [...f.plan, ...e.plan] });
   }
   return results;
 }

@@ -39,8 +39,11 @@ export async function decodeCursor(env: Env, scope: string, cursor: string): Pro
   try {
     const body = fromBase64Url(bodyPart);
     const expected = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(signingSecret(env)), body)).subarray(0, 16);
-    const given = fromBase64Url(macPart);
-    if (given.length !== expected.length || !crypto.subtle.timingSafeEqual(given, expected)) throw invalid;
+    // Compare the canonical text, not decoded bytes: base64's unused low bits would otherwise let
+    // several spellings of one signature pass.
+    const given = encoder.encode(macPart);
+    const wanted = encoder.encode(toBase64Url(expected));
+    if (given.length !== wanted.length || !crypto.subtle.timingSafeEqual(given, wanted)) throw invalid;
     const parsed = JSON.parse(new TextDecoder().decode(body)) as { s?: unknown; p?: unknown };
     if (parsed.s !== scope || !Array.isArray(parsed.p)) throw invalid;
     return parsed.p as (number | string)[];

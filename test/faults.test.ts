@@ -1,0 +1,231 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { UserNotificationHub } from "../src/notifications/hub";
+import { freshIp, json, registerUser, type TestUser } from "./helpers";
+import { faultyDatabase, sendWith, type FaultLog } from "./support/faults";
+import { openSocket, sleep } from "./support/sockets";
+import { stateDigest } from "./support/state";
+import { problemShapeIssues, type WireRequest, type WireResponse } from "./support/wire";
+
+let owner: TestUser;
+let editor: TestUser;
+let viewer: TestUser;
+let grantees: TestUser[];
+let day = 0;
+/** A fresh one-hour slot per call, on its own day. */
+const slot = (hourOffset = 0) => {
+  const start = Date.UTC(2032, 0, 1 + day++, 9 + hourOffset);
+  const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+  return { start_time: iso(start), end_time: iso(start + 3600_000) };
+};
+
+const request = (user: TestUser, method: string, path: string, body?: unknown): WireRequest => ({
+  method,
+  path,
+  headers: { Authorization: `Bearer ${user.token}`, "CF-Connecting-IP": freshIp(), ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+  body: body === undefined ? undefined : JSON.stringify(body),
+});
+
+async function createShared(title: string, shares: [TestUser, "editor" | "viewer"][] = [[editor, "editor"], [viewer, "viewer"]]) {
+  const res = await json("POST", "/api/events", { token: owner.token, body: { title, ...slot() } });
+  expect(res.status).toBe(201);
+  if (shares.length) {
+    const shared = await json("POST", `/api/events/${res.body.id}/share`, { token: owner.token, body: shares.map(([u, role]) => ({ user_id: u.id, role })) });
+    expect(shared.status).toBe(200);
+  }
+  return res.body as { id: number; version: number; start_time: string };
+}
+
+function expectInternalError(res: WireResponse, context: string) {
+  expect({ context, status: res.status, code: (res.body as { code?: string })?.code }).toEqual({ context, status: 500, code: "internal_error" });
+  expect(problemShapeIssues(res, "json", "POST")).toEqual([]);
+  expect(res.text).not.toMatch(/no_such_table|injected fault|D1_|SQLITE/);
+}
+
+/**
+ * Sends the same write once per statement of its batch with that statement failing (and once with
+ * the batch refused outright), checking each time that it answers 500 and the database is exactly as
+ * before; then once without a fault, which must succeed. Returns that success.
+ */
+async function expectAllOrNothing(expectedStatements: number, makeRequest: () => WireRequest, successStatus: number): Promise<WireResponse> {
+  for (const failAt of ["reject", ...Array.from({ length: expectedStatements }, (_, i) => i)] as const) {
+    const before = await stateDigest(env.DB);
+    const log: FaultLog = { writeBatches: [] };
+    const res = await sendWith({ DB: faultyDatabase(env.DB, failAt, log) }, makeRequest());
+    const context = `fault at statement ${failAt} of ${expectedStatements}`;
+    expectInternalError(res, context);
+    expect({ context, batches: log.writeBatches }).toEqual({ context, batches: [expectedStatements] });
+    expect({ context, digest: await stateDigest(env.DB) }).toEqual({ context, digest: before });
+  }
+  const log: FaultLog = { writeBatches: [] };
+  const res = await sendWith({ DB: faultyDatabase(env.DB, expectedStatements, log) }, makeRequest());
+  expect({ status: res.status, body: res.body }).toMatchObject({ status: successStatus });
+  expect(log.writeBatches).toEqual([expectedStatements]);
+  return res;
+}
+
+const changelogOf = async (eventId: number, user = owner) => (await json("GET", `/api/events/${eventId}/changelog`, { token: user.token })).body.items as { version: number; action: string }[];
+const permissionsOf = async (eventId: number) => ((await json("GET", `/api/events/${eventId}/permissions`, { token: owner.token })).body as { user_id: number; role: string }[]).map((p) => [p.user_id, p.role]);
+const notificationsOf = async (user: TestUser, since = 0) => (await json("GET", `/api/notifications?since=${since}&limit=100`, { token: user.token })).body.items as { id: number; type: string; event_id: number; data: any }[];
+const lastNotificationId = async (user: TestUser) => ((await json("GET", "/api/notifications?limit=1", { token: user.token })).body.items[0]?.id as number | undefined) ?? 0;
+
+beforeAll(async () => {
+  [owner, editor, viewer, ...grantees] = await Promise.all(["owner", "editor", "viewer", "grantee", "grantee"].map((name) => registerUser(name)));
+});
+
+describe("a failing statement in a write batch leaves nothing behind", () => {
+  it("creating an event (event, owner permission, version 1, notification, under the calendar guard)", async () => {
+    const times = slot();
+    const res = await expectAllOrNothing(5, () => request(owner, "POST", "/api/events", { title: "Atomic create", ...times }), 201);
+    const created = res.body as { id: number };
+    expect(await changelogOf(created.id)).toMatchObject([{ version: 1, action: "created" }]);
+    expect(await permissionsOf(created.id)).toEqual([[owner.id, "owner"]]);
+    expect((await notificationsOf(owner)).filter((n) => n.event_id === created.id).map((n) => n.type)).toEqual(["event_created"]);
+  });
+
+  it("creating a batch of three events (three times event, permission, version and notification, under one guard)", async () => {
+    const items = [0, 1, 2].map((i) => ({ title: `Batch ${i}`, ...slot() }));
+    const res = await expectAllOrNothing(13, () => request(owner, "POST", "/api/events/batch", { events: items }), 201);
+    const created = res.body as { id: number; version: number }[];
+    expect(created.map((e) => e.version)).toEqual([1, 1, 1]);
+    for (const event of created) expect(await changelogOf(event.id)).toHaveLength(1);
+  });
+
+  it("an update that moves the event (event row, permissions' copy of the times, version, notifications, under the calendar guard)", async () => {
+    const event = await createShared("Atomic move");
+    const moved = slot();
+    const res = await expectAllOrNothing(5, () => request(editor, "PATCH", `/api/events/${event.id}`, { title: "Moved", ...moved }), 200);
+    expect(res.body).toMatchObject({ version: 2, title: "Moved", ...moved });
+    expect(await changelogOf(event.id)).toMatchObject([{ version: 1 }, { version: 2, action: "updated" }]);
+    const listed = await json("GET", `/api/events?start=${moved.start_time}&end=${moved.end_time}`, { token: viewer.token });
+    expect(listed.body.items.map((e: { id: number }) => e.id)).toContain(event.id);
+    for (const user of [owner, editor, viewer]) {
+      expect((await notificationsOf(user)).filter((n) => n.event_id === event.id && n.type === "event_updated")).toHaveLength(1);
+    }
+  });
+
+  it("an update of the text only (event row, permissions, version, notifications)", async () => {
+    const event = await createShared("Atomic text");
+    const res = await expectAllOrNothing(4, () => request(editor, "PUT", `/api/events/${event.id}`, { description: "new words" }), 200);
+    expect(res.body).toMatchObject({ version: 2, description: "new words" });
+    expect(await changelogOf(event.id)).toHaveLength(2);
+  });
+
+  it("a rollback (event row, permissions, version with restored_from, notifications, under the calendar guard)", async () => {
+    const event = await createShared("Atomic rollback");
+    expect((await json("PATCH", `/api/events/${event.id}`, { token: owner.token, body: { title: "Changed", ...slot() } })).status).toBe(200);
+    const res = await expectAllOrNothing(5, () => request(editor, "POST", `/api/events/${event.id}/rollback/1`), 200);
+    expect(res.body).toMatchObject({ version: 3, title: "Atomic rollback", start_time: event.start_time });
+    expect(await changelogOf(event.id)).toMatchObject([{ version: 1 }, { version: 2 }, { version: 3, action: "rolled_back", restored_from: 1 }]);
+  });
+
+  it("sharing with two users (a permission upsert and a notification for each, then the owner and size guard)", async () => {
+    const event = await createShared("Atomic share", []);
+    const body = { users: grantees.map((g, i) => ({ user_id: g.id, role: i === 0 ? "editor" : "viewer" })) };
+    const res = await expectAllOrNothing(5, () => request(owner, "POST", `/api/events/${event.id}/share`, body), 200);
+    expect((res.body as unknown[]).length).toBe(3);
+    expect(await permissionsOf(event.id)).toEqual([[owner.id, "owner"], [grantees[0].id, "editor"], [grantees[1].id, "viewer"]]);
+  });
+
+  it("changing a role (the permission upsert, its notification and the guard)", async () => {
+    const event = await createShared("Atomic role");
+    await expectAllOrNothing(3, () => request(owner, "PUT", `/api/events/${event.id}/permissions/${viewer.id}`, { role: "editor" }), 200);
+    expect(await permissionsOf(event.id)).toContainEqual([viewer.id, "editor"]);
+  });
+
+  it("revoking a collaborator (the notification to everyone who had access, then the delete)", async () => {
+    const event = await createShared("Atomic revoke");
+    await expectAllOrNothing(2, () => request(owner, "DELETE", `/api/events/${event.id}/permissions/${editor.id}`), 204);
+    expect(await permissionsOf(event.id)).toEqual([[owner.id, "owner"], [viewer.id, "viewer"]]);
+    expect((await notificationsOf(editor)).filter((n) => n.event_id === event.id && n.type === "permission_revoked")).toHaveLength(1);
+  });
+
+  it("deleting an event (version guard, notifications, permissions, history, the event)", async () => {
+    const event = await createShared("Atomic delete");
+    await expectAllOrNothing(5, () => request(owner, "DELETE", `/api/events/${event.id}`), 204);
+    expect((await json("GET", `/api/events/${event.id}`, { token: owner.token })).status).toBe(404);
+    const rows = await env.DB.prepare("SELECT (SELECT count(*) FROM permissions WHERE event_id = ?1) AS p, (SELECT count(*) FROM versions WHERE event_id = ?1) AS v").bind(event.id).first();
+    expect(rows).toEqual({ p: 0, v: 0 });
+    expect((await notificationsOf(viewer)).filter((n) => n.event_id === event.id && n.type === "event_deleted")).toHaveLength(1);
+  });
+});
+
+/** The hub's public delivery methods (`deliver`, and any batched variant), found on its prototype. */
+const deliveryMethods = (instance: object) => Object.getOwnPropertyNames(Object.getPrototypeOf(instance)).filter((name) => name.startsWith("deliver"));
+
+describe("a failing notification hub loses no notification", () => {
+  it("when every hub's deliver rejects, the change succeeds and its notification is listed and replayed to a socket", async () => {
+    const event = await createShared("Hub down");
+    const since = await lastNotificationId(editor);
+    const attempted: number[] = [];
+    // Every RPC of every hub rejects, whatever the delivery method is called.
+    const unavailableHub = (name: string) =>
+      new Proxy({}, {
+        get: (_target, method) =>
+          method === "then"
+            ? undefined
+            : async () => {
+                attempted.push(Number(name));
+                throw new Error(`hub unavailable (${String(method)})`);
+              },
+      });
+    const brokenHubs = { ...env.NOTIFICATION_HUB, getByName: unavailableHub } as unknown as Env["NOTIFICATION_HUB"];
+    const res = await sendWith({ NOTIFICATION_HUB: brokenHubs }, request(owner, "PATCH", `/api/events/${event.id}`, { description: "while the hub is down" }));
+    expect(res.status).toBe(200);
+    expect([...new Set(attempted)].sort()).toEqual([owner.id, editor.id, viewer.id].sort());
+
+    const listed = (await notificationsOf(editor, since)).filter((n) => n.event_id === event.id && n.type === "event_updated");
+    expect(listed).toHaveLength(1);
+    expect(listed[0].data).toMatchObject({ version: 2, changes: { description: { from: "", to: "while the hub is down" } } });
+    const unread = await json("GET", "/api/notifications?unread=true&limit=100", { token: editor.token });
+    expect(unread.body.items.map((n: { id: number }) => n.id)).toContain(listed[0].id);
+
+    const socket = await openSocket(`token=${editor.token}&since=${since}`);
+    try {
+      const replayed = await socket.waitFor((f) => f.type === "notification" && f.notification.id === listed[0].id);
+      expect(replayed.notification).toEqual(listed[0]);
+      expect(socket.frames[0]).toMatchObject({ type: "hello", user_id: editor.id });
+    } finally {
+      socket.close();
+    }
+  });
+
+  // Own properties shadow the prototype's delivery methods, so RPC calls to them now fail inside the
+  // hub ("does not implement the method"): the real stub, failing on the object's side.
+  it("when the hub object's deliver fails, a connected socket misses the push but a reconnect with since replays it", async () => {
+    const event = await createShared("Hub throws");
+    const since = await lastNotificationId(editor);
+    const live = await openSocket(`token=${editor.token}`);
+    const hub = env.NOTIFICATION_HUB.getByName(String(editor.id));
+    await live.waitFor((f) => f.type === "hello");
+    await runInDurableObject(hub, (instance: UserNotificationHub) => {
+      for (const method of deliveryMethods(instance)) {
+        (instance as unknown as Record<string, unknown>)[method] = async () => {
+          throw new Error("hub broken");
+        };
+      }
+    });
+    try {
+      const res = await json("PATCH", `/api/events/${event.id}`, { token: owner.token, body: { description: "hub object broken" } });
+      expect(res.status).toBe(200);
+      await sleep(300);
+      expect(live.frames.filter((f) => f.type === "notification")).toEqual([]);
+      const listed = (await notificationsOf(editor, since)).filter((n) => n.event_id === event.id);
+      expect(listed.map((n) => n.type)).toEqual(["event_updated"]);
+      const replay = await openSocket(`token=${editor.token}&since=${since}`);
+      try {
+        const frame = await replay.waitFor((f) => f.type === "notification" && f.notification.id === listed[0].id);
+        expect(frame.notification.data.version).toBe(2);
+      } finally {
+        replay.close();
+      }
+    } finally {
+      live.close();
+      // Restore the prototype's deliver for any later test of this user.
+      await runInDurableObject(hub, (instance: UserNotificationHub) => {
+        for (const method of deliveryMethods(instance)) delete (instance as unknown as Record<string, unknown>)[method];
+      });
+    }
+  });
+});

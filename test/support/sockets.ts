@@ -1,0 +1,54 @@
+import { exports } from "cloudflare:workers";
+
+export interface SocketClient {
+  status: number;
+  ws: WebSocket;
+  /** Every text frame received so far, parsed as JSON. */
+  frames: any[];
+  /** Resolves with the first frame matching `predicate`, or rejects after `timeoutMs`. */
+  waitFor(predicate: (frame: any) => boolean, timeoutMs?: number): Promise<any>;
+  close(): void;
+}
+
+/** Opens `/ws/notifications` through the Worker and collects its JSON frames. */
+export async function openSocket(query: string): Promise<SocketClient> {
+  const res = await exports.default.fetch(new Request(`http://localhost/ws/notifications?${query}`, { headers: { Upgrade: "websocket" } }));
+  const ws = res.webSocket;
+  if (!ws) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
+  ws.accept();
+  const frames: any[] = [];
+  const waiters: { predicate: (frame: any) => boolean; resolve: (frame: any) => void }[] = [];
+  ws.addEventListener("message", (event) => {
+    if (typeof event.data !== "string" || event.data === "pong") return;
+    const frame = JSON.parse(event.data);
+    frames.push(frame);
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(frame)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(frame);
+      }
+    }
+  });
+  return {
+    status: res.status,
+    ws,
+    frames,
+    waitFor(predicate, timeoutMs = 3000) {
+      const seen = frames.find(predicate);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames)}`)), timeoutMs);
+        waiters.push({ predicate, resolve: (frame) => (clearTimeout(timer), resolve(frame)) });
+      });
+    },
+    close() {
+      try {
+        ws.close(1000, "test done");
+      } catch {
+        // Already closed.
+      }
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
