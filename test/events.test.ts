@@ -1,14 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, expectProblem, json, registerUser, type TestUser } from "./helpers";
+import { call, expectProblem, json, registerUser, type TestUser, slotMaker } from "./helpers";
 
 let alice: TestUser;
 let bob: TestUser;
-let day = 0;
-/** A fresh, non-overlapping slot per test, far in the future. */
-const slot = (hours = 1) => {
-  const start = new Date(Date.UTC(2031, 0, 1 + day++, 9));
-  return { start_time: start.toISOString().replace(".000Z", "Z"), end_time: new Date(start.getTime() + hours * 3600_000).toISOString().replace(".000Z", "Z") };
-};
+const slot = slotMaker(2031);
 const create = (user: TestUser, body: Record<string, unknown>) => json("POST", "/api/events", { token: user.token, body });
 
 beforeAll(async () => {

@@ -83,3 +83,18 @@ export function expectProblem(res: { status: number; body: any; headers: Headers
     if (!(key in res.body)) throw new Error(`problem body lacks ${key}`);
   }
 }
+
+/** An instant as the API renders it: ISO 8601 UTC, without milliseconds when they are zero. */
+export const isoUtc = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
+
+/**
+ * Fresh, non-overlapping time slots for one test file: each call takes the next day of `year`
+ * at 09:00 (plus `hourOffset`), lasting `hours`.
+ */
+export function slotMaker(year: number) {
+  let day = 0;
+  return (hours = 1, hourOffset = 0) => {
+    const start = Date.UTC(year, 0, 1 + day++, 9 + hourOffset);
+    return { start_time: isoUtc(start), end_time: isoUtc(start + hours * 3600_000) };
+  };
+}

@@ -1,14 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, expectProblem, json, registerUser, type TestUser } from "./helpers";
+import { call, expectProblem, json, registerUser, type TestUser, slotMaker } from "./helpers";
 
 let owner: TestUser;
 let editor: TestUser;
 let stranger: TestUser;
-let day = 0;
-const slot = () => {
-  const start = new Date(Date.UTC(2034, 0, 1 + day++, 9));
-  return { start_time: start.toISOString().replace(".000Z", "Z"), end_time: new Date(start.getTime() + 3600_000).toISOString().replace(".000Z", "Z") };
-};
+const slot = slotMaker(2034);
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 /** Fetches a page the way a browser does and returns its status, type and markup. */

@@ -1,12 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { expectProblem, json, registerUser, type TestUser } from "./helpers";
+import { expectProblem, json, registerUser, type TestUser, slotMaker } from "./helpers";
 
-let day = 0;
-const slot = () => {
-  const start = new Date(Date.UTC(2034, 0, 1 + day++, 9));
-  return { start_time: start.toISOString().replace(".000Z", "Z"), end_time: new Date(start.getTime() + 3600_000).toISOString().replace(".000Z", "Z") };
-};
+const slot = slotMaker(2034);
 
 async function createEvent(owner: TestUser, title = "Planning"): Promise<any> {
   const res = await json("POST", "/api/events", { token: owner.token, body: { title, ...slot() } });

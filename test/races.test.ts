@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { json, registerUser, type TestUser } from "./helpers";
+import { json, registerUser, type TestUser, slotMaker } from "./helpers";
 
-let day = 0;
-const slot = () => {
-  const start = Date.UTC(2033, 0, 1 + day++, 9);
-  const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z");
-  return { start_time: iso(start), end_time: iso(start + 3600_000) };
-};
+const slot = slotMaker(2033);
 
 async function createEvent(owner: TestUser, title: string) {
   const res = await json("POST", "/api/events", { token: owner.token, body: { title, ...slot() } });

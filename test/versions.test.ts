@@ -1,16 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { expectProblem, json, registerUser, type TestUser } from "./helpers";
+import { expectProblem, json, registerUser, type TestUser, slotMaker } from "./helpers";
 
 let owner: TestUser;
 let editor: TestUser;
 let viewer: TestUser;
 let stranger: TestUser;
-let day = 0;
-/** A fresh, non-overlapping two-hour window per test, far in the future; events use its first hour. */
-const slot = () => {
-  const start = new Date(Date.UTC(2033, 0, 1 + day++, 9));
-  return { start_time: start.toISOString().replace(".000Z", "Z"), end_time: new Date(start.getTime() + 3600_000).toISOString().replace(".000Z", "Z") };
-};
+const slot = slotMaker(2033);
 const iso = (ms: number) => new Date(ms).toISOString();
 /** Versions are stamped with Date.now(); a short pause keeps consecutive versions apart in time. */
 const pause = () => new Promise((resolve) => setTimeout(resolve, 5));

@@ -4,7 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import type { UserNotificationHub } from "../src/notifications/hub";
-import { expectProblem, json, registerUser, type TestUser } from "./helpers";
+import { expectProblem, json, registerUser, type TestUser, slotMaker } from "./helpers";
 
 interface Frame {
   binary: boolean;
@@ -94,11 +94,7 @@ async function nextNotification(client: SocketClient): Promise<any> {
   return frame.data.notification;
 }
 
-let day = 0;
-const slot = () => {
-  const start = new Date(Date.UTC(2033, 0, 1 + day++, 9));
-  return { start_time: start.toISOString().replace(".000Z", "Z"), end_time: new Date(start.getTime() + 3600_000).toISOString().replace(".000Z", "Z") };
-};
+const slot = slotMaker(2033);
 
 async function createEvent(owner: TestUser, title = "Standup"): Promise<any> {
   const res = await json("POST", "/api/events", { token: owner.token, body: { title, ...slot() } });
