@@ -44,17 +44,18 @@ const CONFLICT_COLUMNS = ["id", "owner_id", "title", "description", "location", 
 /**
  * The calendar reads of the conflict check for candidates spanning [earliest, latest)
  * (src/events/conflicts.ts, findConflicts, second and third statements of its batch), on
- * events_owner_series_end_idx (owner_id, series_end, start_time): finite events ending after the
- * earliest start, and endless series (series_end IS NULL). `latest` is null when a candidate is
- * itself endless (then there is no start_time bound). Text as drizzle emits it.
+ * finite events on events_owner_start_idx in a start_time range bounded below by the owner's
+ * longest span (one entry of events_owner_span_idx), and endless series (series_end IS NULL) on
+ * events_owner_series_end_idx. `latest` is null when a candidate is itself endless (then there is
+ * no upper start_time bound).
  */
 export function conflictCheckQueries(ownerId, earliest, latest) {
   const before = latest === null ? "" : ` and "events"."start_time" < ?`;
   const tail = latest === null ? [] : [latest];
   return {
     finite: {
-      sql: `select ${CONFLICT_COLUMNS} from "events" where ("events"."owner_id" = ? and "events"."series_end" > ?${before})`,
-      params: [ownerId, earliest, ...tail],
+      sql: `select ${CONFLICT_COLUMNS} from "events" where ("events"."owner_id" = ? and "events"."series_end" > ?${before} and "events"."start_time" > ? - coalesce((SELECT max(e2.series_end - e2.start_time) FROM events e2 WHERE e2.owner_id = ?), 0))`,
+      params: [ownerId, earliest, ...tail, earliest, ownerId],
     },
     endless: {
       sql: `select ${CONFLICT_COLUMNS} from "events" where ("events"."owner_id" = ? and "events"."series_end" is null${before})`,

@@ -57,10 +57,14 @@ export const events = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  // Conflict candidates are the owner's events still running after the new one starts: a range
-  // on series_end (NULLs, the endless series, are one equality lookup). Calendars mostly grow
-  // forward in time, so this range stays small where one on start_time would cover the past.
-  (t) => [index("events_owner_series_end_idx").on(t.ownerId, t.seriesEnd, t.startTime)],
+  // Conflict candidates: finite events in a start_time range bounded below by the owner's
+  // longest span (its max is one entry of the expression index), and endless series by an
+  // equality on series_end IS NULL. Both ranges stay small wherever the new event falls.
+  (t) => [
+    index("events_owner_series_end_idx").on(t.ownerId, t.seriesEnd, t.startTime),
+    index("events_owner_start_idx").on(t.ownerId, t.startTime),
+    index("events_owner_span_idx").on(t.ownerId, sql`series_end - start_time`),
+  ],
 );
 
 /**
