@@ -1,6 +1,6 @@
 // Copies the Swagger UI and ReDoc browser bundles from node_modules into public/, which wrangler
 // serves as static assets. The docs pages then load nothing from a third-party CDN.
-import { cpSync, mkdirSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -14,5 +14,8 @@ mkdirSync(join(out, "redoc"), { recursive: true });
 for (const file of ["swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "oauth2-redirect.html", "favicon-32x32.png"]) {
   cpSync(join(swaggerDir, file), join(out, "swagger-ui", file));
 }
-cpSync(join(redocDir, "bundles", "redoc.standalone.js"), join(out, "redoc", "redoc.standalone.js"));
+// ReDoc's footer loads its logo from cdn.redoc.ly; serve the page with nothing from elsewhere.
+const redoc = readFileSync(join(redocDir, "bundles", "redoc.standalone.js"), "utf8");
+const logo = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'/%3E";
+writeFileSync(join(out, "redoc", "redoc.standalone.js"), redoc.replaceAll("https://cdn.redoc.ly/redoc/logo-mini.svg", logo));
 console.log(`docs assets copied to ${out}`);

@@ -34,7 +34,7 @@ export function createApp() {
       // The docs pages load their own scripts from /static and nothing from elsewhere.
       contentSecurityPolicy: {
         defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", "data:"],
         workerSrc: ["'self'", "blob:"],

@@ -73,6 +73,7 @@ const redocPage = html`<!doctype html>
     <meta charset="utf-8" />
     <title>Collaborative Event Management API: ReDoc</title>
     <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <link rel="icon" href="/static/swagger-ui/favicon-32x32.png" />
   </head>
   <body>
     <redoc spec-url="/openapi.json" hide-download-button="false"></redoc>
