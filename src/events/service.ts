@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { events, permissions, versions } from "../db/schema";
 import type { Actor } from "../env";
@@ -6,8 +6,8 @@ import { ApiError, validationFailed, type FieldError } from "../lib/problem";
 import { notifyEventAudience, toDeliveries, type NotificationRow } from "../notifications/service";
 import { occurrencesBetween } from "../recurrence";
 import { diffSnapshots, recordVersion, type Changes, type VersionAction } from "../versions/service";
-import { backoff, conflictsWithinBatch, conflictError, isGuardFailure, writeWithoutConflicts, type Candidate } from "./conflicts";
-import { contentFromCreate, contentOf, preconditionFailed, seriesSpecOf, timesChanged, toEventBody, toSnapshot, type EventContent, type ValidContent } from "./content";
+import { backoff, calendarGuard, conflictsWithinBatch, conflictError, isGuardFailure, writeWithoutConflicts, type Candidate } from "./conflicts";
+import { contentFromCreate, contentOf, preconditionFailed, seriesSpecOf, timesChanged, toEventBody, toSnapshot, type ValidContent } from "./content";
 import { authorize, type EventRow } from "./policy";
 import type { EventCreateInput, Role } from "./schemas";
 
@@ -211,7 +211,7 @@ async function writeChange(
   changes: Changes,
   action: VersionAction,
   restoredFrom: number | undefined,
-  guard: ReturnType<typeof sql> | unknown,
+  guard: ReturnType<typeof calendarGuard> | null,
 ) {
   // Never before the previous version, so `?at=` stays exact even if Workers' clocks disagree.
   const now = Math.max(Date.now(), event.updatedAt);
@@ -241,7 +241,7 @@ async function writeChange(
       data: { changes, version, ...(restoredFrom !== undefined ? { restored_from: restoredFrom } : {}) },
     }, now),
   ] as const;
-  const results = guard ? await db.batch([guard as never, ...statements]) : await db.batch(statements);
+  const results = guard ? await db.batch([guard, ...statements]) : await db.batch(statements);
   const offset = guard ? 1 : 0;
   const [row] = results[offset] as EventRow[];
   return { event: toEventBody(row, role), deliveries: toDeliveries(results[offset + 3] as NotificationRow[], actor) };

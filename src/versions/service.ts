@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, lte, desc, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, lte, desc, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { users, versions } from "../db/schema";
 import { notFound } from "../lib/problem";
