@@ -222,12 +222,14 @@ describe("refresh and logout", () => {
   });
 });
 
+// The limiter counts in fixed windows, so a run that straddles a window boundary may need up to
+// twice the limit before the first 429; the loops allow for that.
 describe("rate limits", () => {
   it("limits login per client IP with 429 and Retry-After", async () => {
     const ip = freshIp();
     const statuses: number[] = [];
     let limited: Awaited<ReturnType<typeof json>> | undefined;
-    for (let i = 0; i < 25 && !limited; i++) {
+    for (let i = 0; i < 45 && !limited; i++) {
       // Distinct unknown accounts, so only the per-IP limiter can trip.
       const res = await json("POST", "/api/auth/login", { ip, body: { username: `nobody${i}_${ip}`, password: "whatever1" } });
       statuses.push(res.status);
@@ -236,13 +238,14 @@ describe("rate limits", () => {
     expect(limited).toBeDefined();
     expectProblem(limited!, 429, "rate_limited");
     expect(limited!.headers.get("retry-after")).toBe("60");
-    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+    expect(statuses.length).toBeGreaterThan(20);
+    expect(statuses.slice(0, -1).every((s) => s === 401)).toBe(true);
   });
 
   it("limits login per account across IPs", async () => {
     const user = await registerUser("acct");
     let status = 0;
-    for (let i = 0; i < 12 && status !== 429; i++) {
+    for (let i = 0; i < 25 && status !== 429; i++) {
       status = (await json("POST", "/api/auth/login", { body: { username: user.username, password: "bad password" } })).status;
     }
     expect(status).toBe(429);
@@ -251,7 +254,7 @@ describe("rate limits", () => {
   it("limits registration per client IP", async () => {
     const ip = freshIp();
     let status = 0;
-    for (let i = 0; i < 12 && status !== 429; i++) {
+    for (let i = 0; i < 25 && status !== 429; i++) {
       // Invalid bodies still count: the limiter runs before validation is irrelevant to an attacker.
       status = (await json("POST", "/api/auth/register", { ip, body: { ...base() } })).status;
     }
