@@ -75,6 +75,11 @@ async function resolveUsers(db: Db, items: ShareItemInput[]) {
  */
 export async function share(db: Db, actor: Actor, eventId: number, items: ShareItemInput[]) {
   const { event } = await authorize(db, actor.id, eventId, "share");
+  return grant(db, actor, event, items);
+}
+
+/** The write behind share and setRole, for an event the caller was already authorized on. */
+async function grant(db: Db, actor: Actor, event: EventRow, items: ShareItemInput[]) {
   const grants = await resolveUsers(db, items);
   const byUser = new Map<number, (typeof grants)[number]>();
   for (const grant of grants) {
@@ -112,7 +117,7 @@ export async function share(db: Db, actor: Actor, eventId: number, items: ShareI
       if (!isGuardFailure(error, "events.version")) throw error;
       // Another request got in first: either the actor lost the owner role (authorize says so) or
       // concurrent shares filled the event.
-      await authorize(db, actor.id, eventId, "share");
+      await authorize(db, actor.id, event.id, "share");
       throw tooManyCollaborators();
     }
   }
@@ -168,7 +173,7 @@ export async function setRole(db: Db, actor: Actor, eventId: number, userId: num
   const { event } = await authorize(db, actor.id, eventId, "manage_permissions");
   if (userId === event.ownerId) throw creatorEntry("user_id");
   if (userId === actor.id) throw validationFailed([{ field: "user_id", message: "You cannot change your own role; leave the event or ask another owner." }]);
-  const result = await share(db, actor, eventId, [{ user_id: userId, role }]);
+  const result = await grant(db, actor, event, [{ user_id: userId, role }]);
   return { permission: result.permissions.find((p) => p.user_id === userId)!, deliveries: result.deliveries };
 }
 
