@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { REQUIRED_ROLE, type Action } from "../src/events/policy";
 import type { Role } from "../src/events/schemas";

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { accepts } from "hono/accepts";
 import { contentFromPatch, contentOf } from "../events/content";
-import { authorize } from "../events/policy";
+import { accessQuery, authorize, checkAccess } from "../events/policy";
 import { EventSchema } from "../events/schemas";
 import * as events from "../events/service";
 import type { AppEnv } from "../env";
@@ -11,7 +11,7 @@ import { MSGPACK_TYPES } from "../lib/formats";
 import { IdParam, PageQuery, authenticated, bodyOf, createRouter, ifMatchVersion, problemResponses } from "../lib/openapi";
 import { scheduleDelivery } from "../notifications/schedule";
 import { changelogPage, diffPage, snapshotPage } from "./html";
-import { changelog, diffSnapshots, getVersion, type VersionEntry } from "./service";
+import { changelog, diffSnapshots, foundVersion, getVersion, versionQuery, type VersionEntry } from "./service";
 
 const tags = ["Versions"];
 const VersionParam = IdParam.openapi({ param: { in: "path", required: true }, example: 1 });
@@ -102,16 +102,20 @@ export const versionRoutes = createRouter()
   })
   .openapi(historyRoute, async (c) => {
     const { id, version } = c.req.valid("param");
-    const { event } = await authorize(c.var.db, c.var.actor.id, id, "read");
-    const entry = await getVersion(c.var.db, id, version);
+    // Access and version in one round trip; the version is only shown if access holds.
+    const [[access], rows] = await c.var.db.batch([accessQuery(c.var.db, c.var.actor.id, id), versionQuery(c.var.db, id, version)]);
+    const { event } = checkAccess(access, "read");
+    const entry = foundVersion(rows);
     if (wantsHtml(c)) return c.html(snapshotPage(event, entry), 200);
     const { snapshot, changes: _changes, ...meta } = entry;
     return c.json({ ...snapshot, ...meta }, 200);
   })
   .openapi(diffRoute, async (c) => {
     const { id, v1, v2 } = c.req.valid("param");
-    const { event } = await authorize(c.var.db, c.var.actor.id, id, "read");
-    const [from, to] = await Promise.all([getVersion(c.var.db, id, v1), getVersion(c.var.db, id, v2)]);
+    const db = c.var.db;
+    const [[access], fromRows, toRows] = await db.batch([accessQuery(db, c.var.actor.id, id), versionQuery(db, id, v1), versionQuery(db, id, v2)]);
+    const { event } = checkAccess(access, "read");
+    const [from, to] = [foundVersion(fromRows), foundVersion(toRows)];
     const changes = diffSnapshots(from.snapshot, to.snapshot);
     if (wantsHtml(c)) {
       // Who made each step between the two versions, so the page credits every author.

@@ -102,14 +102,22 @@ export async function changelog(db: Db, eventId: number, limit: number, afterVer
   return { entries: rows.slice(0, limit).map(toEntry), hasMore: rows.length > limit };
 }
 
-export async function getVersion(db: Db, eventId: number, version: number): Promise<VersionEntry> {
-  const [row] = await db
+/** One version of an event: zero or one row, for a batch (see foundVersion). */
+export const versionQuery = (db: Db, eventId: number, version: number) =>
+  db
     .select(columns)
     .from(versions)
     .leftJoin(users, eq(users.id, versions.changedBy))
     .where(and(eq(versions.eventId, eventId), eq(versions.version, version)));
-  if (!row) throw notFound("version");
-  return toEntry(row);
+
+/** The entry a versionQuery found; an unknown version (or another event's) is a 404. */
+export function foundVersion(rows: Row[]): VersionEntry {
+  if (!rows[0]) throw notFound("version");
+  return toEntry(rows[0]);
+}
+
+export async function getVersion(db: Db, eventId: number, version: number): Promise<VersionEntry> {
+  return foundVersion(await versionQuery(db, eventId, version));
 }
 
 /**
