@@ -1,4 +1,4 @@
-import { decode, encode } from "@msgpack/msgpack";
+import { Decoder, decode, encode } from "@msgpack/msgpack";
 import { accepts } from "hono/accepts";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
@@ -27,41 +27,203 @@ const isContainer = (value: unknown): value is Container =>
   Array.isArray(value) || (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype);
 
 const unreadable = (path: string, message: string) => validationFailed([{ field: path || "body", message }]);
+const tooDeep = (path: string) => unreadable(path, `Arrays and objects may nest at most ${MAX_BODY_DEPTH} levels deep.`);
+
+/** One open array or object of a walk: its keys (objects only) and the next child to visit. */
+interface Frame {
+  value: Container;
+  keys: string[] | null;
+  next: number;
+}
+
+const keyAt = (frame: Frame, i: number): string | number => (frame.keys ? frame.keys[i] : i);
+/** The dotted path of the child being visited; built only when an error names it. */
+const pathOf = (frames: Frame[]) => frames.map((f) => String(keyAt(f, f.next - 1))).join(".");
 
 /**
  * Checks a decoded body the way the validators need it, so MessagePack and JSON bodies get the same
  * validation: rejects values JSON cannot carry (NaN, Infinity, bytes, timestamps, integers beyond
  * 2^53) and nesting deeper than MAX_BODY_DEPTH, naming where they are. 64-bit integers within the
- * safe range become numbers. Walks with its own stack: a 1 MiB body can nest a million levels.
+ * safe range become numbers. Walks with its own stack of at most MAX_BODY_DEPTH frames, so the
+ * bookkeeping stays that small whatever the body holds (a 1 MiB array has half a million elements).
  */
 function toJsonValue(root: unknown): unknown {
-  const holder: unknown[] = [root];
-  const pending: [Container, string | number, string, number][] = [[holder, 0, "", 0]];
-  while (pending.length > 0) {
-    const [parent, key, path, depth] = pending.pop()!;
-    const value = (parent as Record<string | number, unknown>)[key];
+  const holder: Frame = { value: [root], keys: null, next: 0 };
+  const frames: Frame[] = [holder];
+  while (frames.length > 0) {
+    const frame = frames[frames.length - 1];
+    const size = frame.keys ? frame.keys.length : (frame.value as unknown[]).length;
+    if (frame.next >= size) {
+      frames.pop();
+      continue;
+    }
+    const key = keyAt(frame, frame.next++);
+    const parent = frame.value as Record<string | number, unknown>;
+    const value = parent[key];
     if (value === null || typeof value === "string" || typeof value === "boolean") continue;
     if (typeof value === "number" && Number.isFinite(value)) continue;
     if (typeof value === "bigint" && value >= Number.MIN_SAFE_INTEGER && value <= Number.MAX_SAFE_INTEGER) {
-      (parent as Record<string | number, unknown>)[key] = Number(value);
+      parent[key] = Number(value);
       continue;
     }
-    if (!isContainer(value)) throw unreadable(path, "Value is not representable in JSON (NaN, Infinity, bytes, a timestamp or an integer beyond 2^53).");
-    if (depth >= MAX_BODY_DEPTH) throw unreadable(path, `Arrays and objects may nest at most ${MAX_BODY_DEPTH} levels deep.`);
-    const entries: [string | number, unknown][] = Array.isArray(value) ? [...value.entries()] : Object.entries(value);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const child = entries[i][0];
-      pending.push([value, child, path ? `${path}.${child}` : String(child), depth + 1]);
-    }
+    const path = () => pathOf(frames.slice(1));
+    if (!isContainer(value)) throw unreadable(path(), "Value is not representable in JSON (NaN, Infinity, bytes, a timestamp or an integer beyond 2^53).");
+    if (frames.length > MAX_BODY_DEPTH) throw tooDeep(path());
+    frames.push({ value, keys: Array.isArray(value) ? null : Object.keys(value), next: 0 });
   }
-  return holder[0];
+  return (holder.value as unknown[])[0];
 }
 
+const malformedMsgpack = (why: string) => new ApiError(400, "malformed_body", `The request body is not valid MessagePack: ${why}.`);
+
+/** An open array or map while scanning MessagePack: items left, items read, and where the current key is. */
+interface ScanFrame {
+  isMap: boolean;
+  left: number;
+  read: number;
+  keyStart: number;
+  keyEnd: number;
+}
+
+/**
+ * Walks MessagePack bytes without building anything, before the decoder runs. Every length header is
+ * checked against the bytes that follow it: an array or map cannot claim more elements than bytes
+ * remain (each element takes at least one), nor a string, binary or extension more bytes. So a
+ * 5-byte body that claims 4 billion elements is a 400 here, and the decoder later allocates only
+ * what the body really holds. Nesting past MAX_BODY_DEPTH is the same 422 the JSON path gives, with
+ * the path (keys are decoded only to name it).
+ */
+function scanMsgpack(bytes: Uint8Array): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = bytes.byteLength;
+  const frames: ScanFrame[] = [];
+  /** Items promised by every open header and not yet read, the root included. */
+  let pending = 1;
+  let pos = 0;
+  const need = (n: number) => {
+    if (pos + n > length) throw malformedMsgpack("a length header claims more bytes than the body holds");
+  };
+  const uint = (size: 1 | 2 | 4) => {
+    need(size);
+    const n = size === 1 ? view.getUint8(pos) : size === 2 ? view.getUint16(pos) : view.getUint32(pos);
+    pos += size;
+    return n;
+  };
+  const path = () =>
+    frames
+      .map((f) => {
+        if (!f.isMap) return String(f.read - 1);
+        try {
+          return String(decode(bytes.subarray(f.keyStart, f.keyEnd)));
+        } catch {
+          return "?";
+        }
+      })
+      .join(".");
+  while (pending > 0) {
+    if (pos >= length) throw malformedMsgpack("the body ends inside a value");
+    const start = pos;
+    const head = bytes[pos++];
+    const parent = frames[frames.length - 1];
+    const isKey = parent !== undefined && parent.isMap && parent.read % 2 === 0;
+    if (parent) {
+      parent.left--;
+      parent.read++;
+    }
+    pending--;
+    let children = -1;
+    let mapChildren = false;
+    if (head <= 0x7f || head >= 0xe0 || head === 0xc0 || head === 0xc2 || head === 0xc3) {
+      // fixint, nil, booleans: the head byte is the whole value.
+    } else if (head <= 0x8f) {
+      children = head & 0x0f;
+      mapChildren = true;
+    } else if (head <= 0x9f) {
+      children = head & 0x0f;
+    } else if (head <= 0xbf) {
+      need(head & 0x1f);
+      pos += head & 0x1f;
+    } else {
+      switch (head) {
+        case 0xc4: case 0xd9: { const n = uint(1); need(n); pos += n; break; }
+        case 0xc5: case 0xda: { const n = uint(2); need(n); pos += n; break; }
+        case 0xc6: case 0xdb: { const n = uint(4); need(n); pos += n; break; }
+        case 0xc7: { const n = uint(1); need(1 + n); pos += 1 + n; break; }
+        case 0xc8: { const n = uint(2); need(1 + n); pos += 1 + n; break; }
+        case 0xc9: { const n = uint(4); need(1 + n); pos += 1 + n; break; }
+        case 0xca: case 0xd2: case 0xce: need(4); pos += 4; break;
+        case 0xcb: case 0xd3: case 0xcf: need(8); pos += 8; break;
+        case 0xcc: case 0xd0: need(1); pos += 1; break;
+        case 0xcd: case 0xd1: need(2); pos += 2; break;
+        case 0xd4: need(2); pos += 2; break;
+        case 0xd5: need(3); pos += 3; break;
+        case 0xd6: need(5); pos += 5; break;
+        case 0xd7: need(9); pos += 9; break;
+        case 0xd8: need(17); pos += 17; break;
+        case 0xdc: children = uint(2); break;
+        case 0xdd: children = uint(4); break;
+        case 0xde: children = uint(2); mapChildren = true; break;
+        case 0xdf: children = uint(4); mapChildren = true; break;
+        default: throw malformedMsgpack(`0x${head.toString(16)} is not a MessagePack type byte`);
+      }
+    }
+    if (isKey) {
+      if (children >= 0) throw malformedMsgpack("a map key is an array or a map");
+      parent.keyStart = start;
+      parent.keyEnd = pos;
+    }
+    if (children >= 0) {
+      const items = mapChildren ? children * 2 : children;
+      pending += items;
+      if (pending > length - pos) throw malformedMsgpack("a length header claims more elements than the body holds");
+      if (frames.length >= MAX_BODY_DEPTH) throw tooDeep(path());
+      frames.push({ isMap: mapChildren, left: items, read: 0, keyStart: 0, keyEnd: 0 });
+    }
+    while (frames.length > 0 && frames[frames.length - 1].left === 0) frames.pop();
+  }
+  if (pos !== length) throw malformedMsgpack("bytes follow the value");
+}
+
+/** Decodes MessagePack whose structure scanMsgpack has checked; every limit is the body's own size. */
+function decodeMsgpack(bytes: Uint8Array): unknown {
+  scanMsgpack(bytes);
+  const limit = bytes.byteLength;
+  const decoder = new Decoder({ useBigInt64: true, maxArrayLength: limit, maxMapLength: limit, maxStrLength: limit, maxBinLength: limit, maxExtLength: limit });
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new ApiError(400, "malformed_body", "The request body is not valid MessagePack.");
+  }
+}
+
+/**
+ * Reads the body chunk by chunk and stops at MAX_BODY_BYTES, whatever Content-Length says: a chunked
+ * body has none, and a lying one must not make us buffer more. (Hono's bodyLimit trusts a present
+ * Content-Length and leaves the reading to a later arrayBuffer(), which reads everything.)
+ */
 async function readLimitedBody(req: Request): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
-  const bytes = new Uint8Array(await req.arrayBuffer());
-  if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge();
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
+  const reader = req.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
   return bytes;
 }
 
@@ -80,13 +242,7 @@ async function decodeRequestBody(c: Context<AppEnv>): Promise<void> {
   if (bytes.byteLength === 0) {
     text = null;
   } else if (MSGPACK_TYPES.includes(mediaType)) {
-    let value: unknown;
-    try {
-      value = decode(bytes, { useBigInt64: true });
-    } catch {
-      throw new ApiError(400, "malformed_body", "The request body is not valid MessagePack.");
-    }
-    text = JSON.stringify(toJsonValue(value));
+    text = JSON.stringify(toJsonValue(decodeMsgpack(bytes)));
   } else if (mediaType === "application/json" || mediaType.endsWith("+json")) {
     let value: unknown;
     try {
