@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { PageQuery } from "../lib/openapi";
+import { bodyContentErrors } from "./content";
 
 export const ROLES = ["owner", "editor", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
@@ -30,6 +31,15 @@ const writable = {
   timezone: z.string().max(64).openapi({ description: "IANA time zone", example: "Europe/Berlin" }),
 };
 
+/**
+ * Adds the service's cross-field checks (times, their range and order, time zone, rule) to the
+ * schema's own, even when a field already failed, so one 422 names every failing field. The
+ * service runs them again on the content it stores; they are cheap.
+ */
+const crossFieldChecks = (partial: boolean) => (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+  for (const error of bodyContentErrors(value, partial)) ctx.addIssue({ code: "custom", path: [error.field], message: error.message });
+};
+
 export const EventCreate = z
   .object({
     ...writable,
@@ -39,6 +49,7 @@ export const EventCreate = z
     recurrence_pattern: writable.recurrence_pattern.optional(),
     timezone: writable.timezone.default("UTC"),
   })
+  .superRefine(crossFieldChecks(false), { when: () => true })
   .openapi("EventCreate", {
     example: {
       title: "Design review",
@@ -65,6 +76,7 @@ export const EventPatch = z
     recurrence_pattern: writable.recurrence_pattern.optional(),
     timezone: writable.timezone.nullable().optional(),
   })
+  .superRefine(crossFieldChecks(true), { when: () => true })
   .openapi("EventUpdate", { description: "Any subset of the writable fields; `null` clears an optional field." });
 export type EventPatchInput = z.infer<typeof EventPatch>;
 

@@ -4,6 +4,7 @@ import type { AppEnv } from "../env";
 import { requireAuth } from "../auth/middleware";
 import { parseDateTimeInput } from "../recurrence";
 import { ApiError, type FieldError, validationFailed } from "./problem";
+import { assertSupportedInstant } from "./time-range";
 
 /**
  * Turns zod issues into the contract's `errors[]`, one entry per failing field. Items of a list
@@ -115,5 +116,5 @@ export function queryInstant(value: string | undefined, field: string): number |
   if (value === undefined) return undefined;
   const ms = parseDateTimeInput(value, "UTC");
   if (ms === null) throw validationFailed([{ field, message: "Not an ISO 8601 date-time." }]);
-  return ms;
+  return assertSupportedInstant(ms, field);
 }
