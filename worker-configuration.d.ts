@@ -7,6 +7,7 @@ interface __BaseEnv_Env {
 	LOGIN_ACCOUNT_LIMITER: RateLimit;
 	REGISTER_IP_LIMITER: RateLimit;
 	WRITE_LIMITER: RateLimit;
+	LOOKUP_LIMITER: RateLimit;
 	ASSETS: Fetcher;
 	RATE_LIMITS: string;
 	CORS_ORIGINS: string;

@@ -1,8 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { PermissionSchema } from "../events/schemas";
 import { IdParam, authenticated, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
 import { scheduleDelivery } from "../notifications/schedule";
-import { RoleBody, ShareBody } from "./schemas";
+import type { AppEnv } from "../env";
+import { RoleBody, ShareBody, type ShareItemInput } from "./schemas";
 import * as sharing from "./service";
 
 const tags = ["Sharing"];
@@ -14,7 +17,8 @@ const shareRoute = createRoute({
   path: "/{id}/share",
   tags,
   summary: "Share an event, or change roles (upsert; owners)",
-  description: "Users are named by `user_id`, `username` or `email`. An unknown user is a 404 and nothing is granted.",
+  description:
+    "Users are named by `user_id`, `username` or `email`. An unknown user is a 404 that does not repeat the name, and nothing is granted. Each user named by `username` or `email` costs one unit of the caller's lookup limit (30 per 60 s; then 429 with Retry-After); `user_id` is not limited.",
   ...authenticated(),
   request: { params: EventParams, body: { ...bodyOf(ShareBody, "Who gets which role"), required: true } },
   responses: { 200: bodyOf(z.array(PermissionSchema), "The full permission list"), ...problemResponses(400, 401, 403, 404, 415, 422, 429) },
@@ -50,8 +54,21 @@ const revokeRoute = createRoute({
   responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 422, 429) },
 });
 
+/**
+ * A name (username or email) tells the caller whether that account exists, so each one costs a unit
+ * of the caller's lookup budget before anything is read; a `user_id` costs nothing. The bucket is
+ * keyed by the username: as fixed as the id (it cannot change), and unlike the id it differs
+ * between test files, whose databases are separate while the limiters are shared.
+ */
+async function limitLookups(c: Context<AppEnv>, items: ShareItemInput[]) {
+  const names = items.filter((item) => item.user_id === undefined).length;
+  const key = `user:${c.var.actor.username.toLowerCase()}`;
+  for (let i = 0; i < names; i++) await enforceRateLimit(c.env, c.env.LOOKUP_LIMITER, key, RATE_LIMIT_PERIODS.lookup);
+}
+
 export const sharingRoutes = createRouter()
   .openapi(shareRoute, async (c) => {
+    await limitLookups(c, c.req.valid("json").users);
     const { permissions, deliveries } = await sharing.share(c.var.db, c.var.actor, c.req.valid("param").id, c.req.valid("json").users);
     scheduleDelivery(c, deliveries);
     return c.json(permissions, 200);
