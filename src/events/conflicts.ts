@@ -1,10 +1,8 @@
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { events, permissions, users } from "../db/schema";
-import { ApiError, type FieldError } from "../lib/problem";
-import { formatUtc } from "../recurrence";
-import { firstOverlap, RECURRENCE_HORIZON_DAYS, type SeriesSpec } from "../recurrence";
-import type { EventRow } from "./policy";
+import { ApiError, type FieldError, validationFailed } from "../lib/problem";
+import { BudgetExceeded, CONFLICT_BUDGET, firstOverlap, formatUtc, RECURRENCE_HORIZON_DAYS, spend, WorkBudget, type SeriesSpec } from "../recurrence";
 import { seriesSpecOf } from "./content";
 
 const HORIZON_MS = RECURRENCE_HORIZON_DAYS * 24 * 3600 * 1000;
@@ -28,17 +26,48 @@ export interface Conflict {
   index?: number;
 }
 
-/** How far two series are compared: both endless, the horizon past the later start; else until one ends. */
-function horizonFor(a: Candidate, b: { spec: SeriesSpec; seriesEnd: number | null }): number {
-  if (a.seriesEnd === null && b.seriesEnd === null) return Math.max(a.spec.startMs, b.spec.startMs) + HORIZON_MS;
-  return Math.min(a.seriesEnd ?? Infinity, b.seriesEnd ?? Infinity);
+/**
+ * How far two events are compared. A one-off bounds the comparison itself, so it is exact at any
+ * distance. Two series are compared from the later start for the horizon, or until either ends if
+ * that is sooner: the same bound for endless series and for ones that run for centuries, which is
+ * what keeps one pair's check bounded by the horizon rather than by the series' length.
+ */
+function horizonFor(a: { spec: SeriesSpec; seriesEnd: number | null }, b: { spec: SeriesSpec; seriesEnd: number | null }): number {
+  const end = Math.min(a.seriesEnd ?? Infinity, b.seriesEnd ?? Infinity);
+  if (!a.spec.rule || !b.spec.rule) return end;
+  return Math.min(end, Math.max(a.spec.startMs, b.spec.startMs) + HORIZON_MS);
 }
 
-function overlapOf(a: Candidate, b: { spec: SeriesSpec; seriesEnd: number | null }) {
+type Compared = { spec: SeriesSpec; seriesEnd: number | null };
+
+function overlapOf(a: Compared, b: Compared, budget: WorkBudget) {
+  spend(budget, 1);
   if (!a.spec.rule && !b.spec.rule) {
     return a.spec.startMs < b.spec.endMs && b.spec.startMs < a.spec.endMs ? { a: { start: a.spec.startMs, end: a.spec.endMs }, b: { start: b.spec.startMs, end: b.spec.endMs } } : null;
   }
-  return firstOverlap(a.spec, b.spec, horizonFor(a, b));
+  // The stored end lets a COUNT rule be entered where the other event starts instead of counted from its DTSTART.
+  return firstOverlap({ ...a.spec, seriesEnd: a.seriesEnd }, { ...b.spec, seriesEnd: b.seriesEnd }, horizonFor(a, b), budget);
+}
+
+/**
+ * Runs the pairwise checks of one write under one budget. Past it the write is refused with a 422
+ * on the rule being checked: an overlap is never accepted just because it was too costly to find.
+ */
+function withinBudget<T>(candidate: () => Candidate | undefined, run: (budget: WorkBudget) => T): T {
+  const budget = new WorkBudget(CONFLICT_BUDGET);
+  try {
+    return run(budget);
+  } catch (error) {
+    if (!(error instanceof BudgetExceeded)) throw error;
+    const c = candidate();
+    throw validationFailed([
+      {
+        field: c?.spec.rule ? "recurrence_pattern" : "start_time",
+        message: `Checking this event against the owner's other recurring events for conflicts needs more than ${CONFLICT_BUDGET} steps; use fewer or shorter series.`,
+        ...(c?.index !== undefined ? { index: c.index } : {}),
+      },
+    ]);
+  }
 }
 
 /**
@@ -52,10 +81,21 @@ export async function findConflicts(db: Db, ownerId: number, candidates: Candida
   const beforeLatest = latest === null ? undefined : lt(events.startTime, latest);
   // Two index ranges: finite events that may still run at the earliest start (bounded by the
   // owner's longest span), and endless series. One batch, so the calendar version matches.
+  // Only what the comparison needs: a description can be 10,000 characters, and every endless series is read.
+  const columns = {
+    id: events.id,
+    title: events.title,
+    startTime: events.startTime,
+    endTime: events.endTime,
+    seriesEnd: events.seriesEnd,
+    isRecurring: events.isRecurring,
+    recurrencePattern: events.recurrencePattern,
+    timezone: events.timezone,
+  };
   const [[owner], finite, endless] = await db.batch([
     db.select({ version: users.calendarVersion }).from(users).where(eq(users.id, ownerId)),
     db
-      .select()
+      .select(columns)
       .from(events)
       .where(
         and(
@@ -66,18 +106,24 @@ export async function findConflicts(db: Db, ownerId: number, candidates: Candida
           sql`${events.startTime} > ${earliest} - coalesce((SELECT max(e2.series_end - e2.start_time) FROM events e2 WHERE e2.owner_id = ${ownerId}), 0)`,
         ),
       ),
-    db.select().from(events).where(and(eq(events.ownerId, ownerId), isNull(events.seriesEnd), beforeLatest)),
+    db.select(columns).from(events).where(and(eq(events.ownerId, ownerId), isNull(events.seriesEnd), beforeLatest)),
   ]);
-  const rows = [...finite, ...endless];
+  const stored = [...finite, ...endless].map((row) => ({ row, spec: seriesSpecOf(row), seriesEnd: row.seriesEnd }));
   const conflicts: Conflict[] = [];
-  for (const candidate of candidates) {
-    for (const row of rows as EventRow[]) {
-      if (row.id === candidate.excludeId) continue;
-      const stored = { spec: seriesSpecOf(row), seriesEnd: row.seriesEnd };
-      const hit = overlapOf(candidate, stored);
-      if (hit) conflicts.push({ id: row.id, title: row.title, start_time: formatUtc(hit.b.start), end_time: formatUtc(hit.b.end), index: candidate.index });
-    }
-  }
+  let current: Candidate | undefined;
+  withinBudget(
+    () => current,
+    (budget) => {
+      for (const candidate of candidates) {
+        current = candidate;
+        for (const other of stored) {
+          if (other.row.id === candidate.excludeId) continue;
+          const hit = overlapOf(candidate, other, budget);
+          if (hit) conflicts.push({ id: other.row.id, title: other.row.title, start_time: formatUtc(hit.b.start), end_time: formatUtc(hit.b.end), index: candidate.index });
+        }
+      }
+    },
+  );
   return { calendarVersion: owner?.version ?? 0, conflicts };
 }
 
@@ -99,12 +145,19 @@ async function redactInvisible(db: Db, viewerId: number, ownerId: number, confli
 /** Overlaps among the items of one batch, reported against the later item. */
 export function conflictsWithinBatch(candidates: Candidate[], titles: string[]): Conflict[] {
   const conflicts: Conflict[] = [];
-  for (let j = 1; j < candidates.length; j++) {
-    for (let i = 0; i < j; i++) {
-      const hit = overlapOf(candidates[j], candidates[i]);
-      if (hit) conflicts.push({ id: null, title: titles[i], start_time: formatUtc(hit.b.start), end_time: formatUtc(hit.b.end), index: candidates[j].index });
-    }
-  }
+  let current: Candidate | undefined;
+  withinBudget(
+    () => current,
+    (budget) => {
+      for (let j = 1; j < candidates.length; j++) {
+        current = candidates[j];
+        for (let i = 0; i < j; i++) {
+          const hit = overlapOf(candidates[j], candidates[i], budget);
+          if (hit) conflicts.push({ id: null, title: titles[i], start_time: formatUtc(hit.b.start), end_time: formatUtc(hit.b.end), index: candidates[j].index });
+        }
+      }
+    },
+  );
   return conflicts;
 }
 

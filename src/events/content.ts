@@ -1,7 +1,7 @@
 import { ApiError, type FieldError, validationFailed } from "../lib/problem";
 import { isSupportedInstant, TIME_RANGE_MESSAGE } from "../lib/time-range";
 import { formatUtc } from "../recurrence";
-import { isValidTimeZone, occurrencesBetween, parseDateTimeInput, parseRecurrence, seriesEnd, type SeriesSpec } from "../recurrence";
+import { checkSeries, isValidTimeZone, parseDateTimeInput, parseRecurrence, RULE_BUDGET, WorkBudget, type SeriesSpec } from "../recurrence";
 import type { Snapshot } from "../versions/service";
 import type { EventRow } from "./policy";
 import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
@@ -34,7 +34,7 @@ export const contentOf = (row: EventRow): EventContent => ({
   timezone: row.timezone,
 });
 
-export function seriesSpecOf(content: EventContent): SeriesSpec {
+export function seriesSpecOf(content: Pick<EventContent, "startTime" | "endTime" | "timezone" | "isRecurring" | "recurrencePattern">): SeriesSpec {
   const parsed = content.isRecurring && content.recurrencePattern ? parseRecurrence(content.recurrencePattern, content.timezone) : null;
   return { startMs: content.startTime, endMs: content.endTime, timeZone: content.timezone, rule: parsed?.ok ? parsed.rule : null };
 }
@@ -126,11 +126,11 @@ function validate(content: Draft, prefix = "", index?: number): ValidContent {
   const { times: _times, ...rest } = content;
   const valid: EventContent = { ...rest, startTime: startTime!, endTime: endTime! };
   const spec = seriesSpecOf(valid);
-  // A rule that can never match (BYMONTHDAY=30;BYMONTH=2) would make an event with no occurrences.
-  if (spec.rule && occurrencesBetween(spec, spec.startMs, 8.64e15, 1).length === 0) {
-    throw validationFailed([{ field: prefix + "recurrence_pattern", message: "The rule yields no occurrence from start_time on.", ...(index !== undefined ? { index } : {}) }]);
-  }
-  return { ...valid, seriesEnd: seriesEnd(spec) };
+  // A rule that never matches (BYMONTHDAY=30;BYMONTH=2) would make an event with no occurrences;
+  // one too sparse or long to walk within the budget would make every later read costly.
+  const checked = checkSeries(spec, new WorkBudget(RULE_BUDGET));
+  if (!checked.ok) throw validationFailed([{ field: prefix + "recurrence_pattern", message: checked.message, ...(index !== undefined ? { index } : {}) }]);
+  return { ...valid, seriesEnd: checked.seriesEnd };
 }
 
 const text = (value: unknown) => (typeof value === "string" ? value : undefined);

@@ -1,12 +1,20 @@
 import type { Frequency, RecurrenceRule } from "./rrule";
+import { LATEST_INSTANT } from "../lib/time-range";
 import { civilFromDays, daysFromCivil, daysInMonth, isLeapYear, utcToWallTime, wallTimeToUtc, weekdayOfDays, type WallTime } from "./time-zone";
+import { BudgetExceeded, spend, type WorkBudget } from "./work";
 
-/** A series: its first occurrence (DTSTART/DTEND as instants), the zone it repeats in, and its rule (null for a one-off). */
+/**
+ * A series: its first occurrence (DTSTART/DTEND as instants), the zone it repeats in, and its rule
+ * (null for a one-off). `seriesEnd` is the stored end of the last occurrence (events.series_end):
+ * with it a COUNT rule is expanded as if it had the matching UNTIL, so a window far from DTSTART
+ * is reached by arithmetic instead of by counting every occurrence before it.
+ */
 export interface SeriesSpec {
   startMs: number;
   endMs: number;
   timeZone: string;
   rule: RecurrenceRule | null;
+  seriesEnd?: number | null;
 }
 
 /** One occurrence as half-open instants [start, end), epoch ms. */
@@ -22,6 +30,12 @@ const CYCLE_PERIODS: Record<Frequency, number> = { DAILY: 146_097, WEEKLY: 20_87
 /** Local days either side of an instant's UTC day that cover any zone offset and DST shift. */
 const DAY_MARGIN = 2;
 const DEFAULT_MAX = 10_000;
+/**
+ * Below this INTERVAL a DAILY rule with BYMONTHDAY or BYDAY is expanded a month at a time from
+ * the matching days themselves; at or above it, stepping period by period visits fewer days.
+ */
+const DAILY_BY_MONTH_BELOW = 16;
+const ALL_MONTHS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
 /** A rule with RFC 5545's defaults from DTSTART filled in, in the shape expansion needs. */
 interface Expansion {
@@ -41,15 +55,16 @@ interface Expansion {
 
 interface Series {
   spec: SeriesSpec;
-  rule: RecurrenceRule;
   expansion: Expansion;
   /** DTSTART's local day number and wall-clock time, which every occurrence repeats. */
   firstDay: number;
   time: WallTime;
   duration: number;
+  /** Latest start an occurrence may have: UNTIL, the stored end of a COUNT rule, and the supported range, whichever is first. */
+  lastStart: number;
 }
 
-function expansionOf(rule: RecurrenceRule, first: WallTime, firstDay: number): Expansion {
+function expansionOf(rule: RecurrenceRule, first: WallTime, firstDay: number, count: number | undefined): Expansion {
   const byDay = rule.byDay?.length ? rule.byDay : null;
   let monthDays = rule.byMonthDay?.length ? [...rule.byMonthDay] : null;
   let months = rule.byMonth?.length ? [...rule.byMonth].sort((x, y) => x - y) : null;
@@ -74,7 +89,7 @@ function expansionOf(rule: RecurrenceRule, first: WallTime, firstDay: number): E
   return {
     freq: rule.freq,
     interval: Math.max(1, Math.floor(rule.interval)),
-    count: rule.count,
+    count,
     months,
     monthDays,
     weekdays,
@@ -84,10 +99,6 @@ function expansionOf(rule: RecurrenceRule, first: WallTime, firstDay: number): E
   };
 }
 
-function matchesMonthDay(x: Expansion, day: number, monthLength: number): boolean {
-  return !x.monthDays || x.monthDays.some((d) => (d > 0 ? d === day : monthLength + d + 1 === day));
-}
-
 /** BYDAY within a scope (month or year) where the day has 0-based `index` among `length` days. */
 function matchesByDay(x: Expansion, weekday: number, index: number, length: number): boolean {
   if (!x.weekdays) return true;
@@ -95,18 +106,69 @@ function matchesByDay(x: Expansion, weekday: number, index: number, length: numb
   return x.ordinals.some((o) => o.weekday === weekday && (o.ordinal > 0 ? Math.floor(index / 7) + 1 === o.ordinal : Math.floor((length - 1 - index) / 7) + 1 === -o.ordinal));
 }
 
-/** Candidate days of one month of a MONTHLY or YEARLY period, ascending. */
-function monthCandidates(x: Expansion, year: number, month: number, out: number[]): void {
+/** Day numbers of `weekday` in [first, first + length), ascending. */
+function weekdaysIn(first: number, length: number, weekday: number, out: number[]): void {
+  for (let n = first + ((weekday - weekdayOfDays(first) + 7) % 7); n < first + length; n += 7) out.push(n);
+}
+
+/** The `ordinal`-th (from the end when negative) `weekday` in [first, first + length), if there is one. */
+function nthWeekday(first: number, length: number, weekday: number, ordinal: number, out: number[]): void {
+  const firstMatch = first + ((weekday - weekdayOfDays(first) + 7) % 7);
+  const lastMatch = firstMatch + 7 * Math.floor((first + length - 1 - firstMatch) / 7);
+  const n = ordinal > 0 ? firstMatch + 7 * (ordinal - 1) : lastMatch + 7 * (ordinal + 1);
+  if (n >= first && n < first + length) out.push(n);
+}
+
+const ascendingUnique = (days: number[]) => (days.length < 2 ? days : [...new Set(days)].sort((x, y) => x - y));
+
+/**
+ * Candidate days of one month, ascending, computed from the rule's days rather than by testing
+ * each day of the month: BYMONTHDAY (filtered by BYDAY), else BYDAY's weekdays and ordinals.
+ * `inYear` counts ordinals within the year (YEARLY without BYMONTH) and leaves them to the caller.
+ */
+function monthCandidates(x: Expansion, year: number, month: number, inYear: boolean): number[] {
   const length = daysInMonth(year, month);
-  const firstOfMonth = daysFromCivil(year, month, 1);
-  const yearStart = daysFromCivil(year, 1, 1);
-  const yearLength = isLeapYear(year) ? 366 : 365;
-  for (let day = 1; day <= length; day++) {
-    if (!matchesMonthDay(x, day, length)) continue;
-    const n = firstOfMonth + day - 1;
-    const matches = x.ordinalsInYear ? matchesByDay(x, weekdayOfDays(n), n - yearStart, yearLength) : matchesByDay(x, weekdayOfDays(n), day - 1, length);
-    if (matches) out.push(n);
+  const first = daysFromCivil(year, month, 1);
+  const out: number[] = [];
+  if (x.monthDays) {
+    const yearStart = inYear ? daysFromCivil(year, 1, 1) : first;
+    const scope = inYear ? (isLeapYear(year) ? 366 : 365) : length;
+    for (const d of x.monthDays) {
+      const day = d > 0 ? d : length + d + 1;
+      if (day < 1 || day > length) continue;
+      const n = first + day - 1;
+      if (matchesByDay(x, weekdayOfDays(n), n - yearStart, scope)) out.push(n);
+    }
+  } else if (x.weekdays) {
+    for (const weekday of x.weekdays) weekdaysIn(first, length, weekday, out);
+    if (!inYear) for (const o of x.ordinals) nthWeekday(first, length, o.weekday, o.ordinal, out);
+  } else {
+    for (let n = first; n < first + length; n++) out.push(n);
   }
+  return ascendingUnique(out);
+}
+
+/** Candidate days of one year of a YEARLY rule, ascending. */
+function yearCandidates(x: Expansion, year: number): number[] {
+  const inYear = x.ordinalsInYear;
+  const out: number[] = [];
+  for (const month of x.months ?? ALL_MONTHS) out.push(...monthCandidates(x, year, month, inYear));
+  if (inYear && !x.monthDays && x.ordinals.length) {
+    const first = daysFromCivil(year, 1, 1);
+    const length = isLeapYear(year) ? 366 : 365;
+    for (const o of x.ordinals) nthWeekday(first, length, o.weekday, o.ordinal, out);
+    return ascendingUnique(out);
+  }
+  return out;
+}
+
+function passesMonthFilters(x: Expansion, n: number): boolean {
+  if (!x.months && !x.monthDays) return true;
+  const { year, month, day } = civilFromDays(n);
+  if (x.months && !x.months.includes(month)) return false;
+  if (!x.monthDays) return true;
+  const length = daysInMonth(year, month);
+  return x.monthDays.some((d) => (d > 0 ? d === day : length + d + 1 === day));
 }
 
 /** The rule's periods: numbered so that period p of the series is `base + p * step`. */
@@ -125,35 +187,25 @@ const periods = {
 
 /** Candidate days of the period numbered `period`, ascending; empty past year 9999. */
 function periodCandidates(x: Expansion, period: number): number[] {
-  const out: number[] = [];
   switch (x.freq) {
-    case "DAILY": {
-      const { year, month, day } = civilFromDays(period);
-      if (period > LAST_DAY || (x.months && !x.months.includes(month))) break;
-      if (matchesMonthDay(x, day, daysInMonth(year, month)) && (!x.weekdays || x.weekdays.has(weekdayOfDays(period)))) out.push(period);
-      break;
+    case "DAILY":
+      if (period > LAST_DAY || !passesMonthFilters(x, period) || (x.weekdays && !x.weekdays.has(weekdayOfDays(period)))) return [];
+      return [period];
+    case "WEEKLY": {
+      const out: number[] = [];
+      const days = x.weekdays ? [...x.weekdays].map((w) => period + ((w - x.wkst + 7) % 7)).sort((a, b) => a - b) : [0, 1, 2, 3, 4, 5, 6].map((i) => period + i);
+      // BYMONTHDAY is not allowed with WEEKLY; a hand-built rule is limited by it, as in dateutil.
+      for (const n of days) if (n <= LAST_DAY && passesMonthFilters(x, n)) out.push(n);
+      return out;
     }
-    case "WEEKLY":
-      for (let n = period; n < period + 7 && n <= LAST_DAY; n++) {
-        const { year, month, day } = civilFromDays(n);
-        if (x.weekdays && !x.weekdays.has(weekdayOfDays(n))) continue;
-        // BYMONTHDAY is not allowed with WEEKLY; a hand-built rule is limited by it, as in dateutil.
-        if ((x.months && !x.months.includes(month)) || !matchesMonthDay(x, day, daysInMonth(year, month))) continue;
-        out.push(n);
-      }
-      break;
     case "MONTHLY": {
       const year = Math.floor(period / 12);
       const month = period - year * 12 + 1;
-      if (year <= 9999 && (!x.months || x.months.includes(month))) monthCandidates(x, year, month, out);
-      break;
+      return year <= 9999 && (!x.months || x.months.includes(month)) ? monthCandidates(x, year, month, false) : [];
     }
     case "YEARLY":
-      if (period > 9999) break;
-      for (const month of x.months ?? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) monthCandidates(x, period, month, out);
-      break;
+      return period > 9999 ? [] : yearCandidates(x, period);
   }
-  return out;
 }
 
 function periodStart(freq: Frequency, period: number): number {
@@ -168,64 +220,139 @@ function periodStart(freq: Frequency, period: number): number {
   }
 }
 
+/** First day of the next month BYMONTH allows after the month holding `day`. */
+function nextAllowedMonth(months: number[], day: number): number {
+  const { year, month } = civilFromDays(day);
+  const next = months.find((m) => m > month);
+  return next === undefined ? daysFromCivil(year + 1, months[0], 1) : daysFromCivil(year, next, 1);
+}
+
 /**
- * Local day numbers of the occurrences from `fromDay` on, ascending, honouring COUNT (UNTIL needs
- * instants; see {@link seriesDays}). A day passed to `next()` is one before which nothing is
- * wanted. Without COUNT, whole periods before `fromDay` or such a day are skipped arithmetically;
- * with COUNT they must be walked, but cheaply, as day numbers.
+ * Local day numbers of the occurrences in [fromDay, toDay], ascending, honouring COUNT (UNTIL
+ * needs instants; see {@link seriesDays}). A day passed to `next()` is one before which nothing is
+ * wanted. Without COUNT, periods before `fromDay` or such a day are skipped arithmetically, and
+ * months that BYMONTH excludes are jumped over; with COUNT they must be walked, but cheaply, as
+ * day numbers. Every period visited and every candidate day costs one unit of `budget`.
  *
  * Like python-dateutil, and unlike RFC 5545 (which always counts DTSTART as the first occurrence),
  * DTSTART is only an occurrence if it matches the rule.
  */
-function* ruleDays(x: Expansion, firstDay: number, fromDay = -Infinity): Generator<number, void, number | undefined> {
+function* ruleDays(x: Expansion, firstDay: number, fromDay: number, toDay: number, budget?: WorkBudget): Generator<number, void, number | undefined> {
+  const last = Math.min(toDay, LAST_DAY);
+  // Every 7th day is always DTSTART's weekday.
+  if (x.freq === "DAILY" && x.interval % 7 === 0 && x.weekdays && !x.weekdays.has(weekdayOfDays(firstDay))) return;
+  if (fromDay > last) return;
+  if (x.freq === "DAILY" && (x.monthDays || x.weekdays) && x.interval < DAILY_BY_MONTH_BELOW) {
+    yield* dailyByMonth(x, firstDay, fromDay, last, budget);
+    return;
+  }
   const period = periods[x.freq];
   const base = period.of(firstDay, x.wkst);
   const step = period.step * x.interval;
-  const indexOf = (day: number) => Math.floor((period.of(day, x.wkst) - base) / step);
-  // Every 7th day is always DTSTART's weekday.
-  if (x.freq === "DAILY" && x.interval % 7 === 0 && x.weekdays && !x.weekdays.has(weekdayOfDays(firstDay))) return;
-  if (fromDay > LAST_DAY) return;
+  // The first whole period at or after `day`'s period (periods between those of the series hold nothing).
+  const indexAt = (day: number) => Math.max(0, Math.ceil((period.of(day, x.wkst) - base) / step));
+  const counted = x.count !== undefined;
+  let wanted = fromDay;
   let produced = 0;
   let emptyPeriods = 0;
   // A rule that never matches (BYMONTHDAY=30;BYMONTH=2) gives up after a full calendar cycle.
-  for (let p = x.count === undefined && fromDay > firstDay ? indexOf(fromDay) : 0; emptyPeriods < CYCLE_PERIODS[x.freq]; p++) {
+  for (let p = counted ? 0 : indexAt(Math.max(fromDay, firstDay)); emptyPeriods < CYCLE_PERIODS[x.freq]; p++) {
     const current = base + p * step;
-    if (periodStart(x.freq, current) > LAST_DAY) return;
-    if (x.freq === "DAILY" && x.months) {
-      // Jump over months BYMONTH excludes instead of testing their days one by one.
-      const { year, month } = civilFromDays(current);
-      if (!x.months.includes(month)) {
-        const nextMonth = x.months.find((m) => m > month);
-        const next = nextMonth === undefined ? daysFromCivil(year + 1, x.months[0], 1) : daysFromCivil(year, nextMonth, 1);
-        const target = Math.ceil((next - base) / step);
+    const start = periodStart(x.freq, current);
+    if (start > last) return;
+    spend(budget, 1);
+    if (x.months && x.freq !== "YEARLY") {
+      // Jump over months BYMONTH excludes instead of visiting their periods one by one.
+      const lastOfPeriod = x.freq === "DAILY" ? start : x.freq === "WEEKLY" ? start + 6 : start + daysInMonth(civilFromDays(start).year, civilFromDays(start).month) - 1;
+      const touches = x.months.includes(civilFromDays(start).month) || x.months.includes(civilFromDays(lastOfPeriod).month);
+      if (!touches) {
+        const target = indexAt(nextAllowedMonth(x.months, start));
         emptyPeriods += target - p;
         p = target - 1;
         continue;
       }
     }
+    const candidates = periodCandidates(x, current);
+    spend(budget, candidates.length);
     let matched = false;
-    for (const day of periodCandidates(x, current)) {
+    for (const day of candidates) {
       if (day < firstDay) continue;
+      if (day > last) return;
       matched = true;
-      const seek = yield day;
-      if (x.count !== undefined && ++produced >= x.count) return;
-      if (seek !== undefined && seek > day && x.count === undefined) {
-        if (seek > LAST_DAY) return;
-        const target = indexOf(seek);
-        if (target > p) {
-          p = target - 1;
-          break;
-        }
+      produced++;
+      if (day >= wanted) {
+        const seek = yield day;
+        if (seek !== undefined && seek > wanted) wanted = seek;
       }
+      if (counted && produced >= x.count!) return;
     }
     emptyPeriods = matched ? 0 : emptyPeriods + 1;
+    if (!counted && wanted > start) {
+      const target = indexAt(wanted);
+      if (target > p + 1) p = target - 1;
+    }
   }
 }
 
-function seriesOf(spec: SeriesSpec, rule: RecurrenceRule): Series {
+/**
+ * A DAILY rule filtered by BYMONTHDAY or BYDAY, a month at a time: the month's matching days come
+ * from the filters themselves, then INTERVAL keeps every n-th day from DTSTART. A sparse rule
+ * (Friday the 13th) costs a couple of units a month instead of one a day.
+ */
+function* dailyByMonth(x: Expansion, firstDay: number, fromDay: number, last: number, budget?: WorkBudget): Generator<number, void, number | undefined> {
+  const counted = x.count !== undefined;
+  let wanted = fromDay;
+  let produced = 0;
+  let emptyMonths = 0;
+  let { year, month } = civilFromDays(counted ? firstDay : Math.max(firstDay, fromDay));
+  // Days INTERVAL apart fall on every phase of the 400-year cycle only after INTERVAL cycles.
+  while (emptyMonths < CYCLE_PERIODS.MONTHLY * x.interval) {
+    const first = daysFromCivil(year, month, 1);
+    if (first > last) return;
+    spend(budget, 1);
+    if (x.months && !x.months.includes(month)) {
+      const next = civilFromDays(nextAllowedMonth(x.months, first));
+      emptyMonths += (next.year - year) * 12 + next.month - month;
+      ({ year, month } = next);
+      continue;
+    }
+    const candidates = monthCandidates(x, year, month, false);
+    spend(budget, candidates.length);
+    let matched = false;
+    for (const day of candidates) {
+      if (day < firstDay || (day - firstDay) % x.interval !== 0) continue;
+      if (day > last) return;
+      matched = true;
+      produced++;
+      if (day >= wanted) {
+        const seek = yield day;
+        if (seek !== undefined && seek > wanted) wanted = seek;
+      }
+      if (counted && produced >= x.count!) return;
+    }
+    emptyMonths = matched ? 0 : emptyMonths + 1;
+    const next = !counted && wanted > first + 31 ? civilFromDays(wanted) : month === 12 ? { year: year + 1, month: 1 } : { year, month: month + 1 };
+    ({ year, month } = next);
+  }
+}
+
+/**
+ * The series with what expansion derives from it once. With `trustStoredEnd` (expansion for
+ * reading), a COUNT rule whose stored end is known becomes an UNTIL at its last start, so it can
+ * be jumped into. Occurrences must end by 9999-12-31T23:59:59Z: one that would end later is not
+ * part of the series, which keeps everything stored inside the supported range.
+ */
+function seriesOf(spec: SeriesSpec, rule: RecurrenceRule, trustStoredEnd: boolean): Series {
   const time = utcToWallTime(spec.startMs, spec.timeZone);
   const firstDay = daysFromCivil(time.year, time.month, time.day);
-  return { spec, rule, expansion: expansionOf(rule, time, firstDay), firstDay, time, duration: spec.endMs - spec.startMs };
+  const duration = spec.endMs - spec.startMs;
+  let lastStart = Math.min(rule.until ?? Infinity, LATEST_INSTANT - duration);
+  let count = rule.count;
+  if (count !== undefined && trustStoredEnd && typeof spec.seriesEnd === "number") {
+    lastStart = Math.min(lastStart, spec.seriesEnd - duration);
+    count = undefined;
+  }
+  return { spec, expansion: expansionOf(rule, time, firstDay, count), firstDay, time, duration, lastStart };
 }
 
 function startOn(series: Series, day: number): number {
@@ -234,19 +361,19 @@ function startOn(series: Series, day: number): number {
 }
 
 /**
- * Local days of the occurrences that also satisfy UNTIL. Only days within a couple of days of
- * UNTIL are converted to instants to check it; `next(day)` is passed on to {@link ruleDays}.
+ * Local days of the occurrences in [fromDay, toDay] that also start by `lastStart`. Only days
+ * within a couple of days of it are converted to instants to check; `next(day)` is passed on to
+ * {@link ruleDays}.
  */
-function* seriesDays(series: Series, fromDay = -Infinity): Generator<number, void, number | undefined> {
-  const { until } = series.rule;
-  const surelyBefore = until === undefined ? Infinity : Math.floor(until / DAY_MS) - DAY_MARGIN;
-  const surelyAfter = until === undefined ? Infinity : Math.floor(until / DAY_MS) + DAY_MARGIN;
-  const days = ruleDays(series.expansion, series.firstDay, fromDay);
+function* seriesDays(series: Series, fromDay: number, toDay: number, budget?: WorkBudget): Generator<number, void, number | undefined> {
+  const { lastStart } = series;
+  const surelyBefore = Math.floor(lastStart / DAY_MS) - DAY_MARGIN;
+  const surelyAfter = Math.floor(lastStart / DAY_MS) + DAY_MARGIN;
+  const days = ruleDays(series.expansion, series.firstDay, fromDay, Math.min(toDay, surelyAfter), budget);
   let seek: number | undefined;
   for (let r = days.next(); !r.done; r = days.next(seek)) {
     const day = r.value;
-    if (day > surelyAfter) return;
-    if (until !== undefined && day > surelyBefore && startOn(series, day) > until) return;
+    if (day > surelyBefore && startOn(series, day) > lastStart) return;
     seek = yield day;
   }
 }
@@ -256,61 +383,78 @@ function firstUsefulDay(series: Series, ms: number): number {
   return Math.floor((ms - series.duration) / DAY_MS) - DAY_MARGIN;
 }
 
-/**
- * The occurrences in order. A value passed to `next()` is an instant: occurrences ending at or
- * before it may be dropped unconverted, which is what makes skipping ahead cheap.
- */
-function* occurrenceStream(spec: SeriesSpec, from = -Infinity): Generator<Occurrence, void, number | undefined> {
-  if (!spec.rule) {
-    yield { start: spec.startMs, end: spec.endMs };
-    return;
-  }
-  const series = seriesOf(spec, spec.rule);
-  let skipBefore = firstUsefulDay(series, from);
-  const days = seriesDays(series, skipBefore);
-  for (let r = days.next(); !r.done; r = days.next(skipBefore)) {
-    if (r.value < skipBefore) continue;
-    const start = startOn(series, r.value);
-    const seek = yield { start, end: start + series.duration };
-    if (seek !== undefined) skipBefore = Math.max(skipBefore, firstUsefulDay(series, seek));
-  }
-}
+/** Last local day that can hold an occurrence starting before `ms`. */
+const lastUsefulDay = (ms: number) => (ms === Infinity ? Infinity : Math.floor(ms / DAY_MS) + DAY_MARGIN);
 
 /** A zero-length occurrence still occupies its instant, so it is found and can conflict. */
 const endOf = (o: Occurrence) => Math.max(o.end, o.start + 1);
+
+/**
+ * The occurrences that end after `from` and start before `to`, in order, lazily. The walk starts
+ * at `from` (arithmetic, not a walk from DTSTART, when the rule has no COUNT or the spec carries
+ * its stored end) and stops at `to`, so its work follows the window, not the series' age. A value
+ * passed to `next()` is an instant: occurrences ending at or before it are skipped unconverted.
+ *
+ * @example for (const o of occurrences(spec, Date.parse("2031-03-01T00:00:00Z"), Date.parse("2031-04-01T00:00:00Z"))) console.log(o.start);
+ */
+export function* occurrences(spec: SeriesSpec, from = -Infinity, to = Infinity, budget?: WorkBudget): Generator<Occurrence, void, number | undefined> {
+  if (!spec.rule) {
+    if (spec.startMs < to && endOf({ start: spec.startMs, end: spec.endMs }) > from) yield { start: spec.startMs, end: spec.endMs };
+    return;
+  }
+  const series = seriesOf(spec, spec.rule, true);
+  let skipBefore = firstUsefulDay(series, from);
+  const days = seriesDays(series, skipBefore, lastUsefulDay(to), budget);
+  for (let r = days.next(); !r.done; r = days.next(skipBefore)) {
+    if (r.value < skipBefore) continue;
+    const start = startOn(series, r.value);
+    if (start >= to) return;
+    spend(budget, 1);
+    const occurrence = { start, end: start + series.duration };
+    if (endOf(occurrence) <= from) continue;
+    const seek = yield occurrence;
+    if (seek !== undefined) skipBefore = Math.max(skipBefore, firstUsefulDay(series, seek));
+  }
+}
 
 /**
  * Occurrences whose [start, end) intersects [windowStart, windowEnd), in order, at most `max`.
  *
  * @example occurrencesBetween(spec, Date.parse("2031-03-01T00:00:00Z"), Date.parse("2031-04-01T00:00:00Z"))
  */
-export function occurrencesBetween(spec: SeriesSpec, windowStart: number, windowEnd: number, max = DEFAULT_MAX): Occurrence[] {
+export function occurrencesBetween(spec: SeriesSpec, windowStart: number, windowEnd: number, max = DEFAULT_MAX, budget?: WorkBudget): Occurrence[] {
   const found: Occurrence[] = [];
   if (max <= 0) return found;
-  for (const occurrence of occurrenceStream(spec, windowStart)) {
-    if (occurrence.start >= windowEnd) break;
-    if (endOf(occurrence) > windowStart && found.push(occurrence) >= max) break;
+  for (const occurrence of occurrences(spec, windowStart, windowEnd, budget)) {
+    if (found.push(occurrence) >= max) break;
   }
   return found;
 }
 
 /**
  * The end of the series' last occurrence, or null when it never ends. A one-off ends at `endMs`;
- * a rule that yields nothing at all ends there too, since nothing follows DTSTART.
+ * a rule that yields nothing at all ends there too, since nothing follows DTSTART. Computed from
+ * the rule alone (a stored `seriesEnd` is ignored): this is what gets stored.
  *
  * @example seriesEnd({ startMs, endMs, timeZone: "UTC", rule: { freq: "DAILY", interval: 1, count: 3, wkst: 0 } }) // endMs + 2 days
  */
-export function seriesEnd(spec: SeriesSpec): number | null {
+export function seriesEnd(spec: SeriesSpec, budget?: WorkBudget): number | null {
   if (!spec.rule) return spec.endMs;
-  const series = seriesOf(spec, spec.rule);
-  const { count, until } = spec.rule;
-  if (count === undefined && until === undefined) return seriesDays(series).next().done ? spec.endMs : null;
-  // Without COUNT nothing before UNTIL needs counting: look back from UNTIL, widening the look
-  // until an occurrence turns up, rather than walking (say) a daily series to the year 9999.
-  for (let lookback = 64; ; lookback *= 8) {
-    const from = count === undefined && until !== undefined ? Math.floor(until / DAY_MS) - lookback : -Infinity;
+  const series = seriesOf(spec, spec.rule, false);
+  if (series.expansion.count !== undefined) {
     let last: number | undefined;
-    for (const day of seriesDays(series, from)) last = day;
+    for (const day of seriesDays(series, -Infinity, Infinity, budget)) last = day;
+    return last === undefined ? spec.endMs : startOn(series, last) + series.duration;
+  }
+  // An endless rule stays endless (null), though its expansion stops at the end of the range.
+  if (spec.rule.until === undefined) return seriesDays(series, -Infinity, Infinity, budget).next().done ? spec.endMs : null;
+  // Without COUNT nothing before UNTIL needs counting: look back from it, widening the look
+  // until an occurrence turns up, rather than walking (say) a daily series to the year 9999.
+  const untilDay = Math.floor(series.lastStart / DAY_MS) + DAY_MARGIN;
+  for (let lookback = 64; ; lookback *= 8) {
+    const from = untilDay - lookback;
+    let last: number | undefined;
+    for (const day of seriesDays(series, from, Infinity, budget)) last = day;
     if (last !== undefined) return startOn(series, last) + series.duration;
     if (from <= series.firstDay) return spec.endMs;
   }
@@ -318,24 +462,51 @@ export function seriesEnd(spec: SeriesSpec): number | null {
 
 /**
  * The earliest pair of overlapping occurrences of two series (half-open: back-to-back is no
- * overlap), among occurrences starting before `horizonEnd`; null when there is none. Walks both
- * series lazily in step, letting the one behind skip ahead, and stops when either ends.
+ * overlap), among occurrences starting before `horizonEnd`; null when there is none. Each series
+ * is entered where the other begins (nothing earlier can overlap), then both are walked lazily in
+ * step, the one behind skipping ahead, until either ends or the horizon is reached.
  *
  * @example firstOverlap(weeklyStandup, oneOffMeeting, Date.parse("2033-01-01T00:00:00Z")) // { a: {...}, b: {...} } or null
  */
-export function firstOverlap(a: SeriesSpec, b: SeriesSpec, horizonEnd: number): { a: Occurrence; b: Occurrence } | null {
-  const streamA = occurrenceStream(a);
-  const streamB = occurrenceStream(b);
+export function firstOverlap(a: SeriesSpec, b: SeriesSpec, horizonEnd: number, budget?: WorkBudget): { a: Occurrence; b: Occurrence } | null {
+  const streamA = occurrences(a, b.startMs, horizonEnd, budget);
+  const streamB = occurrences(b, a.startMs, horizonEnd, budget);
   let nextA = streamA.next();
   let nextB = streamB.next();
   while (!nextA.done && !nextB.done) {
     const x = nextA.value;
     const y = nextB.value;
-    if (x.start >= horizonEnd || y.start >= horizonEnd) return null;
     // An occurrence ending before the other stream's current start overlaps nothing later in it.
     if (endOf(x) <= y.start) nextA = streamA.next(y.start);
     else if (endOf(y) <= x.start) nextB = streamB.next(x.start);
     else return { a: x, b: y };
   }
   return null;
+}
+
+/** What a write learns about a rule: the end to store, or why the rule is refused. */
+export type SeriesCheck = { ok: true; seriesEnd: number | null } | { ok: false; reason: "empty" | "too_expensive"; message: string };
+
+/**
+ * The write-time walk of a rule (is there any occurrence, where does it end), within `budget`.
+ * A rule that needs more steps than that is refused rather than stored: every later read of it
+ * is then bounded by what this walk could afford.
+ *
+ * @example checkSeries(spec, new WorkBudget(RULE_BUDGET)) // { ok: true, seriesEnd: 1962... } or { ok: false, reason: "too_expensive", ... }
+ */
+export function checkSeries(spec: SeriesSpec, budget: WorkBudget): SeriesCheck {
+  const plain = { ...spec, seriesEnd: undefined };
+  try {
+    if (plain.rule && occurrencesBetween(plain, plain.startMs, Infinity, 1, budget).length === 0) {
+      return { ok: false, reason: "empty", message: "The rule yields no occurrence from start_time on (before 9999-12-31T23:59:59Z)." };
+    }
+    return { ok: true, seriesEnd: seriesEnd(plain, budget) };
+  } catch (error) {
+    if (!(error instanceof BudgetExceeded)) throw error;
+    return {
+      ok: false,
+      reason: "too_expensive",
+      message: `The rule is too sparse or too long to expand within ${budget.limit} steps; use fewer filters, a smaller COUNT or an earlier UNTIL.`,
+    };
+  }
 }
