@@ -1,5 +1,6 @@
 // `npm run bench`: builds the production bundle, runs it under Miniflare in this process, seeds it
-// through the public API, measures scenarios S0..S10 and checks the targets. See bench/README.md.
+// through the public API, measures scenarios S0..S10 and H and checks the targets. See bench/README.md.
+// `node bench/run.mjs --only hostile` (or BENCH_ONLY=hostile) runs H alone.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -9,6 +10,7 @@ import { fmt, renderers, times } from "./lib/report.mjs";
 import { ratio, round } from "./lib/stats.mjs";
 import { applyMigrations, randomSecret, rssKibOf, startWorker, useMemoryStorage, workerOptions } from "./lib/worker.mjs";
 import { contention } from "./scenarios/contention.mjs";
+import { hostileInput, hostileTargets, renderHostile } from "./scenarios/hostile.mjs";
 import { notificationLatency, socketScale } from "./scenarios/notifications.mjs";
 import { recurringConflicts, seedRecurringOwners } from "./scenarios/recurring.mjs";
 import { baselineAndGet, baselineOnly, batch, conflictScan, create, list, login } from "./scenarios/requests.mjs";
@@ -37,7 +39,22 @@ const settings = {
   // S10: owners with these many events, a tenth of them endless series; requests per round.
   s10Sizes: (process.env.BENCH_S10_SIZES ?? "100,1000,5000").split(",").map(Number),
   s10Requests: envNumber("BENCH_S10_REQUESTS", 40),
+  // H (hostile input), on an instance of its own.
+  hostile: {
+    bombRequests: envNumber("BENCH_HOSTILE_BOMBS", 100),
+    jsonRequests: envNumber("BENCH_HOSTILE_JSON", 20),
+    notifications: envNumber("BENCH_HOSTILE_NOTIFICATIONS", 10_000),
+    replayFrames: envNumber("BENCH_HOSTILE_REPLAY_MAX", 1000),
+    shareUsers: envNumber("BENCH_HOSTILE_SHARE", 200),
+    sparseSeries: envNumber("BENCH_HOSTILE_SPARSE", 20),
+    sparseSeconds: envNumber("BENCH_HOSTILE_SPARSE_SECONDS", 30),
+    agendaSeries: envNumber("BENCH_HOSTILE_AGENDA", 100),
+    abortRssGrowthMib: envNumber("BENCH_HOSTILE_ABORT_MIB", 1024),
+    skipAboveRssMib: envNumber("BENCH_HOSTILE_SKIP_MIB", 4096),
+  },
 };
+const SCENARIO_GROUPS = ["hostile"];
+const only = onlyScenario();
 const KB = 1000;
 const GZIP_LIMIT_BYTES = 250 * KB;
 
@@ -45,27 +62,44 @@ const runStarted = performance.now();
 const log = (message) => console.log(`[${fmt((performance.now() - runStarted) / 1000, 1).padStart(6)} s] ${message}`);
 const loadavg = () => os.loadavg().map((v) => round(v, 2));
 
+/** `--only <group>` or BENCH_ONLY=<group>: one scenario group alone; null runs everything. */
+function onlyScenario() {
+  const flag = process.argv.indexOf("--only");
+  const value = flag >= 0 ? process.argv[flag + 1] : process.env.BENCH_ONLY || null;
+  if (value !== null && !SCENARIO_GROUPS.includes(value)) throw new Error(`--only takes one of: ${SCENARIO_GROUPS.join(", ")} (got ${value})`);
+  return value;
+}
+
 async function main() {
   if (!existsSync(scriptPath)) throw new Error(`${scriptPath} is missing: run \`npm run build\` (npm run bench does).`);
   const storage = process.env.BENCH_STORAGE === "disk" ? os.tmpdir() : useMemoryStorage();
-  const machine = { cpus: os.cpus().length, node: process.version, storage, tree: gitTree(), loadavgBefore: loadavg() };
+  const machine = { only, cpus: os.cpus().length, node: process.version, storage, tree: gitTree(), loadavgBefore: loadavg() };
   console.log(`load average before (1, 5, 15 min): ${machine.loadavgBefore.join(", ")} on ${machine.cpus} CPUs`);
   console.log(`Miniflare storage (D1, Durable Objects) under ${storage}`);
 
-  const bundle = { ...bundleSize(scriptPath), composition: bundleComposition(scriptPath) };
-  const worker = await startWorker(workerOptions({ root, scriptPath, jwtSecret: randomSecret() }));
-  log(`worker ready at ${worker.url.href} (workerd pid ${worker.pid ?? "not found"}) in ${fmt(worker.timings.totalMs, 0)} ms`);
-  const results = { startup: { bundle, main: worker.timings } };
-  try {
-    const db = await applyMigrations(worker.mf, join(root, "migrations"));
-    const ctx = { target: { url: worker.url, pid: worker.pid }, api: new Api(worker.url), db, settings };
-    const seed = await seedAll(ctx);
-    Object.assign(results, await measureAll(ctx, seed));
-  } finally {
-    await worker.mf.dispose();
+  const results = {};
+  if (!only) {
+    const bundle = { ...bundleSize(scriptPath), composition: bundleComposition(scriptPath) };
+    const worker = await startWorker(workerOptions({ root, scriptPath, jwtSecret: randomSecret() }));
+    log(`worker ready at ${worker.url.href} (workerd pid ${worker.pid ?? "not found"}) in ${fmt(worker.timings.totalMs, 0)} ms`);
+    results.startup = { bundle, main: worker.timings };
+    try {
+      const db = await applyMigrations(worker.mf, join(root, "migrations"));
+      const ctx = { target: { url: worker.url, pid: worker.pid }, api: new Api(worker.url), db, settings };
+      const seed = await seedAll(ctx);
+      Object.assign(results, await measureAll(ctx, seed));
+    } finally {
+      await worker.mf.dispose();
+    }
   }
-  log("S9 cold starts");
-  results.startup.cold = await coldStarts({ root, scriptPath }, settings.coldStarts);
+  if (!only || only === "hostile") {
+    log("H hostile input (a fresh instance)");
+    results.hostile = await hostileInput({ root, scriptPath }, settings.hostile, log);
+  }
+  if (!only) {
+    log("S9 cold starts");
+    results.startup.cold = await coldStarts({ root, scriptPath }, settings.coldStarts);
+  }
   machine.loadavgAfter = loadavg();
 
   const targets = evaluateTargets(results);
@@ -76,7 +110,7 @@ async function main() {
   console.log(`total runtime: ${fmt(totalSeconds, 0)} s (plus the build before it)`);
   mkdirSync(join(root, "bench/results"), { recursive: true });
   const out = join(root, "bench/results/latest.json");
-  writeFileSync(out, JSON.stringify({ finishedAt, settings, machine, totalSeconds, targets, results }, null, 2));
+  writeFileSync(out, JSON.stringify({ finishedAt, only, settings, machine, totalSeconds, targets, results }, null, 2));
   const md = join(root, "bench/results/latest.md");
   writeFileSync(md, markdownReport(results, targets, machine, { finishedAt, totalSeconds }));
   console.log(`results written to ${out} and ${md}`);
@@ -180,6 +214,10 @@ async function measureAll(ctx, seed) {
 }
 
 function evaluateTargets(r) {
+  return [...(r.baseline ? mainTargets(r) : []), ...(r.hostile ? hostileTargets(r.hostile) : [])];
+}
+
+function mainTargets(r) {
   const s0 = r.baseline.s0;
   const limit = r.list.limit;
   const sizes = r.list.sizes;
@@ -277,6 +315,17 @@ function fitLine(points) {
 
 /** The report as lines, rendered for the terminal (renderers.text) or markdown (renderers.markdown). */
 function renderReport(r, targets, machine, R) {
+  const out = [];
+  if (r.baseline) out.push(...renderMain(r, R));
+  if (r.hostile) out.push(...renderHostile(r.hostile, R));
+  out.push(R.section("Targets"));
+  for (const t of targets) out.push(R.item(`${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.figure}`));
+  out.push(R.note(`machine: ${machine.cpus} CPUs, Node ${machine.node}`));
+  return out;
+}
+
+/** S0..S10. */
+function renderMain(r, R) {
   const out = [];
   const print = (line) => out.push(line);
   const s0 = r.baseline.s0;
@@ -521,9 +570,6 @@ function renderReport(r, targets, machine, R) {
     print(R.table(["Origin", "KB", "share"], st.bundle.composition.map((c) => [c.name, fmt(c.bytes / KB, 1), `${fmt(100 * c.share, 1)}%`])));
   }
 
-  print(R.section("Targets"));
-  for (const t of targets) print(R.item(`${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.figure}`));
-  print(R.note(`machine: ${machine.cpus} CPUs, Node ${machine.node}`));
   return out;
 }
 
@@ -532,7 +578,7 @@ function markdownReport(results, targets, machine, { finishedAt, totalSeconds })
   const head = [
     "# Benchmark results",
     "",
-    `Latest \`npm run bench\` run, finished ${finishedAt}; ${fmt(totalSeconds, 0)} s (plus the build before it).`,
+    `Latest \`npm run bench\`${machine.only ? ` (\`--only ${machine.only}\`)` : ""} run, finished ${finishedAt}; ${fmt(totalSeconds, 0)} s (plus the build before it).`,
     "",
     `- Machine: ${machine.cpus} CPUs, Node ${machine.node}, Miniflare storage under ${machine.storage}.`,
     `- Load average (1, 5, 15 min): before ${machine.loadavgBefore.join(", ")}; after ${machine.loadavgAfter.join(", ")}.`,
