@@ -2,10 +2,11 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { UserNotificationHub } from "../src/notifications/hub";
-import { freshIp, json, registerUser, type TestUser } from "./helpers";
-import { faultyDatabase, sendWith, type FaultLog } from "./support/faults";
+import { freshIp, isoUtc, json, registerUser, type TestUser } from "./helpers";
+import { faultyDatabase, interferingDatabase, sendWith, type FaultLog, type Interference } from "./support/faults";
+import { integrityReport } from "./support/integrity";
 import { openSocket, sleep } from "./support/sockets";
-import { stateDigest } from "./support/state";
+import { digestDelta, stateDigest } from "./support/state";
 import { problemShapeIssues, type WireRequest, type WireResponse } from "./support/wire";
 
 let owner: TestUser;
@@ -92,10 +93,10 @@ describe("a failing statement in a write batch leaves nothing behind", () => {
     for (const event of created) expect(await changelogOf(event.id)).toHaveLength(1);
   });
 
-  it("an update that moves the event (event row, permissions' copy of the times, version, notifications, under the calendar guard)", async () => {
+  it("an update that moves the event (premise guard, calendar guard, event row, permissions' copy of the times, version, notifications, permissions read back)", async () => {
     const event = await createShared("Atomic move");
     const moved = slot();
-    const res = await expectAllOrNothing(5, () => request(editor, "PATCH", `/api/events/${event.id}`, { title: "Moved", ...moved }), 200);
+    const res = await expectAllOrNothing(7, () => request(editor, "PATCH", `/api/events/${event.id}`, { title: "Moved", ...moved }), 200);
     expect(res.body).toMatchObject({ version: 2, title: "Moved", ...moved });
     expect(await changelogOf(event.id)).toMatchObject([{ version: 1 }, { version: 2, action: "updated" }]);
     const listed = await json("GET", `/api/events?start=${moved.start_time}&end=${moved.end_time}`, { token: viewer.token });
@@ -105,22 +106,22 @@ describe("a failing statement in a write batch leaves nothing behind", () => {
     }
   });
 
-  it("an update of the text only (event row, permissions, version, notifications)", async () => {
+  it("an update of the text only (premise guard, event row, permissions, version, notifications, permissions read back)", async () => {
     const event = await createShared("Atomic text");
-    const res = await expectAllOrNothing(4, () => request(editor, "PUT", `/api/events/${event.id}`, { description: "new words" }), 200);
+    const res = await expectAllOrNothing(6, () => request(editor, "PUT", `/api/events/${event.id}`, { description: "new words" }), 200);
     expect(res.body).toMatchObject({ version: 2, description: "new words" });
     expect(await changelogOf(event.id)).toHaveLength(2);
   });
 
-  it("a rollback (event row, permissions, version with restored_from, notifications, under the calendar guard)", async () => {
+  it("a rollback (premise guard, calendar guard, event row, permissions, version with restored_from, notifications, permissions read back)", async () => {
     const event = await createShared("Atomic rollback");
     expect((await json("PATCH", `/api/events/${event.id}`, { token: owner.token, body: { title: "Changed", ...slot() } })).status).toBe(200);
-    const res = await expectAllOrNothing(5, () => request(editor, "POST", `/api/events/${event.id}/rollback/1`), 200);
+    const res = await expectAllOrNothing(7, () => request(editor, "POST", `/api/events/${event.id}/rollback/1`), 200);
     expect(res.body).toMatchObject({ version: 3, title: "Atomic rollback", start_time: event.start_time });
     expect(await changelogOf(event.id)).toMatchObject([{ version: 1 }, { version: 2 }, { version: 3, action: "rolled_back", restored_from: 1 }]);
   });
 
-  it("sharing with two users (a permission upsert and a notification for each, then the owner and size guard)", async () => {
+  it("sharing with two users (premise guard, one upsert for both, one notification per recipient, the size guard, permissions read back)", async () => {
     const event = await createShared("Atomic share", []);
     const body = { users: grantees.map((g, i) => ({ user_id: g.id, role: i === 0 ? "editor" : "viewer" })) };
     const res = await expectAllOrNothing(5, () => request(owner, "POST", `/api/events/${event.id}/share`, body), 200);
@@ -128,22 +129,22 @@ describe("a failing statement in a write batch leaves nothing behind", () => {
     expect(await permissionsOf(event.id)).toEqual([[owner.id, "owner"], [grantees[0].id, "editor"], [grantees[1].id, "viewer"]]);
   });
 
-  it("changing a role (the permission upsert, its notification and the guard)", async () => {
+  it("changing a role (premise guard, the permission upsert, its notifications, the size guard, permissions read back)", async () => {
     const event = await createShared("Atomic role");
-    await expectAllOrNothing(3, () => request(owner, "PUT", `/api/events/${event.id}/permissions/${viewer.id}`, { role: "editor" }), 200);
+    await expectAllOrNothing(5, () => request(owner, "PUT", `/api/events/${event.id}/permissions/${viewer.id}`, { role: "editor" }), 200);
     expect(await permissionsOf(event.id)).toContainEqual([viewer.id, "editor"]);
   });
 
-  it("revoking a collaborator (the notification to everyone who had access, then the delete)", async () => {
+  it("revoking a collaborator (premise guard, the notification to everyone who had access, then the delete)", async () => {
     const event = await createShared("Atomic revoke");
-    await expectAllOrNothing(2, () => request(owner, "DELETE", `/api/events/${event.id}/permissions/${editor.id}`), 204);
+    await expectAllOrNothing(3, () => request(owner, "DELETE", `/api/events/${event.id}/permissions/${editor.id}`), 204);
     expect(await permissionsOf(event.id)).toEqual([[owner.id, "owner"], [viewer.id, "viewer"]]);
     expect((await notificationsOf(editor)).filter((n) => n.event_id === event.id && n.type === "permission_revoked")).toHaveLength(1);
   });
 
-  it("deleting an event (version guard, notifications, permissions, history, the event)", async () => {
+  it("deleting an event (premise guard, deletion notices, earlier notifications, permissions, history, the event)", async () => {
     const event = await createShared("Atomic delete");
-    await expectAllOrNothing(5, () => request(owner, "DELETE", `/api/events/${event.id}`), 204);
+    await expectAllOrNothing(6, () => request(owner, "DELETE", `/api/events/${event.id}`), 204);
     expect((await json("GET", `/api/events/${event.id}`, { token: owner.token })).status).toBe(404);
     const rows = await env.DB.prepare("SELECT (SELECT count(*) FROM permissions WHERE event_id = ?1) AS p, (SELECT count(*) FROM versions WHERE event_id = ?1) AS v").bind(event.id).first();
     expect(rows).toEqual({ p: 0, v: 0 });
@@ -227,5 +228,272 @@ describe("a failing notification hub loses no notification", () => {
         for (const method of deliveryMethods(instance)) delete (instance as unknown as Record<string, unknown>)[method];
       });
     }
+  });
+});
+
+/**
+ * A statement that succeeds but matches zero rows: another request lands between a write's reads
+ * and its batch (interferingDatabase runs it right before the first write statement) and removes
+ * the premise (the event, the actor's role, the version, the target's permission, the free slot).
+ * The batch then runs unchanged on that state; its guard must abort it, so the answer is a clean
+ * 4xx and the database is exactly as the interfering request left it.
+ */
+describe("a premise that vanishes between a write's reads and its batch", () => {
+  interface Crew {
+    creator: TestUser;
+    coOwner: TestUser;
+    editor: TestUser;
+    viewer: TestUser;
+    outsider: TestUser;
+  }
+  let crews: Crew[];
+  let turn = 0;
+  beforeAll(async () => {
+    crews = await Promise.all(
+      [0, 1].map(async () => {
+        const [creator, coOwner, editor, viewer, outsider] = await Promise.all(["zr_creator", "zr_coowner", "zr_editor", "zr_viewer", "zr_outsider"].map((p) => registerUser(p)));
+        return { creator, coOwner, editor, viewer, outsider };
+      }),
+    );
+  });
+
+  /** An event of the crew's creator at version 2, shared with a co-owner, an editor and a viewer. */
+  async function fixture(crew: Crew, title: string) {
+    const created = await json("POST", "/api/events", { token: crew.creator.token, body: { title, ...slot() } });
+    expect(created.status).toBe(201);
+    const id = created.body.id as number;
+    const shared = await json("POST", `/api/events/${id}/share`, {
+      token: crew.creator.token,
+      body: [
+        { user_id: crew.coOwner.id, role: "owner" },
+        { user_id: crew.editor.id, role: "editor" },
+        { user_id: crew.viewer.id, role: "viewer" },
+      ],
+    });
+    expect(shared.status).toBe(200);
+    expect((await json("PATCH", `/api/events/${id}`, { token: crew.creator.token, body: { description: "version 2" } })).status).toBe(200);
+    const read = await json("GET", `/api/events/${id}`, { token: crew.editor.token });
+    return { id, etag: read.headers.get("etag")!, start_time: read.body.start_time as string, end_time: read.body.end_time as string };
+  }
+  type Fixture = Awaited<ReturnType<typeof fixture>>;
+
+  const requestAs = (user: TestUser, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): WireRequest => ({
+    method,
+    path,
+    headers: { Authorization: `Bearer ${user.token}`, "CF-Connecting-IP": freshIp(), ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+  /** Sends `request` with `interfere` squeezed in before its first write; returns both digests. */
+  async function interleaved(request: WireRequest, interfere: () => Promise<{ status: number }>, interferenceStatus: number) {
+    let afterInterference: Awaited<ReturnType<typeof stateDigest>> | undefined;
+    const seen: Interference = { ran: false };
+    const db = interferingDatabase(
+      env.DB,
+      async () => {
+        const res = await interfere();
+        expect({ interference: res.status }).toEqual({ interference: interferenceStatus });
+        afterInterference = await stateDigest(env.DB);
+      },
+      seen,
+    );
+    const res = await sendWith({ DB: db }, request);
+    expect({ interferenceRan: seen.ran }).toEqual({ interferenceRan: true });
+    return { res, delta: digestDelta(afterInterference!, await stateDigest(env.DB)) };
+  }
+
+  const code = (res: WireResponse) => (res.body as { code?: string } | null)?.code;
+
+  interface Case {
+    name: string;
+    request: (crew: Crew, event: Fixture) => WireRequest;
+    interfere: (crew: Crew, event: Fixture) => Promise<{ status: number }>;
+    interferenceStatus: number;
+    expected: [number, string];
+    /** Further checks once the request was refused. */
+    after?: (crew: Crew, event: Fixture) => Promise<void>;
+  }
+  const deleteBy = (user: TestUser, event: Fixture) => json("DELETE", `/api/events/${event.id}`, { token: user.token });
+  const setRoleBy = (user: TestUser, event: Fixture, target: TestUser, role: string) => json("PUT", `/api/events/${event.id}/permissions/${target.id}`, { token: user.token, body: { role } });
+  const revokeBy = (user: TestUser, event: Fixture, target: TestUser) => json("DELETE", `/api/events/${event.id}/permissions/${target.id}`, { token: user.token });
+  const roleOf = async (event: Fixture, user: TestUser) => (await env.DB.prepare("SELECT role FROM permissions WHERE event_id = ? AND user_id = ?").bind(event.id, user.id).first<{ role: string }>())?.role;
+
+  const cases: Case[] = [
+    {
+      name: "an update whose event is deleted answers 404 and writes nothing",
+      request: (c, e) => requestAs(c.editor, "PATCH", `/api/events/${e.id}`, { description: "late edit" }),
+      interfere: (c, e) => deleteBy(c.creator, e),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+    },
+    {
+      name: "an update whose author is removed answers 404 and writes nothing",
+      request: (c, e) => requestAs(c.editor, "PATCH", `/api/events/${e.id}`, { description: "late edit" }),
+      interfere: (c, e) => revokeBy(c.creator, e, c.editor),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+    },
+    {
+      name: "an update whose author is demoted to viewer answers 403 and writes nothing",
+      request: (c, e) => requestAs(c.editor, "PATCH", `/api/events/${e.id}`, { title: "late edit", ...slot() }),
+      interfere: (c, e) => setRoleBy(c.creator, e, c.editor, "viewer"),
+      interferenceStatus: 200,
+      expected: [403, "forbidden"],
+    },
+    {
+      name: "an If-Match update whose version moves answers 412 and writes nothing",
+      request: (c, e) => requestAs(c.editor, "PATCH", `/api/events/${e.id}`, { description: "conditional edit" }, { "If-Match": e.etag }),
+      interfere: (c, e) => json("PATCH", `/api/events/${e.id}`, { token: c.creator.token, body: { description: "got there first" } }),
+      interferenceStatus: 200,
+      expected: [412, "precondition_failed"],
+    },
+    {
+      name: "a rollback whose event is deleted answers 404 and writes nothing",
+      request: (c, e) => requestAs(c.editor, "POST", `/api/events/${e.id}/rollback/1`),
+      interfere: (c, e) => deleteBy(c.creator, e),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+    },
+    {
+      name: "a rollback whose author is demoted to viewer answers 403 and writes nothing",
+      request: (c, e) => requestAs(c.editor, "POST", `/api/events/${e.id}/rollback/1`),
+      interfere: (c, e) => setRoleBy(c.creator, e, c.editor, "viewer"),
+      interferenceStatus: 200,
+      expected: [403, "forbidden"],
+    },
+    {
+      name: "a delete whose author is demoted to editor answers 403 and the event stays whole",
+      request: (c, e) => requestAs(c.coOwner, "DELETE", `/api/events/${e.id}`),
+      interfere: (c, e) => setRoleBy(c.creator, e, c.coOwner, "editor"),
+      interferenceStatus: 200,
+      expected: [403, "forbidden"],
+      after: async (c, e) => expect((await json("GET", `/api/events/${e.id}/changelog`, { token: c.viewer.token })).body.items).toHaveLength(2),
+    },
+    {
+      name: "a delete whose author is removed answers 404 and the event stays whole",
+      request: (c, e) => requestAs(c.coOwner, "DELETE", `/api/events/${e.id}`),
+      interfere: (c, e) => revokeBy(c.creator, e, c.coOwner),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+      after: async (c, e) => expect((await json("GET", `/api/events/${e.id}`, { token: c.viewer.token })).status).toBe(200),
+    },
+    {
+      name: "a delete whose event was deleted meanwhile answers 404 and sends no second deletion notice",
+      request: (c, e) => requestAs(c.coOwner, "DELETE", `/api/events/${e.id}`),
+      interfere: (c, e) => deleteBy(c.creator, e),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+    },
+    {
+      name: "a share whose author is demoted to editor answers 403 and grants nothing",
+      request: (c, e) => requestAs(c.coOwner, "POST", `/api/events/${e.id}/share`, { user_id: c.outsider.id, role: "owner" }),
+      interfere: (c, e) => setRoleBy(c.creator, e, c.coOwner, "editor"),
+      interferenceStatus: 200,
+      expected: [403, "forbidden"],
+      after: async (c, e) => expect(await roleOf(e, c.outsider)).toBeUndefined(),
+    },
+    {
+      name: "a share whose event is deleted answers 404 and leaves no permission behind",
+      request: (c, e) => requestAs(c.coOwner, "POST", `/api/events/${e.id}/share`, { user_id: c.outsider.id, role: "viewer" }),
+      interfere: (c, e) => deleteBy(c.creator, e),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+    },
+    {
+      name: "a role change whose event is deleted answers 404 and leaves no permission behind",
+      request: (c, e) => requestAs(c.coOwner, "PUT", `/api/events/${e.id}/permissions/${c.viewer.id}`, { role: "editor" }),
+      interfere: (c, e) => deleteBy(c.creator, e),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+    },
+    {
+      name: "a role change whose author is demoted to viewer answers 403 and changes no role",
+      request: (c, e) => requestAs(c.coOwner, "PUT", `/api/events/${e.id}/permissions/${c.viewer.id}`, { role: "owner" }),
+      interfere: (c, e) => setRoleBy(c.creator, e, c.coOwner, "viewer"),
+      interferenceStatus: 200,
+      expected: [403, "forbidden"],
+      after: async (c, e) => expect(await roleOf(e, c.viewer)).toBe("viewer"),
+    },
+    {
+      name: "a revocation whose event is deleted answers 404 and writes nothing",
+      request: (c, e) => requestAs(c.coOwner, "DELETE", `/api/events/${e.id}/permissions/${c.editor.id}`),
+      interfere: (c, e) => deleteBy(c.creator, e),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+    },
+    {
+      name: "a revocation whose author is demoted to editor answers 403 and the collaborator keeps the role",
+      request: (c, e) => requestAs(c.coOwner, "DELETE", `/api/events/${e.id}/permissions/${c.editor.id}`),
+      interfere: (c, e) => setRoleBy(c.creator, e, c.coOwner, "editor"),
+      interferenceStatus: 200,
+      expected: [403, "forbidden"],
+      after: async (c, e) => expect(await roleOf(e, c.editor)).toBe("editor"),
+    },
+    {
+      name: "a revocation whose target has just left answers 404 and sends no removal notice",
+      request: (c, e) => requestAs(c.coOwner, "DELETE", `/api/events/${e.id}/permissions/${c.editor.id}`),
+      interfere: (c, e) => revokeBy(c.editor, e, c.editor),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+    },
+    {
+      name: "leaving an event that is deleted meanwhile answers 404 and writes nothing",
+      request: (c, e) => requestAs(c.viewer, "DELETE", `/api/events/${e.id}/permissions/${c.viewer.id}`),
+      interfere: (c, e) => deleteBy(c.creator, e),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+    },
+    {
+      name: "leaving after being removed meanwhile answers 404 and sends no second notice",
+      request: (c, e) => requestAs(c.viewer, "DELETE", `/api/events/${e.id}/permissions/${c.viewer.id}`),
+      interfere: (c, e) => revokeBy(c.creator, e, c.viewer),
+      interferenceStatus: 204,
+      expected: [404, "not_found"],
+    },
+    {
+      name: "a create whose slot is taken meanwhile answers 409 and writes nothing",
+      request: (c, e) => requestAs(c.creator, "POST", "/api/events", { title: "Second in the slot", start_time: e.end_time, end_time: isoUtc(Date.parse(e.end_time) + 3600_000) }),
+      interfere: (c, e) => json("POST", "/api/events", { token: c.creator.token, body: { title: "First in the slot", start_time: e.end_time, end_time: isoUtc(Date.parse(e.end_time) + 1800_000) } }),
+      interferenceStatus: 201,
+      expected: [409, "conflict"],
+    },
+    {
+      name: "a batch create whose slot is taken meanwhile answers 409 and writes nothing",
+      request: (c, e) => requestAs(c.creator, "POST", "/api/events/batch", { events: [{ title: "Free", ...slot() }, { title: "Taken", start_time: e.end_time, end_time: isoUtc(Date.parse(e.end_time) + 3600_000) }] }),
+      interfere: (c, e) => json("POST", "/api/events", { token: c.creator.token, body: { title: "First in the slot", start_time: e.end_time, end_time: isoUtc(Date.parse(e.end_time) + 1800_000) } }),
+      interferenceStatus: 201,
+      expected: [409, "conflict"],
+    },
+  ];
+
+  for (const testCase of cases) {
+    it(testCase.name, async () => {
+      const crew = crews[turn++ % crews.length];
+      const event = await fixture(crew, testCase.name.slice(0, 60));
+      const { res, delta } = await interleaved(testCase.request(crew, event), () => testCase.interfere(crew, event), testCase.interferenceStatus);
+      expect({ status: res.status, code: code(res), writtenAfterInterference: delta }).toEqual({ status: testCase.expected[0], code: testCase.expected[1], writtenAfterInterference: {} });
+      expect(problemShapeIssues(res, "json")).toEqual([]);
+      expect(await integrityReport(env.DB, [event.id])).toEqual({ orphans: [], history: [] });
+      await testCase.after?.(crew, event);
+    });
+  }
+
+  it("an update without If-Match whose version moves is re-applied on top: both changes are versions, in order", async () => {
+    const crew = crews[turn++ % crews.length];
+    const event = await fixture(crew, "Re-applied update");
+    const { res } = await interleaved(
+      requestAs(crew.editor, "PATCH", `/api/events/${event.id}`, { location: "Room 2" }),
+      () => json("PATCH", `/api/events/${event.id}`, { token: crew.creator.token, body: { description: "got there first" } }),
+      200,
+    );
+    expect({ status: res.status, version: (res.body as { version: number }).version }).toEqual({ status: 200, version: 4 });
+    const changelog = (await json("GET", `/api/events/${event.id}/changelog`, { token: crew.viewer.token })).body.items as { version: number; changed_by: { id: number }; changes: Record<string, unknown> }[];
+    expect(changelog.map((e) => [e.version, e.changed_by.id, Object.keys(e.changes)])).toEqual([
+      [1, crew.creator.id, expect.any(Array)],
+      [2, crew.creator.id, ["description"]],
+      [3, crew.creator.id, ["description"]],
+      [4, crew.editor.id, ["location"]],
+    ]);
+    expect(await integrityReport(env.DB, [event.id])).toEqual({ orphans: [], history: [] });
   });
 });

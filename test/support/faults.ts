@@ -19,6 +19,8 @@ export interface FaultLog {
 export function faultyDatabase(db: D1Database, failAt: number | "reject", log: FaultLog = { writeBatches: [] }): D1Database {
   return new Proxy(db, {
     get(target, property) {
+      // A D1 session (Sessions API) gets the same faults.
+      if (property === "withSession") return (...args: Parameters<D1Database["withSession"]>) => faultyDatabase(target.withSession(...args) as unknown as D1Database, failAt, log);
       if (property === "batch") {
         return async (statements: D1PreparedStatement[]) => {
           if (!statements.some((s) => WRITE_SQL.test(statementSql(s)))) return target.batch(statements);
@@ -34,6 +36,69 @@ export function faultyDatabase(db: D1Database, failAt: number | "reject", log: F
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
+}
+
+/** What an interfering database saw: whether the interference ran, and before which write. */
+export interface Interference {
+  ran: boolean;
+  /** The SQL of the first write statement, the one the interference ran in front of. */
+  before?: string;
+}
+
+/**
+ * `db` with a concurrent request squeezed in between a service's reads and its writes: the first
+ * time the request is about to write (a batch with a write statement, or a single write
+ * statement), `interfere` runs to completion first, typically another request through
+ * `exports.default.fetch`, which uses the real database. The statements then run unchanged, on
+ * the state the interference left: a statement that named the vanished row now succeeds but
+ * matches zero rows, which is exactly how a lost race looks to D1. Everything else passes through.
+ */
+export function interferingDatabase(db: D1Database, interfere: () => Promise<void>, seen: Interference = { ran: false }): D1Database {
+  const unwrap = new WeakMap<object, D1PreparedStatement>();
+  const once = async (sql: string) => {
+    if (seen.ran) return;
+    seen.ran = true;
+    seen.before = sql;
+    await interfere();
+  };
+  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(statement, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (typeof value !== "function") return value;
+        if (property === "bind") return (...params: unknown[]) => wrap(value.apply(target, params) as D1PreparedStatement);
+        if (["run", "all", "first", "raw"].includes(String(property))) {
+          return async (...args: unknown[]) => {
+            const sql = statementSql(target);
+            if (WRITE_SQL.test(sql)) await once(sql);
+            return value.apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+    unwrap.set(proxy, statement);
+    return proxy;
+  };
+  type Database = Pick<D1Database, "prepare" | "batch">;
+  const wrapDatabase = <T extends Database>(inner: T): T =>
+    new Proxy(inner, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target) as (...args: unknown[]) => unknown;
+        if (property === "withSession") return (...args: unknown[]) => wrapDatabase(value.apply(target, args) as Database);
+        if (property === "prepare") return (sql: string) => wrap(value.call(target, sql) as D1PreparedStatement);
+        if (property === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            const real = statements.map((s) => unwrap.get(s) ?? s);
+            const write = real.find((s) => WRITE_SQL.test(statementSql(s)));
+            if (write) await once(statementSql(write));
+            return value.call(target, real);
+          };
+        }
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return wrapDatabase(db);
 }
 
 const app = createApp();
