@@ -62,7 +62,7 @@ function withinBudget<T>(candidate: () => Candidate | undefined, run: (budget: W
     const c = candidate();
     throw validationFailed([
       {
-        field: c?.spec.rule ? "recurrence_pattern" : "start_time",
+        field: `${c?.index !== undefined ? `events.${c.index}.` : ""}${c?.spec.rule ? "recurrence_pattern" : "start_time"}`,
         message: `Checking this event against the owner's other recurring events for conflicts needs more than ${CONFLICT_BUDGET} steps; use fewer or shorter series.`,
         ...(c?.index !== undefined ? { index: c.index } : {}),
       },
