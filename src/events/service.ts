@@ -7,6 +7,7 @@ import { notifyEventAudience, toDeliveries, type NotificationRow } from "../noti
 import { occurrencesBetween } from "../recurrence";
 import { diffSnapshots, recordVersion, type Changes, type VersionAction } from "../versions/service";
 import { backoff, calendarGuard, conflictsWithinBatch, conflictError, isGuardFailure, writeWithoutConflicts, type Candidate } from "./conflicts";
+import { searchEvents } from "./search";
 import { contentFromCreate, contentOf, preconditionFailed, seriesSpecOf, timesChanged, toEventBody, toSnapshot, type ValidContent } from "./content";
 import { authorize, type EventRow } from "./policy";
 import type { EventCreateInput, Role } from "./schemas";
@@ -107,10 +108,7 @@ export async function listEvents(db: Db, actor: Actor, query: ListQuery) {
   const conditions: (SQL | undefined)[] = [eq(permissions.userId, actor.id)];
   if (query.role) conditions.push(eq(permissions.role, query.role));
   if (query.end !== undefined) conditions.push(lt(permissions.startTime, query.end));
-  if (query.q) {
-    const needle = query.q.toLowerCase();
-    conditions.push(sql`(instr(lower(${events.title}), ${needle}) > 0 OR instr(lower(${events.description}), ${needle}) > 0 OR instr(lower(coalesce(${events.location}, '')), ${needle}) > 0)`);
-  }
+  if (query.q) return searchEvents(db, actor, { ...query, q: query.q });
   // With a window start, "still running at start" splits into two index ranges so the scan never
   // walks the whole past: finite events that started at most the user's longest span before it,
   // and endless series. Their pages are merged in (start_time, event_id) order.
