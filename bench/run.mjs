@@ -44,7 +44,8 @@ const settings = {
     bombRequests: envNumber("BENCH_HOSTILE_BOMBS", 100),
     jsonRequests: envNumber("BENCH_HOSTILE_JSON", 20),
     notifications: envNumber("BENCH_HOSTILE_NOTIFICATIONS", 10_000),
-    replayFrames: envNumber("BENCH_HOSTILE_REPLAY_MAX", 1000),
+    // The documented replay bound (REPLAY_FRAME_LIMIT in src/notifications/hub.ts): change both together.
+    replayFrames: envNumber("BENCH_HOSTILE_REPLAY_MAX", 100),
     shareUsers: envNumber("BENCH_HOSTILE_SHARE", 200),
     sparseSeries: envNumber("BENCH_HOSTILE_SPARSE", 20),
     sparseSeconds: envNumber("BENCH_HOSTILE_SPARSE_SECONDS", 30),
