@@ -17,7 +17,8 @@ describe("POST /api/events", () => {
     const res = await create(alice, { title: "Kickoff", ...times, location: "Room 1" });
     expect(res.status).toBe(201);
     expect(res.headers.get("location")).toBe(`/api/events/${res.body.id}`);
-    expect(res.headers.get("etag")).toBe('"1"');
+    // The tag a GET of the new event returns, so a first conditional write can use it.
+    expect(res.headers.get("etag")).toBe((await json("GET", `/api/events/${res.body.id}`, { token: alice.token })).headers.get("etag"));
     expect(res.body).toEqual({
       id: expect.any(Number),
       title: "Kickoff",
@@ -114,11 +115,13 @@ describe("GET /api/events/{id}", () => {
     const made = await create(alice, { title: "Detail", ...slot() });
     const res = await json("GET", `/api/events/${made.body.id}`, { token: alice.token });
     expect(res.status).toBe(200);
-    expect(res.headers.get("etag")).toBe('"1"');
+    const etag = res.headers.get("etag")!;
+    expect(etag).toMatch(/^"1-[A-Za-z0-9_-]{16}"$/);
     expect(res.body).toEqual({ ...made.body, permissions: [{ user_id: alice.id, username: alice.username, role: "owner", granted_by: alice.id, granted_at: expect.any(String) }] });
-    const cached = await call("GET", `/api/events/${made.body.id}`, { token: alice.token, headers: { "If-None-Match": '"1"' } });
+    const cached = await call("GET", `/api/events/${made.body.id}`, { token: alice.token, headers: { "If-None-Match": etag } });
     expect(cached.status).toBe(304);
-    const stale = await call("GET", `/api/events/${made.body.id}`, { token: alice.token, headers: { "If-None-Match": '"0"' } });
+    expect(cached.headers.get("etag")).toBe(etag);
+    const stale = await call("GET", `/api/events/${made.body.id}`, { token: alice.token, headers: { "If-None-Match": '"1"' } });
     expect(stale.status).toBe(200);
   });
 
@@ -138,8 +141,10 @@ describe("PUT and PATCH /api/events/{id}", () => {
     const res = await json("PATCH", `/api/events/${made.body.id}`, { token: alice.token, body: { title: "After" } });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ...made.body, title: "After", version: 2, updated_at: expect.any(String) });
-    expect(res.headers.get("etag")).toBe('"2"');
+    expect(res.headers.get("etag")).toBe((await json("GET", `/api/events/${made.body.id}`, { token: alice.token })).headers.get("etag"));
     const put = await json("PUT", `/api/events/${made.body.id}`, { token: alice.token, body: { location: null } });
+    // RFC 9110 §9.3.4: no validator on a PUT whose stored state is not the body sent.
+    expect(put.headers.get("etag")).toBeNull();
     expect(put.body.location).toBeNull();
     expect(put.body.description).toBe("keep");
     expect(put.body.version).toBe(3);
@@ -173,17 +178,18 @@ describe("PUT and PATCH /api/events/{id}", () => {
 
   it("honours If-Match: a stale version gets 412 with the current event", async () => {
     const made = await create(alice, { title: "Guarded", ...slot() });
-    const ok = await json("PATCH", `/api/events/${made.body.id}`, { token: alice.token, body: { title: "v2" }, headers: { "If-Match": '"1"' } });
+    const first = made.headers.get("etag")!;
+    const ok = await json("PATCH", `/api/events/${made.body.id}`, { token: alice.token, body: { title: "v2" }, headers: { "If-Match": first } });
     expect(ok.status).toBe(200);
-    const stale = await json("PATCH", `/api/events/${made.body.id}`, { token: alice.token, body: { title: "v3" }, headers: { "If-Match": '"1"' } });
+    const stale = await json("PATCH", `/api/events/${made.body.id}`, { token: alice.token, body: { title: "v3" }, headers: { "If-Match": first } });
     expectProblem(stale, 412, "precondition_failed");
-    expect(stale.body.current).toEqual(ok.body);
+    expect(stale.body.current).toEqual({ ...ok.body, permissions: [expect.objectContaining({ user_id: alice.id, role: "owner" })] });
   });
 
   it("of 10 concurrent PUTs with the same If-Match exactly one wins and nine get 412", async () => {
     const made = await create(alice, { title: "Contended", ...slot() });
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => json("PUT", `/api/events/${made.body.id}`, { token: alice.token, body: { title: `Writer ${i}` }, headers: { "If-Match": '"1"' } })),
+      Array.from({ length: 10 }, (_, i) => json("PUT", `/api/events/${made.body.id}`, { token: alice.token, body: { title: `Writer ${i}` }, headers: { "If-Match": made.headers.get("etag")! } })),
     );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 412)).toHaveLength(9);
@@ -212,7 +218,8 @@ describe("DELETE /api/events/{id}", () => {
   it("honours If-Match", async () => {
     const made = await create(alice, { title: "Careful", ...slot() });
     expectProblem(await json("DELETE", `/api/events/${made.body.id}`, { token: alice.token, headers: { "If-Match": '"7"' } }), 412, "precondition_failed");
-    expect((await call("DELETE", `/api/events/${made.body.id}`, { token: alice.token, headers: { "If-Match": '"1"' } })).status).toBe(204);
+    expectProblem(await json("DELETE", `/api/events/${made.body.id}`, { token: alice.token, headers: { "If-Match": '"1"' } }), 412, "precondition_failed");
+    expect((await call("DELETE", `/api/events/${made.body.id}`, { token: alice.token, headers: { "If-Match": made.headers.get("etag")! } })).status).toBe(204);
   });
 });
 

@@ -27,8 +27,8 @@ const inbox = (user: TestUser, query = "") => json("GET", `/api/notifications${q
 const newestOf = async (...users: TestUser[]) => Promise.all(users.map(async (user) => (await inbox(user, "?limit=1")).body.items[0]));
 
 /**
- * alice owns an event shared with carol (viewer), then bob (editor), in one request. Each grant
- * notifies everyone with access at that point: bob gets only his own event_shared, carol both.
+ * alice owns an event shared with carol (viewer) and bob (editor) in one request. Fan-out is
+ * linear: each of the three gets one event_shared naming both grants.
  */
 async function team() {
   const [alice, bob, carol] = [await registerUser("ntalice"), await registerUser("ntbob"), await registerUser("ntcarol")];
@@ -221,7 +221,7 @@ describe("POST /api/notifications/read-all", () => {
   it("leaves other users' notifications unread", async () => {
     const { bob, carol } = await team();
     expect((await json("POST", "/api/notifications/read-all", { token: bob.token })).status).toBe(204);
-    expect((await inbox(carol)).body.unread_count).toBe(2);
+    expect((await inbox(carol)).body.unread_count).toBe(1);
   });
 });
 
@@ -269,13 +269,15 @@ describe("who is notified, and what data says", () => {
     expect(newest.map((n) => n.is_read)).toEqual([true, false, false, false]);
   });
 
-  it("notifies each grant of a multi-user share to everyone with access at that point", async () => {
+  it("notifies a multi-user share once to everyone with access after it, naming every grant", async () => {
     const { alice, bob, carol } = await team();
-    expect((await inbox(bob)).body.items.map((n: any) => n.data.user_id)).toEqual([bob.id]);
-    expect((await inbox(carol)).body.items.map((n: any) => n.data.user_id)).toEqual([bob.id, carol.id]);
-    expect((await inbox(alice)).body.items.map((n: any) => [n.type, n.data.user_id ?? null, n.is_read])).toEqual([
-      ["event_shared", bob.id, true],
-      ["event_shared", carol.id, true],
+    const grants = [
+      { user_id: carol.id, username: carol.username, role: "viewer", previous_role: null },
+      { user_id: bob.id, username: bob.username, role: "editor", previous_role: null },
+    ];
+    for (const user of [bob, carol]) expect((await inbox(user)).body.items.map((n: any) => [n.type, n.data, n.is_read])).toEqual([["event_shared", { grants }, false]]);
+    expect((await inbox(alice)).body.items.map((n: any) => [n.type, n.data.grants ?? null, n.is_read])).toEqual([
+      ["event_shared", grants, true],
       ["event_created", null, true],
     ]);
   });

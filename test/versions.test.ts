@@ -237,7 +237,7 @@ describe("POST /api/events/{id}/rollback/{version}", () => {
     expect((await patch(owner, event.id, { description: "two" })).status).toBe(200);
     const res = await rollback(owner, event.id, 1);
     expect(res.status).toBe(200);
-    expect(res.headers.get("etag")).toBe('"4"');
+    expect(res.headers.get("etag")).toBe((await json("GET", `/api/events/${event.id}`, { token: owner.token })).headers.get("etag"));
     expect(res.body).toEqual({ ...event, version: 4, updated_at: expect.any(String) });
     const entries = await fullChangelog(owner, event.id);
     expect(entries.at(-1)).toEqual({
@@ -287,8 +287,10 @@ describe("POST /api/events/{id}/rollback/{version}", () => {
     const v2 = await patch(owner, event.id, { title: "Guarded v2" });
     const stale = await rollback(editor, event.id, 1, { "If-Match": '"1"' });
     expectProblem(stale, 412, "precondition_failed");
-    expect(stale.body.current).toEqual({ ...v2.body, my_role: "editor" });
-    const fresh = await rollback(editor, event.id, 1, { "If-Match": '"2"' });
+    expect(stale.body.current).toEqual({ ...v2.body, my_role: "editor", permissions: expect.any(Array) });
+    const current = (await json("GET", `/api/events/${event.id}`, { token: editor.token })).headers.get("etag")!;
+    expect(current).toMatch(/^"2-/);
+    const fresh = await rollback(editor, event.id, 1, { "If-Match": current });
     expect(fresh.status).toBe(200);
     expect(fresh.body.version).toBe(3);
   });

@@ -127,5 +127,7 @@ export const notifications = sqliteTable(
   (t) => [
     index("notifications_user_idx").on(t.userId, t.id),
     index("notifications_user_unread_idx").on(t.userId, t.isRead, t.id),
+    // Deleting an event removes the notifications about it (see events/service deleteEvent).
+    index("notifications_event_idx").on(t.eventId),
   ],
 );

@@ -1,19 +1,26 @@
 import { createRoute, z, type RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { IdParam, authenticated, bodyOf, createRouter, ifMatchVersion, problemResponses, queryInstant } from "../lib/openapi";
+import { IdParam, authenticated, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
+import { prefersMsgpack } from "../lib/formats";
 import { validationFailed } from "../lib/problem";
 import { scheduleDelivery } from "../notifications/schedule";
-import { eventAt } from "../versions/service";
-import { permissionsQuery, toPermissionBody } from "../sharing/service";
-import { contentFromPatch, contentOf, toEventBody } from "./content";
+import { detailOf } from "../changes/pipeline";
+import { noneMatchFails } from "./etag";
+import { permissionsQuery, type PermissionRow } from "./permissions";
 import { accessQuery, checkAccess } from "./policy";
 import { BatchBody, ConflictSchema, EventCreate, EventDetailSchema, EventListQuery, EventPage, EventPatch, EventSchema, MAX_BATCH } from "./schemas";
 import * as service from "./service";
 
 const tags = ["Events"];
 const IdParams = z.object({ id: IdParam });
-const IfMatch = z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" }, example: '"3"' }) });
+const IfMatch = z.object({
+  "if-match": z
+    .string()
+    .optional()
+    .openapi({ param: { in: "header" }, description: "The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412.", example: '"3-2b9CwD8mJ1x0aP4q"' }),
+});
+const ETagHeader = { ETag: { description: "Strong entity tag of `GET /api/events/{id}` for this state and reader: changes with the content, the permissions and your role", schema: { type: "string" as const } } };
 const ConflictProblem = { description: "Overlaps another event of the owner; `conflicts` lists them", content: { "application/problem+json": { schema: z.object({ conflicts: z.array(ConflictSchema) }).passthrough() } } };
 
 const createEventRoute = createRoute({
@@ -23,7 +30,7 @@ const createEventRoute = createRoute({
   summary: "Create an event; you become its owner",
   ...authenticated(),
   request: { body: { ...bodyOf(EventCreate, "The event"), required: true } },
-  responses: { 201: bodyOf(EventSchema, "Created; Location names it"), 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
+  responses: { 201: { ...bodyOf(EventSchema, "Created; Location names it, ETag is what its GET returns"), headers: ETagHeader }, 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
 
 const batchRoute = createRoute({
@@ -57,9 +64,13 @@ const getRoute = createRoute({
   request: {
     params: IdParams,
     query: z.object({ at: z.string().max(64).optional().openapi({ param: { in: "query" }, description: "An instant; the event as it was then" }) }),
-    headers: z.object({ "if-none-match": z.string().optional().openapi({ param: { in: "header" } }) }),
+    headers: z.object({ "if-none-match": z.string().optional().openapi({ param: { in: "header" }, description: "ETags (a list) or `*`; weak comparison" }) }),
   },
-  responses: { 200: bodyOf(EventDetailSchema, "The event; ETag is its version"), 304: { description: "Not modified" }, ...problemResponses(401, 404, 422) },
+  responses: {
+    200: { ...bodyOf(EventDetailSchema, "The event; its ETag changes whenever this body would"), headers: ETagHeader },
+    304: { description: "Not modified: If-None-Match names the current ETag", headers: ETagHeader },
+    ...problemResponses(401, 404, 422),
+  },
 });
 
 const updateRoute = (method: "put" | "patch") =>
@@ -70,7 +81,14 @@ const updateRoute = (method: "put" | "patch") =>
     summary: method === "put" ? "Update an event (partial, same as PATCH)" : "Update an event (partial)",
     ...authenticated(),
     request: { params: IdParams, headers: IfMatch, body: { ...bodyOf(EventPatch, "Fields to change"), required: true } },
-    responses: { 200: bodyOf(EventSchema, "The event after the change"), 409: ConflictProblem, ...problemResponses(400, 401, 403, 404, 412, 413, 415, 422, 429) },
+    responses: {
+      200:
+        method === "patch"
+          ? { ...bodyOf(EventSchema, "The event after the change; ETag is what GET now returns"), headers: ETagHeader }
+          : bodyOf(EventSchema, "The event after the change (no ETag: RFC 9110 §9.3.4, the stored state is not the body sent)"),
+      409: ConflictProblem,
+      ...problemResponses(400, 401, 403, 404, 412, 413, 415, 422, 429),
+    },
   });
 
 const deleteRoute = createRoute({
@@ -85,21 +103,20 @@ const deleteRoute = createRoute({
 
 
 const update: RouteHandler<ReturnType<typeof updateRoute>, AppEnv> = async (c) => {
-  const patch = c.req.valid("json");
-  const { event, deliveries } = await service.changeEvent(c.var.db, c.var.actor, c.req.valid("param").id, {
-    action: "update",
-    ifMatch: ifMatchVersion(c.req.valid("header")["if-match"]),
-    nextContent: (current) => contentFromPatch(contentOf(current), patch),
-  });
+  const { event, tags, deliveries } = await service.updateEvent(c.var.db, c.var.actor, c.req.valid("param").id, c.req.valid("json"), c.req.valid("header")["if-match"]);
   scheduleDelivery(c, deliveries);
-  return c.json(event, 200, { ETag: `"${event.version}"` });
+  // A PUT response carries no validator: what was stored is not the body sent (RFC 9110 §9.3.4).
+  if (c.req.method === "PUT") return c.json(event, 200);
+  return c.json(event, 200, { ETag: tags[variantOf(c)] });
 };
+
+const variantOf = (c: Parameters<typeof prefersMsgpack>[0]) => (prefersMsgpack(c) ? "msgpack" : "json");
 
 export const eventRoutes = createRouter()
   .openapi(createEventRoute, async (c) => {
-    const { event, deliveries } = await service.createEvent(c.var.db, c.var.actor, c.req.valid("json"));
+    const { event, tags, deliveries } = await service.createEvent(c.var.db, c.var.actor, c.req.valid("json"));
     scheduleDelivery(c, deliveries);
-    return c.json(event, 201, { Location: `/api/events/${event.id}`, ETag: `"${event.version}"` });
+    return c.json(event, 201, { Location: `/api/events/${event.id}`, ETag: tags[variantOf(c)] });
   })
   .openapi(batchRoute, async (c) => {
     const { events, deliveries } = await service.createEvents(c.var.db, c.var.actor, c.req.valid("json").events);
@@ -123,21 +140,20 @@ export const eventRoutes = createRouter()
     // Access and permissions in one round trip; the permissions are only shown if access holds.
     const [[access], permissionRows] = await c.var.db.batch([accessQuery(c.var.db, c.var.actor.id, id), permissionsQuery(c.var.db, id)]);
     const { event, role } = checkAccess(access, "read");
-    const permissions = permissionRows.map(toPermissionBody);
+    const { detail, tags } = await detailOf(event, role, permissionRows as PermissionRow[]);
     if (at !== undefined) {
-      const past = await eventAt(c.var.db, event, role, queryInstant(at, "at")!);
-      return c.json({ ...past, permissions }, 200);
+      const past = await service.eventAt(c.var.db, event, role, queryInstant(at, "at")!);
+      return c.json({ ...past, permissions: detail.permissions }, 200);
     }
-    const etag = `"${event.version}"`;
+    const etag = tags[variantOf(c)];
     const inm = c.req.valid("header")["if-none-match"];
-    if (inm && inm.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag || tag.trim() === "*")) return c.body(null, 304, { ETag: etag });
-    const body = { ...toEventBody(event, role), permissions };
-    return c.json(body, 200, { ETag: etag });
+    if (inm !== undefined && noneMatchFails(inm, etag)) return c.body(null, 304, { ETag: etag });
+    return c.json(detail, 200, { ETag: etag });
   })
   .openapi(updateRoute("put"), update)
   .openapi(updateRoute("patch"), update)
   .openapi(deleteRoute, async (c) => {
-    const { deliveries } = await service.deleteEvent(c.var.db, c.var.actor, c.req.valid("param").id, ifMatchVersion(c.req.valid("header")["if-match"]));
+    const { deliveries } = await service.deleteEvent(c.var.db, c.var.actor, c.req.valid("param").id, c.req.valid("header")["if-match"]);
     scheduleDelivery(c, deliveries);
     return c.body(null, 204);
   });

@@ -1,35 +1,22 @@
-import { and, asc, eq, gt, isNull, lt, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lt, lte, ne, sql, type SQL } from "drizzle-orm";
+import { applyChange, candidateOf, changeContent, commit, detailOf, eventValues, readForChange, type Delivery } from "../changes/pipeline";
+import { diffSnapshots, versionRow, type Snapshot } from "../changes/history";
 import type { Db } from "../db/client";
-import { events, permissions, versions } from "../db/schema";
+import { events, notifications, permissions, versions } from "../db/schema";
 import type { Actor } from "../env";
-import { ApiError, validationFailed, type FieldError } from "../lib/problem";
+import { ApiError, notFound, validationFailed, type FieldError } from "../lib/problem";
 import { notifyEventAudience, toDeliveries, type NotificationRow } from "../notifications/service";
-import { occurrencesBetween } from "../recurrence";
-import { diffSnapshots, recordVersion, type Changes, type VersionAction } from "../versions/service";
-import { backoff, calendarGuard, conflictsWithinBatch, conflictError, isGuardFailure, writeWithoutConflicts, type Candidate } from "./conflicts";
+import { formatUtc, occurrencesBetween } from "../recurrence";
+import { conflictsWithinBatch, conflictError, writeWithoutConflicts } from "./conflicts";
 import { searchEvents } from "./search";
-import { contentFromCreate, contentOf, preconditionFailed, seriesSpecOf, timesChanged, toEventBody, toSnapshot, type ValidContent } from "./content";
-import { authorize, type EventRow } from "./policy";
-import type { EventCreateInput, Role } from "./schemas";
+import { contentFromCreate, contentFromPatch, contentOf, seriesSpecOf, toEventBody, toSnapshot, type ValidContent } from "./content";
+import type { EventRow } from "./policy";
+import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
 
-export type Delivery = ReturnType<typeof toDeliveries>[number];
+export type { Delivery };
 
 /** Inside one batch, the id of the event inserted just before: AUTOINCREMENT makes it the largest. */
 const NEW_EVENT_ID = sql`(SELECT max(id) FROM events)`;
-
-const candidateOf = (content: ValidContent, extra: Partial<Candidate> = {}): Candidate => ({ spec: seriesSpecOf(content), seriesEnd: content.seriesEnd, ...extra });
-
-const eventValues = (content: ValidContent) => ({
-  title: content.title,
-  description: content.description,
-  location: content.location,
-  startTime: content.startTime,
-  endTime: content.endTime,
-  seriesEnd: content.seriesEnd,
-  isRecurring: content.isRecurring,
-  recurrencePattern: content.recurrencePattern,
-  timezone: content.timezone,
-});
 
 /** The statements that create one event with its owner permission, version 1 and notification. */
 function creationStatements(db: Db, actor: Actor, content: ValidContent, now: number) {
@@ -40,7 +27,7 @@ function creationStatements(db: Db, actor: Actor, content: ValidContent, now: nu
       .values({ ...eventValues(content), ownerId: actor.id, version: 1, createdAt: now, updatedAt: now })
       .returning(),
     db.insert(permissions).values({ eventId: NEW_EVENT_ID, userId: actor.id, role: "owner", grantedBy: actor.id, grantedAt: now, startTime: content.startTime, seriesEnd: content.seriesEnd }),
-    recordVersion(db, { eventId: NEW_EVENT_ID, version: 1, action: "created", changedBy: actor.id, changedAt: now, snapshot, changes: diffSnapshots({}, snapshot) }),
+    versionRow(db, { eventId: NEW_EVENT_ID, version: 1, action: "created", changedBy: actor.id, changedAt: now, snapshot, changes: diffSnapshots({}, snapshot) }),
     notifyEventAudience(db, { type: "event_created", eventId: NEW_EVENT_ID, actor, message: `${actor.username} created "${content.title}"`, data: { title: content.title } }, now),
   ] as const;
 }
@@ -52,7 +39,9 @@ export async function createEvent(db: Db, actor: Actor, input: EventCreateInput)
     const statements = creationStatements(db, actor, content, now);
     const results = await db.batch([guard!, ...statements]);
     const [row] = results[1] as EventRow[];
-    return { event: toEventBody(row, "owner"), deliveries: toDeliveries(results[4] as NotificationRow[], actor) };
+    // The permission list is just the owner's entry written above, so the tag needs no read.
+    const { tags } = await detailOf(row, "owner", [{ userId: actor.id, username: actor.username, role: "owner", grantedBy: actor.id, grantedAt: now }]);
+    return { event: toEventBody(row, "owner"), tags, deliveries: toDeliveries(results[4] as NotificationRow[], actor) };
   });
 }
 
@@ -161,112 +150,55 @@ function matchesWindow(row: EventRow, query: ListQuery): boolean {
   return occurrencesBetween(seriesSpecOf(contentOf(row)), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
 }
 
-/** Retries of a write without If-Match that lost a race; each retry re-applies it to the fresh state. */
-const MAX_WRITE_ATTEMPTS = 30;
+/** PUT/PATCH: merges the patch into the current content, through the write pipeline. */
+export function updateEvent(db: Db, actor: Actor, eventId: number, patch: EventPatchInput, ifMatch?: string) {
+  return changeContent(db, actor, eventId, { action: "update", ifMatch, nextContent: (current) => contentFromPatch(contentOf(current), patch) });
+}
 
 /**
- * Every change to an existing event (update or rollback) in one batch: the event row under a
- * version guard, its copy of the times in permissions, the new version and the notifications.
- * With If-Match a stale version is a 412; without it the write is re-applied to the fresh state,
- * so no update is lost and the version counter never forks.
+ * Deletes the event with its permissions, its history and the notifications about it; everyone
+ * who had access is notified. The `event_deleted` notices are the only rows that still name the
+ * event afterwards: collaborators must learn it is gone.
  */
-export async function changeEvent(
-  db: Db,
-  actor: Actor,
-  eventId: number,
-  options: { action: "update" | "rollback"; ifMatch?: number; restoredFrom?: number; nextContent: (current: EventRow) => ValidContent | Promise<ValidContent> },
-) {
-  for (let attempt = 1; ; attempt++) {
-    const { event, role } = await authorize(db, actor.id, eventId, options.action);
-    if (options.ifMatch !== undefined && options.ifMatch !== event.version) throw preconditionFailed(toEventBody(event, role));
-    const current = contentOf(event);
-    const next = await options.nextContent(event);
-    const changes = diffSnapshots(toSnapshot(current), toSnapshot(next));
-    if (options.action === "update" && Object.keys(changes).length === 0) return { event: toEventBody(event, role), deliveries: [] as Delivery[] };
-    const moved = timesChanged(current, next);
-    try {
-      return await writeWithoutConflicts(db, event.ownerId, actor.id, moved ? [candidateOf(next, { excludeId: event.id })] : [], (guard) =>
-        writeChange(db, actor, event, role, next, changes, options.action === "rollback" ? "rolled_back" : "updated", options.restoredFrom, guard),
-      );
-    } catch (error) {
-      if (!isGuardFailure(error, "events.version")) throw error;
-      if (options.ifMatch !== undefined) {
-        const fresh = await authorize(db, actor.id, eventId, "read");
-        throw preconditionFailed(toEventBody(fresh.event, fresh.role));
-      }
-      if (attempt >= MAX_WRITE_ATTEMPTS) throw new ApiError(409, "conflict", "The event is changing too fast; retry the update.");
-      await backoff(attempt);
-    }
-  }
-}
-
-async function writeChange(
-  db: Db,
-  actor: Actor,
-  event: EventRow,
-  role: Role,
-  next: ValidContent,
-  changes: Changes,
-  action: VersionAction,
-  restoredFrom: number | undefined,
-  guard: ReturnType<typeof calendarGuard> | null,
-) {
-  // Never before the previous version, so `?at=` stays exact even if Workers' clocks disagree.
-  const now = Math.max(Date.now(), event.updatedAt);
-  const version = event.version + 1;
-  const type = action === "rolled_back" ? "event_rolled_back" : "event_updated";
-  const verb = action === "rolled_back" ? `rolled back to version ${restoredFrom}` : "updated";
-  const statements = [
-    // NULL when another writer got there first, or the actor lost the role meanwhile: the NOT NULL
-    // constraint then aborts the batch, and the caller re-reads.
-    db
-      .update(events)
-      .set({
-        ...eventValues(next),
-        version: sql`CASE WHEN ${events.version} = ${event.version} AND EXISTS (
-          SELECT 1 FROM permissions WHERE event_id = ${event.id} AND user_id = ${actor.id} AND role IN ('owner', 'editor')) THEN ${version} END`,
-        updatedAt: now,
-      })
-      .where(eq(events.id, event.id))
-      .returning(),
-    db.update(permissions).set({ startTime: next.startTime, seriesEnd: next.seriesEnd }).where(eq(permissions.eventId, event.id)),
-    recordVersion(db, { eventId: event.id, version, action, changedBy: actor.id, changedAt: now, snapshot: toSnapshot(next), changes, restoredFrom }),
-    notifyEventAudience(db, {
-      type,
-      eventId: event.id,
+export async function deleteEvent(db: Db, actor: Actor, eventId: number, ifMatch?: string) {
+  return commit(async () => {
+    const { event, premise } = await readForChange(db, actor, eventId, "delete", ["owner"], ifMatch);
+    const { deliveries } = await applyChange(db, {
       actor,
-      message: `${actor.username} ${verb} "${next.title}"`,
-      data: { changes, version, ...(restoredFrom !== undefined ? { restored_from: restoredFrom } : {}) },
-    }, now),
-  ] as const;
-  const results = guard ? await db.batch([guard, ...statements]) : await db.batch(statements);
-  const offset = guard ? 1 : 0;
-  const [row] = results[offset] as EventRow[];
-  return { event: toEventBody(row, role), deliveries: toDeliveries(results[offset + 3] as NotificationRow[], actor) };
+      eventId: event.id,
+      premise,
+      notify: { audience: "before", spec: { type: "event_deleted", message: `${actor.username} deleted "${event.title}"`, data: { title: event.title } } },
+      writes: [
+        db.delete(notifications).where(and(eq(notifications.eventId, event.id), ne(notifications.type, "event_deleted"))),
+        db.delete(permissions).where(eq(permissions.eventId, event.id)),
+        db.delete(versions).where(eq(versions.eventId, event.id)),
+        db.delete(events).where(eq(events.id, event.id)),
+      ],
+    });
+    return { deliveries };
+  });
 }
 
-/** Deletes the event with its permissions and history; everyone who had access is notified first. */
-export async function deleteEvent(db: Db, actor: Actor, eventId: number, ifMatch?: number) {
-  const { event, role } = await authorize(db, actor.id, eventId, "delete");
-  if (ifMatch !== undefined && ifMatch !== event.version) throw preconditionFailed(toEventBody(event, role));
-  try {
-    const [, notified] = await db.batch([
-      // With If-Match, a concurrent change aborts the batch (see changeEvent).
-      db
-        .update(events)
-        .set({ version: sql`CASE WHEN ${ifMatch === undefined} OR ${events.version} = ${event.version} THEN ${events.version} END` })
-        .where(eq(events.id, event.id)),
-      notifyEventAudience(db, { type: "event_deleted", eventId: event.id, actor, message: `${actor.username} deleted "${event.title}"`, data: { title: event.title } }),
-      db.delete(permissions).where(eq(permissions.eventId, event.id)),
-      db.delete(versions).where(eq(versions.eventId, event.id)),
-      db.delete(events).where(eq(events.id, event.id)),
-    ]);
-    return { deliveries: toDeliveries(notified as NotificationRow[], actor) };
-  } catch (error) {
-    if (ifMatch !== undefined && isGuardFailure(error, "events.version")) {
-      const fresh = await authorize(db, actor.id, eventId, "read");
-      throw preconditionFailed(toEventBody(fresh.event, fresh.role));
-    }
-    throw error;
-  }
+/**
+ * The event as it was at an instant (`GET /api/events/{id}?at=`): the newest version written at
+ * or before it; before its creation, 404. Newest by number, not by timestamp: the clocks of
+ * different Workers may disagree, and the version order is the truth.
+ */
+export async function eventAt(db: Db, event: EventRow, role: Role, at: number) {
+  const [entry] = await db
+    .select({ version: versions.version, changedAt: versions.changedAt, snapshot: versions.snapshot })
+    .from(versions)
+    .where(and(eq(versions.eventId, event.id), lte(versions.changedAt, at)))
+    .orderBy(desc(versions.version))
+    .limit(1);
+  if (!entry) throw notFound("event at that time");
+  return {
+    id: event.id,
+    ...(JSON.parse(entry.snapshot) as Snapshot),
+    owner_id: event.ownerId,
+    version: entry.version,
+    created_at: formatUtc(event.createdAt),
+    updated_at: formatUtc(entry.changedAt),
+    my_role: role,
+  };
 }

@@ -1,34 +1,16 @@
-import { and, asc, desc, eq, or, sql, type SQL } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+import { and, eq, or, sql, type SQL } from "drizzle-orm";
+import { applyChange, commit, type Delivery } from "../changes/pipeline";
+import { eventExists, holdsRole, permissionCountAtMost, rolesAre } from "../changes/guards";
 import type { Db } from "../db/client";
 import { events, permissions, users } from "../db/schema";
 import type { Actor } from "../env";
-import type { Role } from "../events/schemas";
-import { isGuardFailure } from "../events/conflicts";
+import { permissionsQuery, toPermissionBody, type PermissionRow } from "../events/permissions";
 import { authorize, type EventRow } from "../events/policy";
+import type { Role } from "../events/schemas";
 import { ApiError, notFound, validationFailed } from "../lib/problem";
-import { formatUtc } from "../recurrence";
-import { notifyEventAudience, toDeliveries, type NotificationRow } from "../notifications/service";
 import { MAX_COLLABORATORS, type ShareItemInput } from "./schemas";
 
-/** An event's permission list, the creator first, then in the order access was granted. */
-export const permissionsQuery = (db: Db, eventId: number) =>
-  db
-    .select({ userId: permissions.userId, username: users.username, role: permissions.role, grantedBy: permissions.grantedBy, grantedAt: permissions.grantedAt })
-    .from(permissions)
-    .innerJoin(users, eq(users.id, permissions.userId))
-    .where(eq(permissions.eventId, eventId))
-    .orderBy(desc(sql`${permissions.userId} = (SELECT ${events.ownerId} FROM ${events} WHERE ${events.id} = ${eventId})`), asc(permissions.grantedAt), asc(permissions.userId));
-
-export type PermissionRow = Awaited<ReturnType<typeof permissionsQuery>>[number];
-
-export const toPermissionBody = (row: PermissionRow) => ({
-  user_id: row.userId,
-  username: row.username,
-  role: row.role,
-  granted_by: row.grantedBy,
-  granted_at: formatUtc(row.grantedAt),
-});
+export { permissionsQuery, toPermissionBody, type PermissionRow };
 
 export async function listPermissions(db: Db, event: Pick<EventRow, "id">) {
   return (await permissionsQuery(db, event.id)).map(toPermissionBody);
@@ -57,31 +39,38 @@ async function resolveUsers(db: Db, items: ShareItemInput[]) {
     .select({ id: users.id, username: users.username, email: users.email })
     .from(users)
     .where(or(ids.length ? inJsonArray(users.id, ids) : undefined, names.length ? inJsonArray(sql`lower(${users.username})`, names) : undefined, emails.length ? inJsonArray(sql`lower(${users.email})`, emails) : undefined));
-  return items.map((item, index) => {
+  const resolved = items.map((item, index) => {
     const user = found.find((u) =>
       item.user_id !== undefined ? u.id === item.user_id : item.username !== undefined ? u.username.toLowerCase() === item.username.toLowerCase() : u.email.toLowerCase() === item.email!.toLowerCase(),
     );
-    if (!user) {
-      const named = item.user_id ?? item.username ?? item.email;
-      throw new ApiError(404, "not_found", `No user ${JSON.stringify(named)} exists; nothing was shared.`, { errors: [{ field: `users.${index}`, message: "Unknown user.", index }] });
-    }
     return { user, role: item.role, index };
   });
+  // Never echo the identifier: a 404 that repeats an address confirms nothing, but a caller probing
+  // addresses learns from the index alone which of theirs are unknown, and no more.
+  const unknown = resolved.filter((r) => !r.user);
+  if (unknown.length) {
+    throw new ApiError(404, "not_found", "No such user; nothing was shared.", { errors: unknown.map(({ index }) => ({ field: `users.${index}`, message: "No such user.", index })) });
+  }
+  return resolved as { user: (typeof found)[number]; role: Role; index: number }[];
 }
 
 /**
- * Grants or changes roles (upsert) in one batch with the notifications. Sharing with yourself or
- * touching the creator's entry is a 422; at most MAX_COLLABORATORS people besides the creator.
+ * Grants or changes roles (upsert) in one batch through the write pipeline. Sharing with yourself
+ * or touching the creator's entry is a 422; at most MAX_COLLABORATORS people besides the creator.
+ * Fan-out is linear: one notification per person with access after the change, naming every grant.
  */
 export async function share(db: Db, actor: Actor, eventId: number, items: ShareItemInput[]) {
-  const { event } = await authorize(db, actor.id, eventId, "share");
-  return grant(db, actor, event, items);
+  return commit(async () => {
+    const { event } = await authorize(db, actor.id, eventId, "share");
+    return grant(db, actor, event, await resolveUsers(db, items));
+  });
 }
 
-/** The write behind share and setRole, for an event the caller was already authorized on. */
-async function grant(db: Db, actor: Actor, event: EventRow, items: ShareItemInput[]) {
-  const grants = await resolveUsers(db, items);
-  const byUser = new Map<number, (typeof grants)[number]>();
+type Grant = Awaited<ReturnType<typeof resolveUsers>>[number];
+
+/** The write behind share and setRole, for an event the caller was just authorized on. */
+async function grant(db: Db, actor: Actor, event: EventRow, grants: Grant[]) {
+  const byUser = new Map<number, Grant>();
   for (const grant of grants) {
     if (grant.user.id === actor.id) throw validationFailed([{ field: `users.${grant.index}`, message: "You cannot share an event with yourself.", index: grant.index }]);
     if (grant.user.id === event.ownerId) throw creatorEntry(`users.${grant.index}`, grant.index);
@@ -92,47 +81,58 @@ async function grant(db: Db, actor: Actor, event: EventRow, items: ShareItemInpu
   const changed = [...byUser.values()].filter((g) => current.get(g.user.id) !== g.role);
   const newcomers = changed.filter((g) => !current.has(g.user.id)).length;
   if (existing.length - 1 + newcomers > MAX_COLLABORATORS) throw tooManyCollaborators();
+  if (!changed.length) return { permissions: await listPermissions(db, event), deliveries: [] as Delivery[] };
+
   const now = Date.now();
-  const statements = changed.flatMap((g) => {
-    const previous = current.get(g.user.id);
-    return [
-      upsertPermission(db, event, g.user.id, g.role, actor.id, now),
-      notifyEventAudience(db, {
-        type: previous ? "permission_updated" : "event_shared",
-        eventId: event.id,
+  const summary = changed.map((g) => ({ user_id: g.user.id, username: g.user.username, role: g.role, previous_role: current.get(g.user.id) ?? null }));
+  const onlyRoleChanges = summary.every((g) => g.previous_role !== null);
+  const { readBack, deliveries } = await applyChange(
+      db,
+      {
         actor,
-        message: previous
-          ? `${actor.username} changed ${g.user.username}'s role on "${event.title}" to ${g.role}`
-          : `${actor.username} shared "${event.title}" with ${g.user.username} as ${g.role}`,
-        data: { user_id: g.user.id, username: g.user.username, role: g.role, previous_role: previous ?? null },
-      }, now),
-    ];
-  });
-  let results: unknown[] = [];
-  if (statements.length) {
-    try {
-      const batch: BatchItem<"sqlite">[] = [...statements, shareGuard(db, event.id, actor.id)];
-      results = await db.batch(batch as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
-    } catch (error) {
-      if (!isGuardFailure(error, "events.version")) throw error;
-      // Another request got in first: either the actor lost the owner role (authorize says so) or
-      // concurrent shares filled the event.
-      await authorize(db, actor.id, event.id, "share");
-      throw tooManyCollaborators();
-    }
+        eventId: event.id,
+        // The previous roles named in the notification must still be the ones in force.
+        premise: [eventExists(event.id), holdsRole(event.id, actor.id, ["owner"]), rolesAre(event.id, summary.map((g) => ({ userId: g.user_id, role: g.previous_role })))],
+        writes: [upsertPermissions(db, event.id, summary, actor.id, now)],
+        notify: {
+          audience: "after",
+          spec: {
+            type: onlyRoleChanges ? "permission_updated" : "event_shared",
+            message: shareMessage(actor, event.title, summary),
+            // One grant keeps its members flat too, as before multi-user shares were one notice.
+            data: { grants: summary, ...(summary.length === 1 ? summary[0] : {}) },
+          },
+        },
+        // Concurrent shares may each pass the early check above; this is what holds. On failure
+        // commit plans again, and the early check then refuses with the new count.
+        postcondition: [permissionCountAtMost(event.id, MAX_COLLABORATORS + 1)],
+        readBack: [permissionsQuery(db, event.id)],
+      },
+      now,
+    );
+  return { permissions: (readBack[0] as PermissionRow[]).map(toPermissionBody), deliveries };
+}
+
+function shareMessage(actor: Actor, title: string, grants: { username: string; role: Role; previous_role: Role | null }[]): string {
+  if (grants.length === 1) {
+    const [g] = grants;
+    return g.previous_role ? `${actor.username} changed ${g.username}'s role on "${title}" to ${g.role}` : `${actor.username} shared "${title}" with ${g.username} as ${g.role}`;
   }
-  const deliveries = results.slice(0, statements.length).filter((_, i) => i % 2 === 1).flatMap((rows) => toDeliveries(rows as NotificationRow[], actor));
-  return { permissions: await listPermissions(db, event), deliveries };
+  const names = grants.slice(0, 3).map((g) => g.username);
+  const rest = grants.length - names.length;
+  const who = rest > 0 ? `${names.join(", ")} and ${rest} other${rest === 1 ? "" : "s"}` : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+  return grants.every((g) => g.previous_role) ? `${actor.username} changed the roles of ${who} on "${title}"` : `${actor.username} shared "${title}" with ${who}`;
 }
 
 const tooManyCollaborators = () => validationFailed([{ field: "users", message: `An event can have at most ${MAX_COLLABORATORS} collaborators.` }]);
 
 /**
- * Grants or changes one role. The event's times are copied from the event row as the batch runs,
- * not as authorize read them, so a concurrent move is never undone for the new row, and a
- * concurrently deleted event gets no orphan permission.
+ * Grants or changes every role in one statement, whatever the number of users (one bound JSON
+ * parameter; D1 allows 100 per statement). The event's times are copied from the event row as the
+ * batch runs, so a concurrent move is never undone for the new rows.
  */
-function upsertPermission(db: Db, event: EventRow, userId: number, role: Role, grantedBy: number, now: number) {
+function upsertPermissions(db: Db, eventId: number, grants: { user_id: number; role: Role }[], grantedBy: number, now: number) {
+  const rows = JSON.stringify(grants.map((g) => [g.user_id, g.role]));
   return db
     .insert(permissions)
     .select(
@@ -140,41 +140,30 @@ function upsertPermission(db: Db, event: EventRow, userId: number, role: Role, g
         // Every column, in table order: drizzle's INSERT ... SELECT requires it.
         .select({
           eventId: events.id,
-          userId: sql<number>`${userId}`.as("user_id"),
-          role: sql<Role>`${role}`.as("role"),
+          userId: sql<number>`json_extract(g.value, '$[0]')`.as("user_id"),
+          role: sql<Role>`json_extract(g.value, '$[1]')`.as("role"),
           grantedBy: sql<number>`${grantedBy}`.as("granted_by"),
           grantedAt: sql<number>`${now}`.as("granted_at"),
           startTime: events.startTime,
           seriesEnd: events.seriesEnd,
         })
         .from(events)
-        .where(eq(events.id, event.id)),
+        .innerJoin(sql`json_each(${rows}) AS g`, sql`true`)
+        .where(eq(events.id, eventId)),
     )
-    .onConflictDoUpdate({ target: [permissions.eventId, permissions.userId], set: { role, grantedBy, grantedAt: now } });
+    .onConflictDoUpdate({ target: [permissions.eventId, permissions.userId], set: { role: sql`excluded.role`, grantedBy, grantedAt: now } });
 }
-
-/**
- * The last statement of a share's batch. When the grants left the event with more than
- * MAX_COLLABORATORS collaborators, or the actor is no longer an owner, the CASE yields NULL and
- * the NOT NULL constraint aborts the whole batch: the check before it is only an early answer,
- * this is what holds against concurrent shares and revocations (D1 has no transactions).
- */
-const shareGuard = (db: Db, eventId: number, actorId: number) =>
-  db
-    .update(events)
-    .set({
-      version: sql`CASE WHEN (SELECT count(*) FROM permissions WHERE event_id = ${eventId}) <= ${MAX_COLLABORATORS + 1}
-        AND EXISTS (SELECT 1 FROM permissions WHERE event_id = ${eventId} AND user_id = ${actorId} AND role = 'owner') THEN ${events.version} END`,
-    })
-    .where(eq(events.id, eventId));
 
 /** PUT semantics: sets the user's role, granting access when they had none. */
 export async function setRole(db: Db, actor: Actor, eventId: number, userId: number, role: Role) {
-  const { event } = await authorize(db, actor.id, eventId, "manage_permissions");
-  if (userId === event.ownerId) throw creatorEntry("user_id");
-  if (userId === actor.id) throw validationFailed([{ field: "user_id", message: "You cannot change your own role; leave the event or ask another owner." }]);
-  const result = await grant(db, actor, event, [{ user_id: userId, role }]);
-  return { permission: result.permissions.find((p) => p.user_id === userId)!, deliveries: result.deliveries };
+  return commit(async () => {
+    const { event } = await authorize(db, actor.id, eventId, "manage_permissions");
+    if (userId === event.ownerId) throw creatorEntry("user_id");
+    if (userId === actor.id) throw validationFailed([{ field: "user_id", message: "You cannot change your own role; leave the event or ask another owner." }]);
+    const [user] = await resolveUsers(db, [{ user_id: userId, role }]);
+    const result = await grant(db, actor, event, [user]);
+    return { permission: result.permissions.find((p) => p.user_id === userId)!, deliveries: result.deliveries };
+  });
 }
 
 /**
@@ -182,25 +171,31 @@ export async function setRole(db: Db, actor: Actor, eventId: number, userId: num
  * The notification goes out before the delete, so the removed user gets it too.
  */
 export async function revoke(db: Db, actor: Actor, eventId: number, userId: number) {
-  const { event } = await authorize(db, actor.id, eventId, userId === actor.id ? "read" : "manage_permissions");
-  if (userId === event.ownerId) throw creatorEntry("user_id");
-  const [target] = await db
-    .select({ username: users.username, role: permissions.role })
-    .from(permissions)
-    .innerJoin(users, eq(users.id, permissions.userId))
-    .where(and(eq(permissions.eventId, event.id), eq(permissions.userId, userId)));
-  if (!target) throw notFound("permission");
-  const spec = {
-    type: "permission_revoked" as const,
-    eventId: event.id,
-    actor,
-    message: userId === actor.id ? `${actor.username} left "${event.title}"` : `${actor.username} removed ${target.username} from "${event.title}"`,
-    data: { user_id: userId, username: target.username, previous_role: target.role },
-  };
-  const [notified] = await db.batch([
-    notifyEventAudience(db, spec),
-    db.delete(permissions).where(and(eq(permissions.eventId, event.id), eq(permissions.userId, userId))),
-  ]);
-  return { deliveries: toDeliveries(notified as NotificationRow[], actor) };
+  const leaving = userId === actor.id;
+  return commit(async () => {
+    const { event } = await authorize(db, actor.id, eventId, leaving ? "read" : "manage_permissions");
+    if (userId === event.ownerId) throw creatorEntry("user_id");
+    const [target] = await db
+      .select({ username: users.username, role: permissions.role })
+      .from(permissions)
+      .innerJoin(users, eq(users.id, permissions.userId))
+      .where(and(eq(permissions.eventId, event.id), eq(permissions.userId, userId)));
+    if (!target) throw notFound("permission");
+    const { deliveries } = await applyChange(db, {
+      actor,
+      eventId: event.id,
+      // Leaving needs no role but one's own, which rolesAre pins down; removing someone needs owner.
+      premise: [eventExists(event.id), ...(leaving ? [] : [holdsRole(event.id, actor.id, ["owner"])]), rolesAre(event.id, [{ userId, role: target.role }])],
+      notify: {
+        audience: "before",
+        spec: {
+          type: "permission_revoked",
+          message: leaving ? `${actor.username} left "${event.title}"` : `${actor.username} removed ${target.username} from "${event.title}"`,
+          data: { user_id: userId, username: target.username, previous_role: target.role },
+        },
+      },
+      writes: [db.delete(permissions).where(and(eq(permissions.eventId, event.id), eq(permissions.userId, userId)))],
+    });
+    return { deliveries };
+  });
 }
-

@@ -1,17 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { accepts } from "hono/accepts";
-import { contentFromPatch, contentOf } from "../events/content";
 import { accessQuery, authorize, checkAccess } from "../events/policy";
 import { EventSchema } from "../events/schemas";
-import * as events from "../events/service";
 import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { MSGPACK_TYPES } from "../lib/formats";
-import { IdParam, PageQuery, authenticated, bodyOf, createRouter, ifMatchVersion, problemResponses } from "../lib/openapi";
+import { MSGPACK_TYPES, prefersMsgpack } from "../lib/formats";
+import { IdParam, PageQuery, authenticated, bodyOf, createRouter, problemResponses } from "../lib/openapi";
 import { scheduleDelivery } from "../notifications/schedule";
 import { changelogPage, diffPage, snapshotPage } from "./html";
-import { changelog, diffSnapshots, foundVersion, getVersion, versionQuery, type VersionEntry } from "./service";
+import { changelog, diffSnapshots, foundVersion, rollbackEvent, versionQuery, type VersionEntry } from "./service";
 
 const tags = ["Versions"];
 const VersionParam = IdParam.openapi({ param: { in: "path", required: true }, example: 1 });
@@ -76,9 +74,10 @@ const rollbackRoute = createRoute({
   ...authenticated(),
   request: {
     params: z.object({ id: IdParam, version: VersionParam }),
-    headers: z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" }, description: "`\"<version>\"`; a stale one is a 412", example: '"3"' }) }),
+    headers: z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" }, description: "The event's ETag, a list of them, or `*` (strong comparison); a mismatch is a 412", example: '"3-2b9CwD8mJ1x0aP4q"' }) }),
   },
-  responses: { 200: bodyOf(EventSchema, "The event, at a new version"), ...problemResponses(401, 403, 404, 409, 412, 429) },
+  responses: {
+    200: { ...bodyOf(EventSchema, "The event, at a new version; ETag is what GET /api/events/{id} now returns"), headers: { ETag: { description: "The event's new strong ETag", schema: { type: "string" } } } }, ...problemResponses(401, 403, 404, 409, 412, 429) },
 });
 
 // HTML only when preferred to JSON and MessagePack (q-values honoured); a bare wildcard gets JSON.
@@ -127,12 +126,8 @@ export const versionRoutes = createRouter()
   })
   .openapi(rollbackRoute, async (c) => {
     const { id, version } = c.req.valid("param");
-    const { event, deliveries } = await events.changeEvent(c.var.db, c.var.actor, id, {
-      action: "rollback",
-      restoredFrom: version,
-      ifMatch: ifMatchVersion(c.req.valid("header")["if-match"]),
-      nextContent: async (current) => contentFromPatch(contentOf(current), (await getVersion(c.var.db, id, version)).snapshot),
-    });
+    const { event, tags, deliveries } = await rollbackEvent(c.var.db, c.var.actor, id, version, c.req.valid("header")["if-match"]);
     scheduleDelivery(c, deliveries);
-    return c.json(event, 200, { ETag: `"${event.version}"` });
+    // The tag GET /api/events/{id} now returns, so the next conditional write can use it.
+    return c.json(event, 200, { ETag: tags[prefersMsgpack(c) ? "msgpack" : "json"] });
   });

@@ -1,59 +1,14 @@
-import { and, asc, eq, gt, lte, desc, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
+import { changeContent } from "../changes/pipeline";
+import type { Changes, Snapshot, VersionAction } from "../changes/history";
 import type { Db } from "../db/client";
 import { users, versions } from "../db/schema";
+import type { Actor } from "../env";
+import { contentFromPatch, contentOf } from "../events/content";
 import { notFound } from "../lib/problem";
 import { formatUtc } from "../recurrence";
-import type { EventRow } from "../events/policy";
-import type { Role } from "../events/schemas";
 
-/** The versioned content of an event, as the API names and renders it. */
-export interface Snapshot {
-  title: string;
-  description: string;
-  location: string | null;
-  start_time: string;
-  end_time: string;
-  is_recurring: boolean;
-  recurrence_pattern: string | null;
-  timezone: string;
-}
-
-export const SNAPSHOT_FIELDS = ["title", "description", "location", "start_time", "end_time", "is_recurring", "recurrence_pattern", "timezone"] as const;
-
-export type Changes = Record<string, { from: unknown; to: unknown }>;
-
-/** Fields whose values differ between two snapshots, as `{ field: { from, to } }`. */
-export function diffSnapshots(from: Partial<Snapshot>, to: Snapshot): Changes {
-  const changes: Changes = {};
-  for (const field of SNAPSHOT_FIELDS) {
-    const before = from[field] ?? null;
-    const after = to[field] ?? null;
-    if (before !== after) changes[field] = { from: before, to: after };
-  }
-  return changes;
-}
-
-export type VersionAction = "created" | "updated" | "rolled_back";
-
-/**
- * The statement that records a version. `eventId` may be SQL (the id of an event inserted earlier
- * in the same batch). The primary key `(event_id, version)` makes a forked history impossible.
- */
-export function recordVersion(
-  db: Db,
-  entry: { eventId: number | SQL; version: number; action: VersionAction; changedBy: number; changedAt: number; snapshot: Snapshot; changes: Changes; restoredFrom?: number },
-) {
-  return db.insert(versions).values({
-    eventId: entry.eventId,
-    version: entry.version,
-    action: entry.action,
-    changedBy: entry.changedBy,
-    changedAt: entry.changedAt,
-    snapshot: JSON.stringify(entry.snapshot),
-    changes: JSON.stringify(entry.changes),
-    restoredFrom: entry.restoredFrom ?? null,
-  });
-}
+export { diffSnapshots, SNAPSHOT_FIELDS, type Changes, type Snapshot, type VersionAction } from "../changes/history";
 
 export interface VersionEntry {
   version: number;
@@ -121,31 +76,15 @@ export async function getVersion(db: Db, eventId: number, version: number): Prom
 }
 
 /**
- * The version in force at an instant: the newest one written at or before it. Newest by number, not
- * by timestamp: the clocks of different Workers may disagree, and the version order is the truth.
+ * Rollback to version k: a new version whose content equals k's, conflict-checked like an update
+ * and committed through the write pipeline. The target is read on every attempt, so a history
+ * deleted meanwhile is a 404, not a stale write.
  */
-export async function versionAt(db: Db, eventId: number, at: number): Promise<VersionEntry> {
-  const [row] = await db
-    .select(columns)
-    .from(versions)
-    .leftJoin(users, eq(users.id, versions.changedBy))
-    .where(and(eq(versions.eventId, eventId), lte(versions.changedAt, at)))
-    .orderBy(desc(versions.version))
-    .limit(1);
-  if (!row) throw notFound("event at that time");
-  return toEntry(row);
-}
-
-/** The event as it was at an instant (`GET /api/events/{id}?at=`); before its creation, 404. */
-export async function eventAt(db: Db, event: EventRow, role: Role, at: number) {
-  const entry = await versionAt(db, event.id, at);
-  return {
-    id: event.id,
-    ...entry.snapshot,
-    owner_id: event.ownerId,
-    version: entry.version,
-    created_at: formatUtc(event.createdAt),
-    updated_at: entry.changed_at,
-    my_role: role,
-  };
+export function rollbackEvent(db: Db, actor: Actor, eventId: number, version: number, ifMatch?: string) {
+  return changeContent(db, actor, eventId, {
+    action: "rollback",
+    restoredFrom: version,
+    ifMatch,
+    nextContent: async (current) => contentFromPatch(contentOf(current), (await getVersion(db, eventId, version)).snapshot),
+  });
 }
