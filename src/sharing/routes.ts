@@ -56,13 +56,11 @@ const revokeRoute = createRoute({
 
 /**
  * A name (username or email) tells the caller whether that account exists, so each one costs a unit
- * of the caller's lookup budget before anything is read; a `user_id` costs nothing. The bucket is
- * keyed by the username: as fixed as the id (it cannot change), and unlike the id it differs
- * between test files, whose databases are separate while the limiters are shared.
+ * of the caller's lookup budget before anything is read; a `user_id` costs nothing.
  */
 async function limitLookups(c: Context<AppEnv>, items: ShareItemInput[]) {
   const names = items.filter((item) => item.user_id === undefined).length;
-  const key = `user:${c.var.actor.username.toLowerCase()}`;
+  const key = `user:${c.var.actor.id}`;
   for (let i = 0; i < names; i++) await enforceRateLimit(c.env, c.env.LOOKUP_LIMITER, key, RATE_LIMIT_PERIODS.lookup);
 }
 
