@@ -139,3 +139,21 @@ describe("the supported time range, 1900-01-01T00:00:00Z to 9999-12-31T23:59:59Z
     expect(res.body.errors).toEqual([{ field: "at", message: expect.stringMatching(RANGE) }]);
   });
 });
+
+describe("bodies that are not objects", () => {
+  it.each([["null"], ["[]"], ["7"], ['"text"']])("answers the create body %s with 422, not 500", async (body) => {
+    const res = await json("POST", "/api/events", { token: user.token, body, headers: { "Content-Type": "application/json" } });
+    expectProblem(res, 422, "validation_failed");
+  });
+
+  it.each([["[null]"], ['{"events":[null, 5, "x"]}'], ['{"events":[[]]}']])("answers the batch body %s with 422, not 500", async (body) => {
+    const res = await json("POST", "/api/events/batch", { token: user.token, body, headers: { "Content-Type": "application/json" } });
+    expectProblem(res, 422, "validation_failed");
+  });
+
+  it("answers a PATCH body of null with 422, not 500", async () => {
+    const event = (await create({ title: "Null patch", ...slot() })).body;
+    const res = await json("PATCH", `/api/events/${event.id}`, { token: user.token, body: "null", headers: { "Content-Type": "application/json" } });
+    expectProblem(res, 422, "validation_failed");
+  });
+});

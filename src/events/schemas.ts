@@ -37,6 +37,8 @@ const writable = {
  * service runs them again on the content it stores; they are cheap.
  */
 const crossFieldChecks = (partial: boolean) => (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+  // With `when` the check runs even when the body is not an object at all (null, an array).
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return;
   for (const error of bodyContentErrors(value, partial)) ctx.addIssue({ code: "custom", path: [error.field], message: error.message });
 };
 
