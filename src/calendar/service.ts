@@ -1,27 +1,42 @@
-import { and, eq, gt, isNull, lt, or } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
 import type { Actor } from "../env";
-import { contentOf, seriesSpecOf } from "../events/content";
+import { seriesSpecOf } from "../events/content";
 import { authorize } from "../events/policy";
 import type { Role } from "../events/schemas";
-import { validationFailed } from "../lib/problem";
-import { formatUtc, occurrencesBetween } from "../recurrence";
+import { ApiError, validationFailed } from "../lib/problem";
+import { formatUtc, occurrences, occurrencesBetween, type Occurrence, type SeriesSpec } from "../recurrence";
 
 /** Widest window the occurrence and agenda endpoints expand, in days. */
 export const MAX_WINDOW_DAYS = 366;
 const DAY_MS = 86_400_000;
+/**
+ * Events whose whole span (first start to last end) is at most this long are "short": read in
+ * start order from a day before the page's position. Longer ones (series, multi-day events) are
+ * all read for each page. The value is inlined in SQL to match the partial index of migration 0006.
+ */
+export const SHORT_SPAN_MS = DAY_MS;
+/**
+ * Most long events (series or spanning more than a day) an agenda page merges. Each costs one row
+ * and a bounded probe of its occurrences (the window is at most 366 days); past this the page is
+ * a 422 rather than an unbounded one.
+ */
+export const MAX_AGENDA_SERIES = 1000;
 
 export function assertWindow(start: number, end: number): void {
   if (end <= start) throw validationFailed([{ field: "end", message: "Must be after start." }]);
   if (end - start > MAX_WINDOW_DAYS * DAY_MS) throw validationFailed([{ field: "end", message: `The window may span at most ${MAX_WINDOW_DAYS} days.` }]);
 }
 
-/** Occurrences of one event in [start, end). */
+/**
+ * Occurrences of one event in [start, end): at most one a day, so at most 367 for the widest
+ * window, each found without walking the series from its first occurrence.
+ */
 export async function eventOccurrences(db: Db, actor: Actor, eventId: number, start: number, end: number) {
   assertWindow(start, end);
   const { event } = await authorize(db, actor.id, eventId, "read");
-  return occurrencesBetween(seriesSpecOf(contentOf(event)), start, end).map((o) => ({ start_time: formatUtc(o.start), end_time: formatUtc(o.end) }));
+  return occurrencesBetween({ ...seriesSpecOf(event), seriesEnd: event.seriesEnd }, start, end).map((o) => ({ start_time: formatUtc(o.start), end_time: formatUtc(o.end) }));
 }
 
 export interface AgendaItem {
@@ -32,29 +47,153 @@ export interface AgendaItem {
   my_role: Role;
 }
 
+const columns = {
+  id: events.id,
+  title: events.title,
+  startTime: events.startTime,
+  endTime: events.endTime,
+  seriesEnd: events.seriesEnd,
+  isRecurring: events.isRecurring,
+  recurrencePattern: events.recurrencePattern,
+  timezone: events.timezone,
+  role: permissions.role,
+};
+type AgendaRow = { id: number; title: string; role: Role; seriesEnd: number | null } & Parameters<typeof seriesSpecOf>[0];
+
+interface Head {
+  occurrence: Occurrence;
+  row: AgendaRow;
+  stream?: Generator<Occurrence, void, number | undefined>;
+}
+
+const before = (a: Head, b: Head) => a.occurrence.start < b.occurrence.start || (a.occurrence.start === b.occurrence.start && a.row.id < b.row.id);
+
+/** A binary min-heap of the next occurrence of each source, by (start, event id). */
+class Merge {
+  private heap: Head[] = [];
+  get size() {
+    return this.heap.length;
+  }
+  peek(): Head | undefined {
+    return this.heap[0];
+  }
+  push(head: Head): void {
+    const h = this.heap;
+    h.push(head);
+    for (let i = h.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!before(h[i], h[parent])) break;
+      [h[i], h[parent]] = [h[parent], h[i]];
+      i = parent;
+    }
+  }
+  pop(): Head | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length && last) {
+      h[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l], h[m])) m = l;
+        if (r < h.length && before(h[r], h[m])) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m], h[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
 /**
  * Every occurrence of every event the user can see in the window, by start then event id, with a
- * keyset position `[startMs, eventId]`. Events are pre-filtered by their span through the
- * permissions index; series are expanded in code, bounded by the window.
+ * keyset position `[startMs, eventId]`. A page does bounded work whatever the calendar holds:
+ * - long events (span over a day, endless series) still running at the position: at most
+ *   MAX_AGENDA_SERIES rows, each expanded lazily from the position (never from its first
+ *   occurrence) and only as far as the page needs, through a k-way merge;
+ * - short events: read in (start_time, id) order from a day before the position, `limit + 1`
+ *   rows at a time, only until the page is full.
+ * D1 reads about (long events) + (short events from a day before the position to the page's end).
  */
 export async function agenda(db: Db, actor: Actor, query: { start: number; end: number; limit: number; after?: [number, number] }) {
   assertWindow(query.start, query.end);
-  const rows = await db
-    .select({ event: events, role: permissions.role })
-    .from(permissions)
-    .innerJoin(events, eq(events.id, permissions.eventId))
-    .where(and(eq(permissions.userId, actor.id), lt(permissions.startTime, query.end), or(isNull(permissions.seriesEnd), gt(permissions.seriesEnd, query.start))));
-  const all: { start: number; end: number; row: (typeof rows)[number] }[] = [];
-  for (const row of rows) {
-    for (const o of occurrencesBetween(seriesSpecOf(contentOf(row.event)), query.start, query.end)) all.push({ ...o, row });
+  const { start, end, limit, after } = query;
+  const position = Math.max(start, after ? after[0] : -Infinity);
+  const afterCursor = (s: number, id: number) => !after || s > after[0] || (s === after[0] && id > after[1]);
+  const base = () => db.select(columns).from(permissions).innerJoin(events, eq(events.id, permissions.eventId));
+  const [endless, longFinite] = await db.batch([
+    base()
+      .where(and(eq(permissions.userId, actor.id), isNull(permissions.seriesEnd), lt(permissions.startTime, end)))
+      .limit(MAX_AGENDA_SERIES + 1),
+    base()
+      .where(and(eq(permissions.userId, actor.id), gt(permissions.seriesEnd, position), sql`${permissions.seriesEnd} - ${permissions.startTime} > ${sql.raw(String(SHORT_SPAN_MS))}`, lt(permissions.startTime, end)))
+      .limit(MAX_AGENDA_SERIES + 1),
+  ]);
+  if (endless.length + longFinite.length > MAX_AGENDA_SERIES) {
+    throw new ApiError(422, "validation_failed", `More than ${MAX_AGENDA_SERIES} recurring or multi-day events are running in this window, more than one agenda page merges.`, {
+      errors: [{ field: "start", message: `At most ${MAX_AGENDA_SERIES} recurring or multi-day events may run in the window; narrow it, or read series one by one through /api/events/{id}/occurrences.` }],
+    });
   }
-  all.sort((a, b) => a.start - b.start || a.row.event.id - b.row.event.id);
-  const after = query.after;
-  const remaining = after ? all.filter((o) => o.start > after[0] || (o.start === after[0] && o.row.event.id > after[1])) : all;
-  const page = remaining.slice(0, query.limit);
-  const last = page.at(-1);
+
+  const merge = new Merge();
+  /** Puts the source's next occurrence after the cursor into the merge. */
+  const advance = (row: AgendaRow, stream: Generator<Occurrence, void, number | undefined>) => {
+    for (let r = stream.next(); !r.done; r = stream.next()) {
+      if (afterCursor(r.value.start, row.id)) return merge.push({ occurrence: r.value, row, stream });
+    }
+  };
+  for (const row of [...endless, ...longFinite]) {
+    const spec: SeriesSpec = { ...seriesSpecOf(row), seriesEnd: row.seriesEnd };
+    // Entered at the position: what ends by then was on earlier pages (or before the window).
+    advance(row, occurrences(spec, position, end));
+  }
+
+  // Short events: every occurrence starts within a day of the event's start_time.
+  let shortAfter: [number, number] = [position - SHORT_SPAN_MS - 1, Number.MAX_SAFE_INTEGER];
+  let shortDone = false;
+  const readShort = async () => {
+    const rows = await base()
+      .where(
+        and(
+          eq(permissions.userId, actor.id),
+          lt(permissions.startTime, end),
+          gt(permissions.seriesEnd, start),
+          sql`${permissions.seriesEnd} - ${permissions.startTime} <= ${SHORT_SPAN_MS}`,
+          sql`(${permissions.startTime}, ${permissions.eventId}) > (${shortAfter[0]}, ${shortAfter[1]})`,
+        ),
+      )
+      .orderBy(asc(permissions.startTime), asc(permissions.eventId))
+      .limit(limit + 1);
+    shortDone = rows.length <= limit;
+    const last = rows.at(-1);
+    if (last) shortAfter = [last.startTime, last.id];
+    for (const row of rows) {
+      for (const occurrence of occurrencesBetween({ ...seriesSpecOf(row), seriesEnd: row.seriesEnd }, start, end)) {
+        if (afterCursor(occurrence.start, row.id)) merge.push({ occurrence, row });
+      }
+    }
+  };
+
+  const page: Head[] = [];
+  while (page.length <= limit) {
+    const next = merge.peek();
+    // An unread short event starts after shortAfter, so nothing before that instant is missing.
+    if (!shortDone && (!next || next.occurrence.start >= shortAfter[0])) {
+      await readShort();
+      continue;
+    }
+    if (!next) break;
+    merge.pop();
+    page.push(next);
+    if (next.stream) advance(next.row, next.stream);
+  }
+  const items = page.slice(0, limit);
+  const last = items.at(-1);
   return {
-    items: page.map((o): AgendaItem => ({ event_id: o.row.event.id, title: o.row.event.title, start_time: formatUtc(o.start), end_time: formatUtc(o.end), my_role: o.row.role })),
-    next: remaining.length > query.limit && last ? ([last.start, last.row.event.id] as [number, number]) : null,
+    items: items.map((h): AgendaItem => ({ event_id: h.row.id, title: h.row.title, start_time: formatUtc(h.occurrence.start), end_time: formatUtc(h.occurrence.end), my_role: h.row.role })),
+    next: page.length > limit && last ? ([last.occurrence.start, last.row.id] as [number, number]) : null,
   };
 }

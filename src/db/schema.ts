@@ -90,6 +90,9 @@ export const permissions = sqliteTable(
     // The user's longest finite span bounds how far before a window start a list must look.
     index("permissions_user_span_idx").on(t.userId, sql`series_end - start_time`),
     index("permissions_user_endless_idx").on(t.userId, t.startTime, t.eventId).where(sql`series_end IS NULL`),
+    // Events spanning over a day (series, multi-day) still running after an instant: the agenda
+    // reads them by this range (migration 0006; the literal must match the query's term).
+    index("permissions_user_long_end_idx").on(t.userId, t.seriesEnd).where(sql`series_end - start_time > 86400000`),
   ],
 );
 
