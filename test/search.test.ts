@@ -183,6 +183,19 @@ describe("a search page reads a bounded number of rows", () => {
     expect(rowsRead).toBeLessThanOrEqual(2 * (50 + 1) + 4);
   });
 
+  it.each([
+    ["the longest query (200 characters)", "Okapi sighting ".repeat(14).slice(0, 200)],
+    ["a query of one repeated letter", "o".repeat(200)],
+    ["a query matching every event's trigrams", "Routine Routine Routine Routine"],
+  ])("answers %s over the big calendar quickly", async (_name, q) => {
+    const started = performance.now();
+    const res = await search(big, q);
+    const elapsed = performance.now() - started;
+    console.log(`search of ${q.length} characters over ${SIZE} events: ${elapsed.toFixed(0)} ms`);
+    expect(res.status).toBe(200);
+    expect(elapsed).toBeLessThan(2_000);
+  });
+
   it("walks the whole calendar in bounded pages, partial ones included, and finds every match once", async () => {
     const found: string[] = [];
     let cursor: string | null = null;
