@@ -8,6 +8,7 @@ interface __BaseEnv_Env {
 	REGISTER_IP_LIMITER: RateLimit;
 	WRITE_LIMITER: RateLimit;
 	LOOKUP_LIMITER: RateLimit;
+	REFRESH_LIMITER: RateLimit;
 	ASSETS: Fetcher;
 	RATE_LIMITS: string;
 	CORS_ORIGINS: string;

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { hashPassword, PASSWORD_HASH_PARAMS, verifyPassword, WORKERD_SCRYPT_CAP } from "../src/auth/password";
+import { SPENT_TOKENS_REMEMBERED } from "../src/auth/service";
 import { expectProblem, freshIp, json, registerUser } from "./helpers";
 
 const base = () => {
@@ -222,6 +223,104 @@ describe("refresh and logout", () => {
   });
 });
 
+describe("forged and spent refresh tokens", () => {
+  const sessionIdOf = (refreshToken: string) => /^rt_([0-9a-f]{32})\./.exec(refreshToken)![1];
+
+  it("answers a forged token (the live session's id, a wrong secret) with a plain 401 and leaves the session working", async () => {
+    const user = await registerUser("forgedrt");
+    const forged = `rt_${sessionIdOf(user.refresh)}.${"ab".repeat(32)}`;
+    expectProblem(await json("POST", "/api/auth/refresh", { body: { refresh_token: forged } }), 401, "unauthorized");
+    expectProblem(await json("POST", "/api/auth/refresh", { body: { refresh_token: forged } }), 401, "unauthorized");
+    expect((await json("GET", "/api/auth/me", { token: user.token })).status).toBe(200);
+    const rotated = await json("POST", "/api/auth/refresh", { body: { refresh_token: user.refresh } });
+    expect(rotated.status).toBe(200);
+    expect((await json("GET", "/api/auth/me", { token: rotated.body.access_token })).status).toBe(200);
+  });
+
+  it("revokes the session when a token spent several rotations ago comes back", async () => {
+    const user = await registerUser("oldspent");
+    let current = user.refresh;
+    for (let i = 0; i < 3; i++) current = (await json("POST", "/api/auth/refresh", { body: { refresh_token: current } })).body.refresh_token;
+    expectProblem(await json("POST", "/api/auth/refresh", { body: { refresh_token: user.refresh } }), 401, "unauthorized");
+    expectProblem(await json("POST", "/api/auth/refresh", { body: { refresh_token: current } }), 401, "unauthorized");
+  });
+
+  it(`remembers the last ${SPENT_TOKENS_REMEMBERED} spent tokens: an older one is a plain 401`, async () => {
+    const user = await registerUser("forgotten");
+    let current = user.refresh;
+    for (let i = 0; i <= SPENT_TOKENS_REMEMBERED; i++) {
+      const res = await json("POST", "/api/auth/refresh", { body: { refresh_token: current } });
+      expect(res.status).toBe(200);
+      current = res.body.refresh_token;
+    }
+    expectProblem(await json("POST", "/api/auth/refresh", { body: { refresh_token: user.refresh } }), 401, "unauthorized");
+    expect((await json("POST", "/api/auth/refresh", { body: { refresh_token: current } })).status).toBe(200);
+  });
+
+  it("keeps at most the remembered number of spent hashes on the session row", async () => {
+    const user = await registerUser("bounded");
+    let current = user.refresh;
+    for (let i = 0; i < SPENT_TOKENS_REMEMBERED + 5; i++) current = (await json("POST", "/api/auth/refresh", { body: { refresh_token: current } })).body.refresh_token;
+    const row = await env.DB.prepare("SELECT spent_hashes FROM sessions WHERE id = ?").bind(sessionIdOf(current)).first<{ spent_hashes: string }>();
+    expect(row!.spent_hashes.split(",")).toHaveLength(SPENT_TOKENS_REMEMBERED);
+  });
+
+  it("of ten parallel refreshes with one token exactly one wins, and the losers' reuse revokes the session", async () => {
+    const user = await registerUser("tenrace");
+    const results = await Promise.all(Array.from({ length: 10 }, () => json("POST", "/api/auth/refresh", { body: { refresh_token: user.refresh } })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 401)).toHaveLength(9);
+    const winner = results.find((r) => r.status === 200)!;
+    expectProblem(await json("POST", "/api/auth/refresh", { body: { refresh_token: winner.body.refresh_token } }), 401, "unauthorized");
+  });
+});
+
+describe("POST /api/auth/password", () => {
+  const change = (user: { token: string }, body: unknown) => json("POST", "/api/auth/password", { token: user.token, body });
+  const login = (username: string, password: string) => json("POST", "/api/auth/login", { body: { username, password } });
+
+  it("changes the password with 204, revokes every other session and keeps the caller's", async () => {
+    const user = await registerUser("pwchange");
+    const other = await login(user.username, user.password);
+    expect((await change(user, { current_password: user.password, new_password: "a brand new passphrase" })).status).toBe(204);
+    expect((await json("GET", "/api/auth/me", { token: user.token })).status).toBe(200);
+    expect((await json("POST", "/api/auth/refresh", { body: { refresh_token: user.refresh } })).status).toBe(200);
+    expectProblem(await json("GET", "/api/auth/me", { token: other.body.access_token }), 401, "unauthorized");
+    expectProblem(await json("POST", "/api/auth/refresh", { body: { refresh_token: other.body.refresh_token } }), 401, "unauthorized");
+    expectProblem(await login(user.username, user.password), 401, "unauthorized");
+    expect((await login(user.username, "a brand new passphrase")).status).toBe(200);
+  });
+
+  it("answers a wrong current password with 403 and changes nothing", async () => {
+    const user = await registerUser("pwwrong");
+    const other = await login(user.username, user.password);
+    const res = await change(user, { current_password: "not the password", new_password: "a brand new passphrase" });
+    expectProblem(res, 403, "forbidden");
+    expect(res.body.errors).toEqual([{ field: "current_password", message: expect.any(String) }]);
+    expect(res.headers.get("www-authenticate")).toBeNull();
+    expect((await json("GET", "/api/auth/me", { token: other.body.access_token })).status).toBe(200);
+    expect((await login(user.username, user.password)).status).toBe(200);
+  });
+
+  it("validates the body with 422 naming each field, and needs a bearer token", async () => {
+    const user = await registerUser("pwinvalid");
+    const res = await change(user, { new_password: "short" });
+    expectProblem(res, 422, "validation_failed");
+    expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(["current_password", "new_password"]);
+    expectProblem(await change(user, { current_password: user.password, new_password: "p".repeat(129) }), 422, "validation_failed");
+    expectProblem(await json("POST", "/api/auth/password", { body: { current_password: user.password, new_password: "a brand new passphrase" } }), 401, "unauthorized");
+    expect((await login(user.username, user.password)).status).toBe(200);
+  });
+
+  it("counts wrong current passwords against the account's login limit", async () => {
+    const user = await registerUser("pwguess");
+    let status = 0;
+    for (let i = 0; i < 25 && status !== 429; i++) status = (await change(user, { current_password: `guess ${i} wrong`, new_password: "a brand new passphrase" })).status;
+    expect(status).toBe(429);
+    expect((await login(user.username, user.password)).status).toBe(429);
+  });
+});
+
 // The limiter counts in fixed windows, so a run that straddles a window boundary may need up to
 // twice the limit before the first 429; the loops allow for that.
 describe("rate limits", () => {
@@ -249,6 +348,55 @@ describe("rate limits", () => {
       status = (await json("POST", "/api/auth/login", { body: { username: user.username, password: "bad password" } })).status;
     }
     expect(status).toBe(429);
+  });
+
+  it("counts the username and the email of one account in one per-account bucket", async () => {
+    const user = await registerUser("onebucket");
+    const attempt = async (identifier: string) => (await json("POST", "/api/auth/login", { body: { username: identifier, password: "bad password" } })).status;
+    // Ten failures by username fill the bucket (limit 10), so the email is refused at once. A
+    // window boundary inside the ten can empty the bucket; then the second round shows it.
+    let emailStatus = 0;
+    for (let round = 0; round < 2 && emailStatus !== 429; round++) {
+      for (let i = 0; i < 10; i++) await attempt(user.username);
+      emailStatus = await attempt(user.email.toUpperCase());
+    }
+    expect(emailStatus).toBe(429);
+  });
+
+  it("limits an unknown identifier like a known account, so the limiter does not reveal which exist", async () => {
+    const ghost = `ghost_${Math.random().toString(36).slice(2, 12)}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 25 && statuses.at(-1) !== 429; i++) statuses.push((await json("POST", "/api/auth/login", { body: { username: ghost, password: "bad password" } })).status);
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.length).toBeGreaterThan(10);
+    expect(statuses.slice(0, -1).every((s) => s === 401)).toBe(true);
+  });
+
+  it("leaves another account's logins untouched when one account is limited", async () => {
+    const limited = await registerUser("limited");
+    const fine = await registerUser("fine");
+    let status = 0;
+    for (let i = 0; i < 25 && status !== 429; i++) status = (await json("POST", "/api/auth/login", { body: { username: limited.username, password: "bad password" } })).status;
+    expect(status).toBe(429);
+    expect((await json("POST", "/api/auth/login", { body: { username: fine.username, password: fine.password } })).status).toBe(200);
+  });
+
+  it("limits refresh per client IP with 429 and Retry-After, and leaves other IPs untouched", async () => {
+    const ip = freshIp();
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof json>> | undefined;
+    for (let i = 0; i < 65 && !limited; i++) {
+      const res = await json("POST", "/api/auth/refresh", { ip, body: { refresh_token: `rt_${"0".repeat(32)}.${"0".repeat(64)}` } });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    expect(limited).toBeDefined();
+    expectProblem(limited!, 429, "rate_limited");
+    expect(limited!.headers.get("retry-after")).toBe("60");
+    expect(statuses.length).toBeGreaterThan(30);
+    expect(statuses.slice(0, -1).every((s) => s === 401)).toBe(true);
+    const user = await registerUser("refreshok");
+    expect((await json("POST", "/api/auth/refresh", { body: { refresh_token: user.refresh } })).status).toBe(200);
   });
 
   it("limits registration per client IP", async () => {

@@ -5,6 +5,7 @@ import { SignJWT } from "jose";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
 import type { UserNotificationHub } from "../src/notifications/hub";
 import { expectProblem, json, registerUser, type TestUser, slotMaker } from "./helpers";
+import { claimsOf } from "./support/tokens";
 
 interface Frame {
   binary: boolean;
@@ -592,7 +593,7 @@ describe("the hub around a replay (white-box)", () => {
    */
   function upgradeWhilePushing(user: TestUser, ids: number[], check: (client: SocketClient, hub: UserNotificationHub) => Promise<void>) {
     return runInDurableObject(hubOf(user), async (hub: UserNotificationHub) => {
-      const url = `https://hub/connect?user_id=${user.id}&session_id=white-box&format=json&since=0`;
+      const url = `https://hub/connect?user_id=${user.id}&session_id=${claimsOf(user.token).sid}&expires_at=${Date.now() + 600_000}&format=json&since=0`;
       const upgrading = hub.fetch(new Request(url, { headers: { Upgrade: "websocket" } }));
       for (const id of ids) await hub.deliver(pushed(id, user));
       await check(await clientOf(await upgrading), hub);

@@ -3,7 +3,7 @@ import { ApiError } from "../lib/problem";
 import { BEARER, bodyOf, createRouter, problemResponses } from "../lib/openapi";
 import { clientIp, enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
 import { requireAuth } from "./middleware";
-import { LoginBody, LogoutBody, RefreshBody, RegisterBody, SessionSchema, UserSchema } from "./schemas";
+import { LoginBody, LogoutBody, PasswordChangeBody, RefreshBody, RegisterBody, SessionSchema, UserSchema } from "./schemas";
 import * as auth from "./service";
 import { closeSessionSockets } from "../notifications/delivery";
 
@@ -41,8 +41,23 @@ const refreshRoute = createRoute({
   path: "/refresh",
   tags,
   summary: "Rotate a refresh token into a new session pair",
+  description:
+    "Rate limited per client IP (30 per 60 s). Presenting one of the session's last 32 spent refresh tokens again is taken as theft: the session is revoked and its sockets closed (4001). A token naming a live session with a secret it never issued is a plain 401 that changes nothing.",
   request: { body: { ...bodyOf(RefreshBody, "The current refresh token"), required: true } },
-  responses: { 200: bodyOf(SessionSchema, "A new pair; the old refresh token is spent"), ...problemResponses(400, 401, 415, 422) },
+  responses: { 200: bodyOf(SessionSchema, "A new pair; the old refresh token is spent"), ...problemResponses(400, 401, 413, 415, 422, 429) },
+});
+
+const passwordRoute = createRoute({
+  method: "post",
+  path: "/password",
+  tags,
+  summary: "Change the password; every other session is revoked and its sockets closed",
+  description:
+    "Checks `current_password` (wrong: 403, counted by the per-account login limiter), stores `new_password`, and revokes every other session of the user (their tokens stop working and their sockets are closed with 4001). The calling session stays.",
+  security: BEARER,
+  middleware: [requireAuth()],
+  request: { body: { ...bodyOf(PasswordChangeBody, "The current and the new password"), required: true } },
+  responses: { 204: { description: "Password changed" }, ...problemResponses(400, 401, 403, 413, 415, 422, 429) },
 });
 
 const logoutRoute = createRoute({
@@ -77,14 +92,23 @@ export const authRoutes = createRouter()
     if (!("password" in body)) throw new ApiError(422, "validation_failed", "Send username (or email) and password.", { errors: [{ field: "password", message: "Required." }] });
     const identifier = (body.username ?? body.email ?? "").trim();
     await enforceRateLimit(c.env, c.env.LOGIN_IP_LIMITER, `ip:${clientIp(c.req.raw)}`, RATE_LIMIT_PERIODS.login);
-    await enforceRateLimit(c.env, c.env.LOGIN_ACCOUNT_LIMITER, `account:${identifier.toLowerCase()}`, RATE_LIMIT_PERIODS.login);
     return c.json(await auth.login(c.var.db, c.env, identifier, body.password), 200);
   })
-  .openapi(refreshRoute, async (c) => c.json(await auth.refresh(c.var.db, c.env, c.req.valid("json").refresh_token), 200))
+  .openapi(refreshRoute, async (c) => {
+    await enforceRateLimit(c.env, c.env.REFRESH_LIMITER, `ip:${clientIp(c.req.raw)}`, RATE_LIMIT_PERIODS.refresh);
+    return c.json(await auth.refresh(c.var.db, c.env, c.req.valid("json").refresh_token), 200);
+  })
+  // Sockets are closed before the answer, so a client that sees the 204 gets no further frame.
   .openapi(logoutRoute, async (c) => {
     const actor = c.var.actor;
     const revoked = await auth.logout(c.var.db, actor, c.req.valid("json")?.refresh_token);
-    c.executionCtx.waitUntil(closeSessionSockets(c.env, actor.id, revoked));
+    await closeSessionSockets(c.env, actor.id, revoked);
+    return c.body(null, 204);
+  })
+  .openapi(passwordRoute, async (c) => {
+    const actor = c.var.actor;
+    const revoked = await auth.changePassword(c.var.db, c.env, actor, c.req.valid("json"));
+    await closeSessionSockets(c.env, actor.id, revoked);
     return c.body(null, 204);
   })
   .openapi(meRoute, (c) => c.json(auth.toUserBody(c.var.actor), 200));

@@ -43,3 +43,10 @@ export const LoginBody = z
 export const RefreshBody = z.object({ refresh_token: z.string().min(1).max(4096) }).openapi("RefreshRequest");
 
 export const LogoutBody = z.object({ refresh_token: z.string().max(4096).optional() }).openapi("LogoutRequest");
+
+export const PasswordChangeBody = z
+  .object({
+    current_password: z.string().min(1).max(128).openapi({ example: "correct horse battery" }),
+    new_password: z.string().min(8, "At least 8 characters.").max(128, "At most 128 characters.").openapi({ example: "a new long passphrase" }),
+  })
+  .openapi("PasswordChangeRequest");

@@ -1,8 +1,10 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { sessions, users } from "../db/schema";
 import type { Actor } from "../env";
 import { ApiError } from "../lib/problem";
+import { enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
+import { closeSessionSockets } from "../notifications/delivery";
 import { formatUtc } from "../recurrence";
 import { decoyPasswordHash, hashPassword, verifyPassword } from "./password";
 import { accessTtlSeconds, formatRefreshToken, parseRefreshToken, randomToken, sha256Hex, signAccessToken, verifyAccessToken } from "./tokens";
@@ -62,21 +64,34 @@ export async function register(db: Db, env: Env, input: { username: string; emai
   return issueSession(db, env, inserted[0]);
 }
 
+/**
+ * Signs in by username or email. The per-account limiter counts the resolved user, so the
+ * username and the email share one bucket; an unknown identifier gets a bucket of its own
+ * spelling and the same decoy scrypt, so neither the limiter nor the timing tells the two apart.
+ */
 export async function login(db: Db, env: Env, identifier: string, password: string) {
   const [user] = await db
     .select()
     .from(users)
     .where(sql`lower(${users.username}) = lower(${identifier}) OR lower(${users.email}) = lower(${identifier})`)
     .limit(1);
+  const accountKey = user ? `user:${user.id}` : `unknown:${identifier.toLowerCase()}`;
+  await enforceRateLimit(env, env.LOGIN_ACCOUNT_LIMITER, accountKey, RATE_LIMIT_PERIODS.login);
   const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyPasswordHash()));
   if (!user || !ok) throw invalidCredentials();
   return issueSession(db, env, user);
 }
 
+/** How many rotated-away refresh tokens a session remembers, to recognise their reuse as theft. */
+export const SPENT_TOKENS_REMEMBERED = 32;
+
 /**
- * Rotates a refresh token. The swap is one conditional UPDATE, so of two concurrent refreshes with
- * the same token exactly one wins; presenting a spent token again is taken as theft and revokes the
- * whole session.
+ * Rotates a refresh token. The swap is one conditional UPDATE on the current hash, so of two
+ * concurrent refreshes with the same token exactly one wins. The loser presented a token that
+ * was just spent, and so does anyone replaying one of the session's last
+ * `SPENT_TOKENS_REMEMBERED` tokens: that is theft, and the whole session is revoked and its
+ * sockets closed. A token the session never issued (right session id, wrong secret: the id is in
+ * every access token) is a plain 401 that changes nothing.
  */
 export async function refresh(db: Db, env: Env, token: string) {
   const parsed = parseRefreshToken(token);
@@ -84,20 +99,32 @@ export async function refresh(db: Db, env: Env, token: string) {
   const [row] = await db.select().from(sessions).innerJoin(users, eq(users.id, sessions.userId)).where(eq(sessions.id, parsed.sessionId));
   if (!row || row.sessions.revokedAt !== null || row.sessions.expiresAt < Date.now()) throw invalidRefresh();
   const presented = await sha256Hex(parsed.secret);
+  const spent = row.sessions.spentHashes ? row.sessions.spentHashes.split(",") : [];
+  if (presented !== row.sessions.refreshHash) {
+    if (spent.includes(presented)) await revokeForTheft(db, env, row.sessions.userId, parsed.sessionId);
+    throw invalidRefresh();
+  }
   const nextSecret = randomToken(32);
-  const swapped =
-    presented === row.sessions.refreshHash
-      ? await db
-          .update(sessions)
-          .set({ refreshHash: await sha256Hex(nextSecret), expiresAt: Date.now() + SESSION_TTL_MS })
-          .where(and(eq(sessions.id, parsed.sessionId), eq(sessions.refreshHash, presented), isNull(sessions.revokedAt)))
-          .returning({ id: sessions.id })
-      : [];
+  const swapped = await db
+    .update(sessions)
+    .set({
+      refreshHash: await sha256Hex(nextSecret),
+      spentHashes: [presented, ...spent].slice(0, SPENT_TOKENS_REMEMBERED).join(","),
+      expiresAt: Date.now() + SESSION_TTL_MS,
+    })
+    .where(and(eq(sessions.id, parsed.sessionId), eq(sessions.refreshHash, presented), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
   if (!swapped.length) {
-    await revokeSession(db, parsed.sessionId);
+    // A concurrent refresh spent this very token first: a genuine reuse.
+    await revokeForTheft(db, env, row.sessions.userId, parsed.sessionId);
     throw invalidRefresh();
   }
   return sessionBody(env, row.users, parsed.sessionId, nextSecret);
+}
+
+async function revokeForTheft(db: Db, env: Env, userId: number, sessionId: string): Promise<void> {
+  await revokeSession(db, sessionId);
+  await closeSessionSockets(env, userId, [sessionId]);
 }
 
 export async function revokeSession(db: Db, sessionId: string): Promise<void> {
@@ -119,8 +146,39 @@ export async function logout(db: Db, actor: Actor, refreshToken?: string): Promi
   return revoked;
 }
 
+/**
+ * Changes the password after checking the current one (403 when wrong: the caller is
+ * authenticated, so 401 would wrongly tell a client its token is bad). Every other session of the
+ * user is revoked in the same batch; the calling one stays. Returns the revoked session ids so
+ * their sockets can be closed. Attempts count against the login limiter of the account, since a
+ * wrong current password is a password guess.
+ */
+export async function changePassword(db: Db, env: Env, actor: Actor, input: { current_password: string; new_password: string }): Promise<string[]> {
+  await enforceRateLimit(env, env.LOGIN_ACCOUNT_LIMITER, `user:${actor.id}`, RATE_LIMIT_PERIODS.login);
+  const [user] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, actor.id));
+  if (!user || !(await verifyPassword(input.current_password, user.passwordHash))) {
+    throw new ApiError(403, "forbidden", "The current password is wrong.", { errors: [{ field: "current_password", message: "Does not match." }] });
+  }
+  const passwordHash = await hashPassword(input.new_password);
+  const now = Date.now();
+  const [, revoked] = await db.batch([
+    db.update(users).set({ passwordHash }).where(eq(users.id, actor.id)),
+    db
+      .update(sessions)
+      .set({ revokedAt: now })
+      .where(and(eq(sessions.userId, actor.id), ne(sessions.id, actor.sessionId), isNull(sessions.revokedAt)))
+      .returning({ id: sessions.id }),
+  ]);
+  return revoked.map((r) => r.id);
+}
+
 /** The caller behind an access token, or null when the token is bad or its session is revoked. */
 export async function authenticate(db: Db, env: Env, token: string): Promise<Actor | null> {
+  return (await authenticateAccess(db, env, token))?.actor ?? null;
+}
+
+/** Like `authenticate`, also saying when the access token expires (epoch ms), for sockets. */
+export async function authenticateAccess(db: Db, env: Env, token: string): Promise<{ actor: Actor; expiresAt: number } | null> {
   const claims = await verifyAccessToken(env, token);
   if (!claims) return null;
   const [row] = await db
@@ -129,5 +187,8 @@ export async function authenticate(db: Db, env: Env, token: string): Promise<Act
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.id, claims.sessionId), eq(sessions.userId, claims.userId)));
   if (!row || row.revokedAt !== null) return null;
-  return { id: row.id, username: row.username, email: row.email, createdAt: row.createdAt, sessionId: claims.sessionId };
+  return {
+    actor: { id: row.id, username: row.username, email: row.email, createdAt: row.createdAt, sessionId: claims.sessionId },
+    expiresAt: claims.expiresAt,
+  };
 }

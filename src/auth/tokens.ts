@@ -36,8 +36,13 @@ export async function signAccessToken(env: Env, claims: AccessClaims): Promise<s
     .sign(encoder.encode(signingSecret(env)));
 }
 
+/** A verified access token: who, which session, and when it expires (epoch ms). */
+export interface VerifiedAccess extends AccessClaims {
+  expiresAt: number;
+}
+
 /** Verifies signature (HS256 only), issuer, audience, expiry and token type; null when any fails. */
-export async function verifyAccessToken(env: Env, token: string): Promise<AccessClaims | null> {
+export async function verifyAccessToken(env: Env, token: string): Promise<VerifiedAccess | null> {
   const secret = encoder.encode(signingSecret(env));
   try {
     const { payload } = await jwtVerify(token, secret, {
@@ -48,7 +53,7 @@ export async function verifyAccessToken(env: Env, token: string): Promise<Access
     });
     const userId = Number(payload.sub);
     if (payload.typ !== "access" || typeof payload.sid !== "string" || !Number.isSafeInteger(userId)) return null;
-    return { userId, sessionId: payload.sid };
+    return { userId, sessionId: payload.sid, expiresAt: (payload.exp ?? 0) * 1000 };
   } catch {
     return null;
   }

@@ -30,6 +30,10 @@ export const sessions = sqliteTable(
     userId: integer("user_id").notNull(),
     // SHA-256 of the one refresh token that is currently valid for this session.
     refreshHash: text("refresh_hash").notNull(),
+    // Hashes of the refresh tokens this session issued and already rotated away, newest first,
+    // comma-separated and capped (see auth/service): presenting one again is theft, while a token
+    // that was never issued is only a bad guess.
+    spentHashes: text("spent_hashes").notNull().default(""),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
     revokedAt: integer("revoked_at"),

@@ -1,10 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authenticate } from "../auth/service";
+import { authenticateAccess } from "../auth/service";
 import { requireAuth } from "../auth/middleware";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { BEARER, IdParam, PageQuery, bodyOf, createRouter, problemResponses } from "../lib/openapi";
 import { ApiError, notFound } from "../lib/problem";
 import { listNotifications, markAllRead, markRead, NOTIFICATION_TYPES } from "./service";
+import { bridgeSocket } from "./socket-bridge";
 
 const tags = ["Notifications"];
 
@@ -102,19 +103,28 @@ notificationRoutes
     return c.body(null, 204);
   });
 
-/** The socket route: the user comes from the verified token only, never from the path or query. */
+/**
+ * The socket route: the user comes from the verified token only, never from the path or query.
+ * The hub gets the token's expiry, so the socket closes when the token does (unless renewed).
+ */
 export const socketRoutes = createRouter().openapi(socketRoute, async (c) => {
   const query = c.req.valid("query");
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "upgrade_required", "Connect with a WebSocket upgrade.");
-  const actor = query.token ? await authenticate(c.var.db, c.env, query.token) : null;
-  if (!actor) throw new ApiError(401, "unauthorized", "The token is invalid, expired or revoked.");
+  const access = query.token ? await authenticateAccess(c.var.db, c.env, query.token) : null;
+  if (!access) throw socketUnauthorized();
+  const { actor, expiresAt } = access;
   const url = new URL("https://hub/connect");
   url.searchParams.set("user_id", String(actor.id));
   url.searchParams.set("session_id", actor.sessionId);
+  url.searchParams.set("expires_at", String(expiresAt));
   url.searchParams.set("format", query.format ?? "json");
   if (query.since !== undefined) url.searchParams.set("since", String(query.since));
   const hub = c.env.NOTIFICATION_HUB.getByName(String(actor.id));
   const upgraded = await hub.fetch(new Request(url, { headers: { Upgrade: "websocket" } }));
+  // The session was revoked between the token check and the hub.
+  if (!upgraded.webSocket) throw socketUnauthorized();
   // A fresh Response: the hub's has immutable headers, and our middleware adds some.
-  return new Response(null, { status: 101, webSocket: upgraded.webSocket });
+  return new Response(null, { status: 101, webSocket: bridgeSocket(upgraded.webSocket) });
 });
+
+const socketUnauthorized = () => new ApiError(401, "unauthorized", "The token is invalid, expired or revoked.");

@@ -1,6 +1,6 @@
-import { and, asc, count, desc, eq, gt, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, isNull, lt, lte, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { notifications, permissions, users } from "../db/schema";
+import { notifications, permissions, sessions, users } from "../db/schema";
 import { formatUtc } from "../recurrence";
 
 export const NOTIFICATION_TYPES = [
@@ -116,14 +116,34 @@ export async function lastNotificationId(db: Db, userId: number): Promise<number
   return row?.id ?? 0;
 }
 
-/** Notifications with `since < id <= upTo`, oldest first: the replay of a reconnecting socket. */
-export async function notificationsAfter(db: Db, userId: number, since: number, upTo: number): Promise<NotificationBody[]> {
+/**
+ * What a socket needs to start, in one round trip at the primary: the user's last notification id
+ * and whether the session is still live (a logout may have landed between the Worker's token check
+ * and the upgrade reaching the hub).
+ */
+export async function socketStart(db: Db, userId: number, sessionId: string): Promise<{ lastId: number; sessionLive: boolean }> {
+  const [[last], live] = await db.batch([
+    db.select({ id: sql<number | null>`max(${notifications.id})` }).from(notifications).where(eq(notifications.userId, userId)),
+    db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, Date.now()))),
+  ]);
+  return { lastId: last?.id ?? 0, sessionLive: live.length > 0 };
+}
+
+/**
+ * At most `limit` notifications with `since < id <= upTo`, oldest first: one page of the replay of
+ * a reconnecting socket. Keyset on (user_id, id), so it reads about `limit` rows whatever the inbox.
+ */
+export async function notificationsAfter(db: Db, userId: number, since: number, upTo: number, limit: number): Promise<NotificationBody[]> {
   const rows = await db
     .select(selectBody)
     .from(notifications)
     .leftJoin(users, eq(users.id, notifications.actorId))
     .where(and(eq(notifications.userId, userId), gt(notifications.id, since), lte(notifications.id, upTo)))
-    .orderBy(asc(notifications.id));
+    .orderBy(asc(notifications.id))
+    .limit(limit);
   return rows.map(toBody);
 }
 

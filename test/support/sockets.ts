@@ -7,6 +7,13 @@ export interface SocketClient {
   frames: any[];
   /** Resolves with the first frame matching `predicate`, or rejects after `timeoutMs`. */
   waitFor(predicate: (frame: any) => boolean, timeoutMs?: number): Promise<any>;
+  /** Resolves with the code and reason of the close once the server (or the client) closes. */
+  closed: Promise<{ code: number; reason: string }>;
+  isClosed(): boolean;
+  /** How many `pong` frames arrived. */
+  pongs(): number;
+  /** Sends a frame: objects as JSON text. */
+  send(frame: unknown): void;
   close(): void;
 }
 
@@ -16,9 +23,18 @@ export async function openSocket(query: string): Promise<SocketClient> {
   const ws = res.webSocket;
   if (!ws) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   ws.accept();
+  let closeSeen = false;
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.addEventListener("close", (event) => {
+      closeSeen = true;
+      resolve({ code: event.code, reason: event.reason });
+    });
+  });
   const frames: any[] = [];
+  let pongs = 0;
   const waiters: { predicate: (frame: any) => boolean; resolve: (frame: any) => void }[] = [];
   ws.addEventListener("message", (event) => {
+    if (event.data === "pong") pongs++;
     if (typeof event.data !== "string" || event.data === "pong") return;
     const frame = JSON.parse(event.data);
     frames.push(frame);
@@ -33,6 +49,12 @@ export async function openSocket(query: string): Promise<SocketClient> {
     status: res.status,
     ws,
     frames,
+    closed,
+    isClosed: () => closeSeen,
+    pongs: () => pongs,
+    send(frame) {
+      ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+    },
     waitFor(predicate, timeoutMs = 3000) {
       const seen = frames.find(predicate);
       if (seen) return Promise.resolve(seen);

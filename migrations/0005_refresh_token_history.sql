@@ -1,0 +1,1 @@
+ALTER TABLE `sessions` ADD `spent_hashes` text DEFAULT '' NOT NULL;
