@@ -6,7 +6,7 @@ import { seriesSpecOf } from "../events/content";
 import { authorize } from "../events/policy";
 import type { Role } from "../events/schemas";
 import { ApiError, validationFailed } from "../lib/problem";
-import { formatUtc, occurrences, occurrencesBetween, type Occurrence, type SeriesSpec } from "../recurrence";
+import { formatUtc, occurrences, occurrencesBetween, type Occurrence } from "../recurrence";
 
 /** Widest window the occurrence and agenda endpoints expand, in days. */
 export const MAX_WINDOW_DAYS = 366;
@@ -36,7 +36,7 @@ export function assertWindow(start: number, end: number): void {
 export async function eventOccurrences(db: Db, actor: Actor, eventId: number, start: number, end: number) {
   assertWindow(start, end);
   const { event } = await authorize(db, actor.id, eventId, "read");
-  return occurrencesBetween({ ...seriesSpecOf(event), seriesEnd: event.seriesEnd }, start, end).map((o) => ({ start_time: formatUtc(o.start), end_time: formatUtc(o.end) }));
+  return occurrencesBetween(seriesSpecOf(event), start, end).map((o) => ({ start_time: formatUtc(o.start), end_time: formatUtc(o.end) }));
 }
 
 export interface AgendaItem {
@@ -146,7 +146,7 @@ export async function agenda(db: Db, actor: Actor, query: { start: number; end: 
     }
   };
   for (const row of [...endless, ...longFinite]) {
-    const spec: SeriesSpec = { ...seriesSpecOf(row), seriesEnd: row.seriesEnd };
+    const spec = seriesSpecOf(row);
     // Entered at the position: what ends by then was on earlier pages (or before the window).
     advance(row, occurrences(spec, position, end));
   }
@@ -171,7 +171,7 @@ export async function agenda(db: Db, actor: Actor, query: { start: number; end: 
     const last = rows.at(-1);
     if (last) shortAfter = [last.startTime, last.id];
     for (const row of rows) {
-      for (const occurrence of occurrencesBetween({ ...seriesSpecOf(row), seriesEnd: row.seriesEnd }, start, end)) {
+      for (const occurrence of occurrencesBetween(seriesSpecOf(row), start, end)) {
         if (afterCursor(occurrence.start, row.id)) merge.push({ occurrence, row });
       }
     }

@@ -34,9 +34,13 @@ export const contentOf = (row: EventRow): EventContent => ({
   timezone: row.timezone,
 });
 
-export function seriesSpecOf(content: Pick<EventContent, "startTime" | "endTime" | "timezone" | "isRecurring" | "recurrencePattern">): SeriesSpec {
+/**
+ * The series an event describes. Given the stored `seriesEnd` (an event row, or validated
+ * content), a COUNT rule is expanded from any window without counting from its first occurrence.
+ */
+export function seriesSpecOf(content: Pick<EventContent, "startTime" | "endTime" | "timezone" | "isRecurring" | "recurrencePattern"> & { seriesEnd?: number | null }): SeriesSpec {
   const parsed = content.isRecurring && content.recurrencePattern ? parseRecurrence(content.recurrencePattern, content.timezone) : null;
-  return { startMs: content.startTime, endMs: content.endTime, timeZone: content.timezone, rule: parsed?.ok ? parsed.rule : null };
+  return { startMs: content.startTime, endMs: content.endTime, timeZone: content.timezone, rule: parsed?.ok ? parsed.rule : null, seriesEnd: content.seriesEnd };
 }
 
 export function toSnapshot(content: EventContent): Snapshot {

@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
 import type { Actor } from "../env";
 import { occurrencesBetween } from "../recurrence";
-import { contentOf, seriesSpecOf, toEventBody } from "./content";
+import { seriesSpecOf, toEventBody } from "./content";
 import type { EventRow } from "./policy";
 import type { ListQuery } from "./service";
 
@@ -42,7 +42,7 @@ const ftsPhrase = (text: string) => `"${text.replaceAll('"', '""')}"`;
 /** A recurring series is listed only if an occurrence meets the window (as in listEvents). */
 function meetsWindow(row: EventRow, query: ListQuery): boolean {
   if (!row.isRecurring || (query.start === undefined && query.end === undefined)) return true;
-  return occurrencesBetween(seriesSpecOf(contentOf(row)), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
+  return occurrencesBetween(seriesSpecOf(row), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
 }
 
 /**

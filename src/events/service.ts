@@ -147,7 +147,7 @@ export async function listEvents(db: Db, actor: Actor, query: ListQuery) {
 
 function matchesWindow(row: EventRow, query: ListQuery): boolean {
   if (!row.isRecurring || (query.start === undefined && query.end === undefined)) return true;
-  return occurrencesBetween(seriesSpecOf(contentOf(row)), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
+  return occurrencesBetween(seriesSpecOf(row), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
 }
 
 /** PUT/PATCH: merges the patch into the current content, through the write pipeline. */
