@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ROLES } from "../events/schemas";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { IdParam, PageQuery, authenticated, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
-import { agenda, eventOccurrences, MAX_WINDOW_DAYS } from "./service";
+import { agenda, eventOccurrences, MAX_AGENDA_SERIES, MAX_WINDOW_DAYS } from "./service";
 
 const tags = ["Calendar"];
 const Window = z.object({
@@ -23,6 +23,10 @@ const occurrencesRoute = createRoute({
   path: "/events/{id}/occurrences",
   tags,
   summary: `Occurrences of one event in a window of up to ${MAX_WINDOW_DAYS} days`,
+  description:
+    `Every occurrence whose [start, end) meets the window, by start. A series has at most one occurrence a day, so the widest window gives at most ${MAX_WINDOW_DAYS + 1} items and the list is not paged. ` +
+    "The work is proportional to the window, however long ago the series started: expansion starts at the window, and a COUNT rule is read through the end stored when it was written. " +
+    "Occurrences that would end after 9999-12-31T23:59:59Z are not part of a series.",
   ...authenticated(),
   request: { params: z.object({ id: IdParam }), query: Window },
   responses: { 200: bodyOf(OccurrenceList, "Occurrences intersecting [start, end), by start"), ...problemResponses(401, 404, 422) },
@@ -33,6 +37,10 @@ const agendaRoute = createRoute({
   path: "/agenda",
   tags,
   summary: "Every occurrence of every event you can see in a window, by start",
+  description:
+    `Occurrences of your own and shared events in [start, end) (at most ${MAX_WINDOW_DAYS} days), ordered by start, then event id, paged by \`cursor\`. ` +
+    `Each page does bounded work: events spanning more than a day (series, multi-day events) that still run at the page's position are merged lazily from that position, at most ${MAX_AGENDA_SERIES} of them ` +
+    `(more is a 422 naming \`start\`); shorter events are read in start order from a day before the position, only as far as the page needs.`,
   ...authenticated(),
   request: { query: Window.extend(PageQuery.shape) },
   responses: { 200: bodyOf(AgendaPage, "A page of occurrences"), ...problemResponses(401, 422) },
