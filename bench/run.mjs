@@ -167,6 +167,8 @@ function firstAndLast(samples, n = 5) {
 }
 
 function gitTree() {
+  // For a run from an exported tree (git archive), which has no .git to ask.
+  if (process.env.BENCH_TREE) return process.env.BENCH_TREE;
   try {
     const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
     const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root, encoding: "utf8" }).trim() !== "";
