@@ -34,7 +34,7 @@ const MAX_LIVE = 12;
 
 type Kind = "create" | "batch" | "update" | "move" | "conflictMove" | "rollback" | "delete" | "share" | "setRole" | "revoke" | "leave";
 type Role = "owner" | "editor" | "viewer";
-type IfMatch = "none" | "current" | "star" | "old";
+type IfMatch = "none" | "current" | "star" | "old" | "weak" | "list";
 
 interface AbstractOp {
   kind: Kind;
@@ -53,7 +53,7 @@ const opArb: fc.Arbitrary<AbstractOp> = fc.record({
   target: fc.nat(4),
   second: fc.nat(4),
   role: fc.constantFrom<Role>("owner", "editor", "viewer"),
-  ifMatch: weighted<IfMatch>([["none", 5], ["current", 3], ["star", 1], ["old", 1]]),
+  ifMatch: weighted<IfMatch>([["none", 5], ["current", 3], ["star", 1], ["old", 1], ["weak", 1], ["list", 1]]),
   pick: fc.nat(999),
 });
 const roundArb = fc.record({ hot: fc.nat(999), ops: fc.array(opArb, { minLength: 4, maxLength: 8 }) });
@@ -101,6 +101,8 @@ interface Op {
   restoredFrom?: number;
   /** The event version the If-Match ETag was read at, when it was read in this round. */
   ifMatchVersion?: number;
+  /** If-Match sent only the weak form of a current ETag, which strong comparison never matches. */
+  weakOnly?: boolean;
   status?: number;
   response?: any;
 }
@@ -216,8 +218,11 @@ async function materialize(crew: Crew, abstract: AbstractOp, hot: number | undef
       const etag = read.headers.get("etag");
       if (read.status === 200 && etag) {
         crew.etags.set(`${actor.id}:${eventId}`, etag);
-        op.headers = { "If-Match": etag };
-        op.ifMatchVersion = read.body.version;
+        // RFC 9110: a list matches when any member does; a weak tag never matches (strong comparison).
+        if (abstract.ifMatch === "weak") op.headers = { "If-Match": `W/${etag.replace(/^W\//, "")}` };
+        else op.headers = { "If-Match": abstract.ifMatch === "list" ? `"no-such-tag", ${etag}` : etag };
+        if (abstract.ifMatch === "weak") op.weakOnly = true;
+        else op.ifMatchVersion = read.body.version;
       } else op.headers = { "If-Match": '"1"' };
     }
   }
@@ -267,7 +272,7 @@ const isOwner = (s: SerialState, userId: number) => s.roles.get(userId) === "own
 function applySerially(s: SerialState, op: Op, ownerId: number): SerialState | null {
   if (!s.exists) return null;
   const actorId = op.actor.id;
-  const versionOk = op.ifMatchVersion === undefined || s.version === op.ifMatchVersion;
+  const versionOk = !op.weakOnly && (op.ifMatchVersion === undefined || s.version === op.ifMatchVersion);
   switch (op.kind) {
     case "update":
     case "move":
@@ -323,11 +328,79 @@ const roleList = (roles: Map<number, string>, crew: Crew) => Object.fromEntries(
 
 let seenOrphans = new Set<string>();
 
-async function checkRound(crew: Crew, round: number, ops: Op[]) {
+const succeededOp = (op: Op) => op.status! >= 200 && op.status! < 300;
+const isContent = (kind: Kind) => kind === "update" || kind === "move" || kind === "conflictMove" || kind === "rollback";
+/** The notification types each kind of write may produce. */
+const NOTIFIES: Record<Kind, string[]> = {
+  create: ["event_created"],
+  batch: ["event_created"],
+  update: ["event_updated"],
+  move: ["event_updated"],
+  conflictMove: ["event_updated"],
+  rollback: ["event_rolled_back"],
+  delete: ["event_deleted"],
+  share: ["event_shared", "permission_updated"],
+  setRole: ["event_shared", "permission_updated"],
+  revoke: ["permission_revoked"],
+  leave: ["permission_revoked"],
+};
+const eventsOf = (op: Op): number[] => (op.kind === "create" ? [op.response.id] : op.kind === "batch" ? (op.response as { id: number }[]).map((e) => e.id) : [op.eventId!]);
+
+interface NotificationRow {
+  id: number;
+  user_id: number;
+  type: string;
+  event_id: number;
+  actor_id: number;
+  is_read: number;
+  version: number | null;
+}
+
+/**
+ * The notifications a round wrote (ids above `mark`): each comes from a 2xx write of its actor,
+ * type and event; the actor of every change (grants aside: one that changed nothing may notify
+ * no one) has its own copy, already read; a content change reaches each recipient once, every
+ * user who held a role throughout the round, and no one who held none.
+ */
+async function checkNotifications(round: number, ops: Op[], mark: number, before: Map<number, EventState>, after: Map<number, EventState>) {
+  const { results } = await env.DB.prepare(
+    "SELECT id, user_id, type, event_id, actor_id, is_read, json_extract(data, '$.version') AS version FROM notifications WHERE id > ?1 ORDER BY id",
+  )
+    .bind(mark)
+    .all<NotificationRow>();
+  const succeeded = ops.filter(succeededOp);
+  const matches = (op: Op, row: NotificationRow) =>
+    op.actor.id === row.actor_id && NOTIFIES[op.kind].includes(row.type) && eventsOf(op).includes(row.event_id) && (!isContent(op.kind) || op.response.version === row.version);
+  for (const row of results) {
+    if (!succeeded.some((op) => matches(op, row))) violation("every notification comes from a 2xx write", { round, row, ops: ops.filter((op) => op.eventId === row.event_id).map(describeOp) });
+  }
+  for (const op of succeeded) {
+    if (op.kind === "share" || op.kind === "setRole") continue;
+    for (const eventId of eventsOf(op)) {
+      const own = results.filter((row) => row.event_id === eventId && row.user_id === op.actor.id && matches(op, row));
+      if (own.length !== 1 || own[0].is_read !== 1) violation("the actor gets one copy of its change, already read", { round, op: describeOp(op), own });
+    }
+    if (!isContent(op.kind)) continue;
+    const recipients = results.filter((row) => matches(op, row)).map((row) => row.user_id);
+    if (new Set(recipients).size !== recipients.length) violation("a change notifies each recipient once", { round, op: describeOp(op), recipients });
+    const pre = before.get(op.eventId!);
+    const post = after.get(op.eventId!);
+    if (!pre || !post?.exists) continue;
+    const regranted = new Set(succeeded.filter((o) => o.eventId === op.eventId && o.targets).flatMap((o) => o.targets!.map((t) => t.id)));
+    const steady = [...pre.roles.keys()].filter((id) => post.roles.has(id) && !regranted.has(id));
+    const missed = steady.filter((id) => !recipients.includes(id));
+    if (missed.length) violation("a change notifies every user with access", { round, op: describeOp(op), missed });
+    const outsiders = recipients.filter((id) => !pre.roles.has(id) && !post.roles.has(id) && !regranted.has(id));
+    if (outsiders.length) violation("a change notifies no one without access", { round, op: describeOp(op), outsiders });
+  }
+}
+
+async function checkRound(crew: Crew, round: number, ops: Op[], mark: number) {
   for (const op of ops) {
     statusCounts.set(`${op.kind} ${op.status}`, (statusCounts.get(`${op.kind} ${op.status}`) ?? 0) + 1);
     if (op.status! >= 500) violation("no 5xx", { round, op: describeOp(op), body: op.response });
     else if (!ALLOWED[op.kind].includes(op.status!)) violation("every status is one the operation may answer", { round, op: describeOp(op), body: op.response });
+    if (op.weakOnly && succeededOp(op)) violation("a weak ETag never satisfies If-Match", { round, op: describeOp(op) });
   }
 
   // Claims of the round's 2xx writes.
@@ -349,6 +422,7 @@ async function checkRound(crew: Crew, round: number, ops: Op[]) {
 
   const before = new Map(crew.states);
   const after = await syncCrew(crew, created);
+  await checkNotifications(round, ops, mark, before, after);
 
   // Existence, versions and roles: explained by some serial order of the round's 2xx writes.
   for (const [eventId, post] of after) {
@@ -472,10 +546,11 @@ describe("random concurrent operations by five actors against real D1", () => {
       const ops: Op[] = [];
       for (const abstract of plan[round].ops) ops.push(await materialize(crew, abstract, hot));
       await pace(ops);
+      const mark = (await env.DB.prepare("SELECT coalesce(max(id), 0) AS id FROM notifications").first<{ id: number }>())!.id;
       const answers = await Promise.all(ops.map((op) => json(op.method, op.path, { token: op.actor.token, body: op.body, headers: op.headers })));
       answers.forEach((answer, i) => Object.assign(ops[i], { status: answer.status, response: answer.body }));
       sent += ops.length;
-      await checkRound(crew, round, ops);
+      await checkRound(crew, round, ops, mark);
     }
 
     // Through the API at the end: each live event's changelog, its permissions, and 404 for the deleted.
