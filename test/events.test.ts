@@ -1,5 +1,8 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, expectProblem, json, registerUser, type TestUser, slotMaker } from "./helpers";
+import { call, expectProblem, freshIp, json, registerUser, type TestUser, slotMaker } from "./helpers";
+import { interferingDatabase, sendWith, type Interference } from "./support/faults";
+import type { WireRequest } from "./support/wire";
 
 let alice: TestUser;
 let bob: TestUser;
@@ -322,5 +325,81 @@ describe("POST /api/events/batch", () => {
     const res = await json("POST", "/api/events/batch", { token: user.token, body: make(100) });
     expect(res.status).toBe(201);
     expect(res.body).toHaveLength(100);
+  });
+});
+
+describe("the write pipeline when its premise moves between its read and its batch", () => {
+  const wire = (user: TestUser, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): WireRequest => ({
+    method,
+    path,
+    headers: { Authorization: `Bearer ${user.token}`, "CF-Connecting-IP": freshIp(), ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  /** Sends `request`, running `interfere` to completion just before its first write reaches D1. */
+  const squeezed = async (request: WireRequest, interfere: () => Promise<unknown>) => {
+    const seen: Interference = { ran: false };
+    const res = await sendWith({ DB: interferingDatabase(env.DB, async () => void (await interfere()), seen) }, request);
+    expect(seen.ran).toBe(true);
+    return res;
+  };
+  const count = async (sql: string, ...params: unknown[]) => (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n;
+
+  it("re-applies a PATCH without If-Match on top of one that got in first: both land, versions 2 and 3", async () => {
+    const made = await create(alice, { title: "Two writers", ...slot() });
+    const res = await squeezed(wire(alice, "PATCH", `/api/events/${made.body.id}`, { description: "second" }), () => json("PATCH", `/api/events/${made.body.id}`, { token: alice.token, body: { title: "first" } }));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ version: 3, title: "first", description: "second" });
+    const changelog = (await json("GET", `/api/events/${made.body.id}/changelog`, { token: alice.token })).body.items;
+    expect(changelog.map((e: { version: number; changes: object }) => [e.version, Object.keys(e.changes)])).toEqual([
+      [1, expect.any(Array)],
+      [2, ["title"]],
+      [3, ["description"]],
+    ]);
+  });
+
+  it("answers 412 to an If-Match PATCH when a share got in first, though the content is unchanged, and writes nothing", async () => {
+    const made = await create(alice, { title: "Shared meanwhile", ...slot() });
+    const tag = made.headers.get("etag")!;
+    const res = await squeezed(wire(alice, "PATCH", `/api/events/${made.body.id}`, { title: "Mine" }, { "If-Match": tag }), () =>
+      json("POST", `/api/events/${made.body.id}/share`, { token: alice.token, body: { user_id: bob.id, role: "viewer" } }),
+    );
+    expect(res.status).toBe(412);
+    expect((res.body as { current: { version: number; permissions: unknown[] } }).current).toMatchObject({ version: 1, permissions: [expect.anything(), expect.objectContaining({ user_id: bob.id })] });
+    expect(await count("SELECT count(*) AS n FROM versions WHERE event_id = ?", made.body.id)).toBe(1);
+  });
+
+  it("answers 404 to a PATCH whose event was deleted first, leaving no version, permission or notification of it but the deletion notices", async () => {
+    const made = await create(alice, { title: "Gone", ...slot() });
+    expect((await json("POST", `/api/events/${made.body.id}/share`, { token: alice.token, body: { user_id: bob.id, role: "editor" } })).status).toBe(200);
+    const res = await squeezed(wire(bob, "PATCH", `/api/events/${made.body.id}`, { title: "Too late" }), () => call("DELETE", `/api/events/${made.body.id}`, { token: alice.token }));
+    expect(res.status).toBe(404);
+    expect(await count("SELECT count(*) AS n FROM versions WHERE event_id = ?", made.body.id)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM permissions WHERE event_id = ?", made.body.id)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM notifications WHERE event_id = ? AND type <> 'event_deleted'", made.body.id)).toBe(0);
+  });
+
+  it("answers 403 to a DELETE by a co-owner demoted first, and the event keeps its whole history", async () => {
+    const made = await create(alice, { title: "Demoted", ...slot() });
+    expect((await json("POST", `/api/events/${made.body.id}/share`, { token: alice.token, body: { user_id: bob.id, role: "owner" } })).status).toBe(200);
+    const res = await squeezed(wire(bob, "DELETE", `/api/events/${made.body.id}`), () => json("PUT", `/api/events/${made.body.id}/permissions/${bob.id}`, { token: alice.token, body: { role: "viewer" } }));
+    expect(res.status).toBe(403);
+    expect((await json("GET", `/api/events/${made.body.id}`, { token: alice.token })).status).toBe(200);
+    expect(await count("SELECT count(*) AS n FROM versions WHERE event_id = ?", made.body.id)).toBe(1);
+  });
+});
+
+describe("what a delete leaves behind", () => {
+  it("removes every notification about the event but the deletion notices, one per person who had access", async () => {
+    const made = await create(alice, { title: "Short-lived", ...slot() });
+    expect((await json("POST", `/api/events/${made.body.id}/share`, { token: alice.token, body: { user_id: bob.id, role: "editor" } })).status).toBe(200);
+    expect((await json("PATCH", `/api/events/${made.body.id}`, { token: bob.token, body: { title: "Renamed" } })).status).toBe(200);
+    expect((await call("DELETE", `/api/events/${made.body.id}`, { token: alice.token })).status).toBe(204);
+    const { results } = await env.DB.prepare("SELECT user_id, type, is_read FROM notifications WHERE event_id = ? ORDER BY user_id").bind(made.body.id).all();
+    expect(results).toEqual([
+      { user_id: alice.id, type: "event_deleted", is_read: 1 },
+      { user_id: bob.id, type: "event_deleted", is_read: 0 },
+    ].sort((x, y) => x.user_id - y.user_id));
+    const inbox = await json("GET", "/api/notifications", { token: bob.token });
+    expect(inbox.body.items.filter((n: { event_id: number }) => n.event_id === made.body.id)).toEqual([expect.objectContaining({ type: "event_deleted", message: `${alice.username} deleted "Renamed"` })]);
   });
 });

@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_COLLABORATORS } from "../src/sharing/schemas";
-import { call, expectProblem, json, registerUser, type TestUser } from "./helpers";
+import { call, expectProblem, freshIp, json, registerUser, type TestUser } from "./helpers";
+import { interferingDatabase, sendWith, type Interference } from "./support/faults";
+import type { WireRequest } from "./support/wire";
 
 let alice: TestUser;
 let bob: TestUser;
@@ -436,5 +438,61 @@ describe("an editor's move is conflict-checked against the owner's calendar", ()
     const { res } = await editorMovingOnto();
     expect(res.status).toBe(409);
     for (const secret of ["Alice's private other", "private notes", "private room"]) expect(JSON.stringify(res.body)).not.toContain(secret);
+  });
+});
+
+describe("permission writes when their premise moves between their read and their batch", () => {
+  const wire = (user: TestUser, method: string, path: string, body?: unknown): WireRequest => ({
+    method,
+    path,
+    headers: { Authorization: `Bearer ${user.token}`, "CF-Connecting-IP": freshIp(), ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const squeezed = async (request: WireRequest, interfere: () => Promise<unknown>) => {
+    const seen: Interference = { ran: false };
+    const res = await sendWith({ DB: interferingDatabase(env.DB, async () => void (await interfere()), seen) }, request);
+    expect(seen.ran).toBe(true);
+    return res;
+  };
+  const notices = async (eventId: number, type: string) =>
+    (await env.DB.prepare("SELECT user_id, data FROM notifications WHERE event_id = ? AND type = ? ORDER BY id").bind(eventId, type).all<{ user_id: number; data: string }>()).results;
+
+  it("re-plans a share when the same user's role changed first, so its notice names the role that was really replaced", async () => {
+    const event = await sharedEvent([[bob, "viewer"]]);
+    const res = await squeezed(wire(alice, "POST", `/api/events/${event.id}/share`, { user_id: bob.id, role: "owner" }), () => setRole(alice, event.id, bob.id, { role: "editor" }));
+    expect(res.status).toBe(200);
+    const last = (await notices(event.id, "permission_updated")).at(-1)!;
+    expect(JSON.parse(last.data)).toMatchObject({ user_id: bob.id, role: "owner", previous_role: "editor" });
+    expect((await permissionsOf(alice, event.id)).body).toContainEqual(entry(bob, "owner", alice));
+  });
+
+  it("answers 404 to a share whose event was deleted first, leaving no permission or notice of the share", async () => {
+    const event = await createEvent(alice, "Deleted under the share");
+    const res = await squeezed(wire(alice, "POST", `/api/events/${event.id}/share`, { user_id: bob.id, role: "viewer" }), () => call("DELETE", `/api/events/${event.id}`, { token: alice.token }));
+    expect(res.status).toBe(404);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM permissions WHERE event_id = ?").bind(event.id).first("n")).toBe(0);
+    expect(await notices(event.id, "event_shared")).toEqual([]);
+  });
+
+  it("answers 404 to a revocation when the collaborator left first, and only the leave is notified", async () => {
+    const event = await sharedEvent([[bob, "editor"], [carol, "viewer"]]);
+    const res = await squeezed(wire(alice, "DELETE", `/api/events/${event.id}/permissions/${carol.id}`), () => revoke(carol, event.id, carol.id));
+    expect(res.status).toBe(404);
+    expect((res.body as { code: string }).code).toBe("not_found");
+    expect((await notices(event.id, "permission_revoked")).map((n) => n.user_id).sort((a, b) => a - b)).toEqual([alice.id, bob.id, carol.id].sort((a, b) => a - b));
+  });
+
+  it("answers 403 to a co-owner's revocation when they were demoted first, and the collaborator keeps access", async () => {
+    const event = await sharedEvent([[bob, "owner"], [carol, "viewer"]]);
+    const res = await squeezed(wire(bob, "DELETE", `/api/events/${event.id}/permissions/${carol.id}`), () => setRole(alice, event.id, bob.id, { role: "viewer" }));
+    expect(res.status).toBe(403);
+    expect((await getEvent(carol, event.id)).status).toBe(200);
+  });
+
+  it("answers 404 to leaving an event deleted first", async () => {
+    const event = await sharedEvent([[bob, "viewer"]]);
+    const res = await squeezed(wire(bob, "DELETE", `/api/events/${event.id}/permissions/${bob.id}`), () => call("DELETE", `/api/events/${event.id}`, { token: alice.token }));
+    expect(res.status).toBe(404);
+    expect(await notices(event.id, "permission_revoked")).toEqual([]);
   });
 });
