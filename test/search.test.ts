@@ -68,6 +68,16 @@ describe("search is case-insensitive over all of Unicode", () => {
     expect(res.body.items).toEqual([]);
   });
 
+  it("matches a query holding a NUL literally instead of failing", async () => {
+    await create(alice, { title: "nul\u0000byte title" });
+    for (const q of ["l\u0000b", "nul\u0000byte", "\u0000"]) {
+      const res = await search(alice, q);
+      expect(res.status).toBe(200);
+      expect(titles(res)).toEqual(["nul\u0000byte title"]);
+    }
+    expect(titles(await search(alice, "x\u0000y"))).toEqual([]);
+  });
+
   it("combines q with role and a window", async () => {
     const event = (await create(bob, { title: "Shared Kaffee", start_time: "2064-11-01T10:00:00Z", end_time: "2064-11-01T11:00:00Z" })).body;
     await json("POST", `/api/events/${event.id}/share`, { token: bob.token, body: { user_id: alice.id, role: "viewer" } });

@@ -15,8 +15,9 @@ import type { ListQuery } from "./service";
  */
 export const SEARCH_SCAN_ROWS = 500;
 /**
- * The same for 1 and 2 character queries, which trigrams cannot serve: these rows are read with
- * their text and matched here, so the budget is smaller.
+ * The same for 1 and 2 character queries, which trigrams cannot serve (and queries holding a NUL,
+ * which FTS5 cannot parse): these rows are read with their text and matched here, so the budget
+ * is smaller.
  */
 export const SHORT_SEARCH_SCAN_ROWS = 200;
 
@@ -56,7 +57,8 @@ function meetsWindow(row: EventRow, query: ListQuery): boolean {
  */
 export async function searchEvents(db: Db, actor: Actor, query: ListQuery & { q: string }) {
   const needle = searchForm(query.q);
-  const short = codePoints(needle) < 3;
+  // FTS5 reads a query string only up to a NUL, so such a needle is matched here like a short one.
+  const short = codePoints(needle) < 3 || needle.includes("\u0000");
   const budget = short ? SHORT_SEARCH_SCAN_ROWS : SEARCH_SCAN_ROWS;
 
   const filters: (SQL | undefined)[] = [eq(permissions.userId, actor.id)];
