@@ -14,6 +14,8 @@ import {
   WorkBudget,
   type SeriesSpec,
 } from "../src/recurrence";
+import { env } from "cloudflare:workers";
+import { MAX_CONFLICT_CANDIDATES } from "../src/events/conflicts";
 import { expectProblem, json, registerUser } from "./helpers";
 
 const DAY = 86_400_000;
@@ -257,5 +259,22 @@ describe("hostile rules through the API", () => {
     expect(index).toBeGreaterThan(0);
     expect(res.body.errors[0]).toEqual({ field: `events.${index}.recurrence_pattern`, index, message: expect.stringContaining(`${CONFLICT_BUDGET} steps`) });
     expect((await json("GET", "/api/events?limit=5", { token: owner.token })).body.items).toEqual([]);
+  });
+
+  it(`refuses a write that more than ${MAX_CONFLICT_CANDIDATES} stored events could overlap, before comparing them`, async () => {
+    const owner = await registerUser("crowd");
+    // Seeded directly: that many endless series through the API would take minutes.
+    await env.DB.prepare(
+      `INSERT INTO events (owner_id, title, description, location, start_time, end_time, series_end, is_recurring, recurrence_pattern, timezone, version, created_at, updated_at)
+       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+       SELECT ?1, 'Seeded ' || i, '', NULL, ?3 + i * 1000, ?3 + i * 1000 + 500, NULL, 1, 'FREQ=YEARLY;INTERVAL=1000', 'UTC', 1, 0, 0 FROM n`,
+    )
+      .bind(owner.id, MAX_CONFLICT_CANDIDATES + 1, Date.UTC(2030, 0, 1))
+      .run();
+    const before = expansionWork();
+    const res = await json("POST", "/api/events", { token: owner.token, body: { title: "One more", start_time: "2031-05-01T10:00:00Z", end_time: "2031-05-01T11:00:00Z" } });
+    expect(expansionWork() - before).toBe(0);
+    expectProblem(res, 422, "validation_failed");
+    expect(res.body.errors).toEqual([{ field: "start_time", message: expect.stringContaining(`More than ${MAX_CONFLICT_CANDIDATES}`) }]);
   });
 });

@@ -50,6 +50,24 @@ function overlapOf(a: Compared, b: Compared, budget: WorkBudget) {
 }
 
 /**
+ * Stored events one conflict check reads and compares at most (endless series, and finite events
+ * that may run at the same time). Past it the write is refused before the comparison: reading
+ * and holding that many rows is itself what a write must not cost.
+ */
+export const MAX_CONFLICT_CANDIDATES = CONFLICT_BUDGET / 10;
+
+/** The 422 for a check that would pass its bounds, on the event being checked. */
+function tooCostly(c: Candidate | undefined, message: string) {
+  return validationFailed([
+    {
+      field: `${c?.index !== undefined ? `events.${c.index}.` : ""}${c?.spec.rule ? "recurrence_pattern" : "start_time"}`,
+      message,
+      ...(c?.index !== undefined ? { index: c.index } : {}),
+    },
+  ]);
+}
+
+/**
  * Runs the pairwise checks of one write under one budget. Past it the write is refused with a 422
  * on the rule being checked: an overlap is never accepted just because it was too costly to find.
  */
@@ -59,14 +77,7 @@ function withinBudget<T>(candidate: () => Candidate | undefined, run: (budget: W
     return run(budget);
   } catch (error) {
     if (!(error instanceof BudgetExceeded)) throw error;
-    const c = candidate();
-    throw validationFailed([
-      {
-        field: `${c?.index !== undefined ? `events.${c.index}.` : ""}${c?.spec.rule ? "recurrence_pattern" : "start_time"}`,
-        message: `Checking this event against the owner's other recurring events for conflicts needs more than ${CONFLICT_BUDGET} steps; use fewer or shorter series.`,
-        ...(c?.index !== undefined ? { index: c.index } : {}),
-      },
-    ]);
+    throw tooCostly(candidate(), `Checking this event against the owner's other recurring events for conflicts needs more than ${CONFLICT_BUDGET} steps; use fewer or shorter series.`);
   }
 }
 
@@ -105,9 +116,17 @@ export async function findConflicts(db: Db, ownerId: number, candidates: Candida
           // A bare max() over the expression index reads one entry (see the schema).
           sql`${events.startTime} > ${earliest} - coalesce((SELECT max(e2.series_end - e2.start_time) FROM events e2 WHERE e2.owner_id = ${ownerId}), 0)`,
         ),
-      ),
-    db.select(columns).from(events).where(and(eq(events.ownerId, ownerId), isNull(events.seriesEnd), beforeLatest)),
+      )
+      .limit(MAX_CONFLICT_CANDIDATES + 1),
+    db
+      .select(columns)
+      .from(events)
+      .where(and(eq(events.ownerId, ownerId), isNull(events.seriesEnd), beforeLatest))
+      .limit(MAX_CONFLICT_CANDIDATES + 1),
   ]);
+  if (finite.length + endless.length > MAX_CONFLICT_CANDIDATES) {
+    throw tooCostly(candidates.find((c) => c.spec.rule) ?? candidates[0], `More than ${MAX_CONFLICT_CANDIDATES} of the owner's events could overlap this one, more than one conflict check compares.`);
+  }
   const stored = [...finite, ...endless].map((row) => ({ row, spec: seriesSpecOf(row), seriesEnd: row.seriesEnd }));
   const conflicts: Conflict[] = [];
   let current: Candidate | undefined;
