@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { MAX_COLLABORATORS } from "../src/sharing/schemas";
 import { json, registerUser, type TestUser, slotMaker } from "./helpers";
 
 const slot = slotMaker(2033);
@@ -172,5 +174,83 @@ describe("sharing one event with many users at once", () => {
       const listed = await allPages<{ id: number; my_role: string }>(user, "/api/events");
       expect(listed.filter((e) => e.id === eventId).map((e) => e.my_role)).toEqual([role.get(user.id)]);
     }
+  });
+});
+
+/**
+ * Users that exist only as rows, for grants by user_id: registering hundreds through the API would
+ * cost a password hash each. Nobody logs in as them; they only receive permissions.
+ */
+async function silentUsers(prefix: string, count: number): Promise<number[]> {
+  const names = Array.from({ length: count }, (_, i) => `${prefix}_${Date.now().toString(36)}_${i}`);
+  await env.DB.prepare("INSERT INTO users (username, email, password_hash, created_at) SELECT value, value || '@example.com', '-', 0 FROM json_each(?1)").bind(JSON.stringify(names)).run();
+  const { results } = await env.DB.prepare("SELECT id FROM users WHERE username IN (SELECT value FROM json_each(?1)) ORDER BY id").bind(JSON.stringify(names)).all<{ id: number }>();
+  return results.map((r) => r.id);
+}
+
+describe("two shares that together pass the collaborator limit", () => {
+  it(`let exactly one through: ${MAX_COLLABORATORS} collaborators at most, the loser gets 422 and grants no one`, async () => {
+    const owner = await registerUser("cap_owner");
+    const eventId = await createEvent(owner, "Crowded");
+    const half = Math.ceil(MAX_COLLABORATORS * 0.75);
+    const ids = await silentUsers("cap", half * 2);
+    const [first, second] = [ids.slice(0, half), ids.slice(half)];
+    const results = await Promise.all(
+      [first, second].map((group) => json("POST", `/api/events/${eventId}/share`, { token: owner.token, body: group.map((id) => ({ user_id: id, role: "viewer" })) })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 422]);
+    const winner = results[0].status === 200 ? first : second;
+    const { results: rows } = await env.DB.prepare("SELECT user_id FROM permissions WHERE event_id = ? AND user_id <> ?").bind(eventId, owner.id).all<{ user_id: number }>();
+    expect(rows.map((r) => r.user_id).sort((a, b) => a - b)).toEqual(winner);
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM notifications WHERE event_id = ? AND type IN ('event_shared', 'permission_updated')").bind(eventId).first<{ n: number }>())!;
+    // One notification per recipient of the winning share: its grantees and the owner.
+    expect(n).toBe(winner.length + 1);
+  });
+});
+
+describe("several owners deleting one event at once", () => {
+  it("lets exactly one delete succeed; the others find nothing, and each former holder gets one deletion notice", async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const [creator, coOwner, viewer] = await Promise.all([registerUser("dd_creator"), registerUser("dd_coowner"), registerUser("dd_viewer")]);
+      const eventId = await createEvent(creator, `Deleted thrice ${trial}`);
+      await share(creator, eventId, coOwner, "owner");
+      await share(creator, eventId, viewer, "viewer");
+      const results = await Promise.all([creator, coOwner, creator, coOwner].map((user) => json("DELETE", `/api/events/${eventId}`, { token: user.token })));
+      expect(results.map((r) => r.status).sort()).toEqual([204, 404, 404, 404]);
+      const { results: notices } = await env.DB.prepare("SELECT user_id, count(*) AS n FROM notifications WHERE event_id = ? AND type = 'event_deleted' GROUP BY user_id ORDER BY user_id")
+        .bind(eventId)
+        .all<{ user_id: number; n: number }>();
+      expect(notices).toEqual([creator, coOwner, viewer].map((u) => ({ user_id: u.id, n: 1 })).sort((a, b) => a.user_id - b.user_id));
+    }
+  });
+});
+
+describe("concurrent writes to one event", () => {
+  it("with the same If-Match: exactly one of eight succeeds, the rest answer 412 and write nothing", async () => {
+    const [owner, ...editors] = await Promise.all(["im_owner", "im_editor", "im_editor", "im_editor", "im_editor"].map((p) => registerUser(p)));
+    const eventId = await createEvent(owner, "Contended");
+    for (const editor of editors) await share(owner, eventId, editor, "editor");
+    const writers = [owner, ...editors, ...editors.slice(0, 3)];
+    const etags = await Promise.all(writers.map(async (user) => (await json("GET", `/api/events/${eventId}`, { token: user.token })).headers.get("etag")!));
+    const results = await Promise.all(writers.map((user, i) => json("PATCH", `/api/events/${eventId}`, { token: user.token, headers: { "If-Match": etags[i] }, body: { description: `writer ${i}` } })));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 412, 412, 412, 412, 412, 412, 412]);
+    const changelog = await allPages<{ version: number }>(owner, `/api/events/${eventId}/changelog`);
+    expect(changelog.map((e) => e.version)).toEqual([1, 2]);
+  });
+
+  it("without If-Match: every one of twenty is applied on top of the others (200, or 409 after too many retries, which writes nothing)", async () => {
+    const [owner, ...editors] = await Promise.all(["ra_owner", "ra_editor", "ra_editor", "ra_editor"].map((p) => registerUser(p)));
+    const eventId = await createEvent(owner, "Re-applied");
+    for (const editor of editors) await share(owner, eventId, editor, "editor");
+    const writers = Array.from({ length: 20 }, (_, i) => [owner, ...editors][i % 4]);
+    const results = await Promise.all(writers.map((user, i) => json("PATCH", `/api/events/${eventId}`, { token: user.token, body: { description: `write ${i}` } })));
+    expect(results.filter((r) => r.status !== 200 && r.status !== 409).map((r) => r.status)).toEqual([]);
+    const applied = results.flatMap((r, i) => (r.status === 200 ? [{ i, version: r.body.version as number }] : []));
+    const changelog = await allPages<{ version: number; changed_by: { id: number }; changes: { description?: { to: string } } }>(owner, `/api/events/${eventId}/changelog`);
+    expect(changelog.map((e) => e.version)).toEqual(Array.from({ length: applied.length + 1 }, (_, i) => i + 1));
+    for (const { i, version } of applied) {
+      expect({ i, version, entry: changelog[version - 1] }).toMatchObject({ i, version, entry: { changed_by: { id: writers[i].id }, changes: { description: { to: `write ${i}` } } } });
+    }
+    expect(applied.length).toBeGreaterThanOrEqual(15);
   });
 });
