@@ -138,6 +138,7 @@ describe("bodies without a Content-Length", () => {
     { method: "PUT", path: "/api/events/1" },
     { method: "POST", path: "/api/nothing/here" },
     { method: "DELETE", path: "/api/events/1" },
+    { method: "POST", path: "/health" },
   ]) {
     it(`cuts a chunked 6 MiB body to ${target.method} ${target.path} at the limit with 413, and serves the next request`, async () => {
       const request = new Request(`http://localhost${target.path}`, {
@@ -157,6 +158,21 @@ describe("bodies without a Content-Length", () => {
       expect(next.status).toBe(200);
     });
   }
+
+  it("renders the 413 of a chunked body in MessagePack when the client accepts only that", async () => {
+    const res = await exports.default.fetch(
+      new Request("http://localhost/api/events", {
+        method: "POST",
+        headers: { "Content-Type": "application/msgpack", Accept: "application/msgpack", "CF-Connecting-IP": freshIp() },
+        body: chunkedBody(6 * MIB),
+        // @ts-expect-error see above
+        duplex: "half",
+      }),
+    );
+    expect(res.status).toBe(413);
+    expect(res.headers.get("content-type")).toBe("application/msgpack");
+    expect(decode(new Uint8Array(await res.arrayBuffer()))).toMatchObject({ status: 413, code: "payload_too_large", request_id: expect.any(String) });
+  });
 
   it("accepts a small chunked body", async () => {
     const text = JSON.stringify({ title: "Streamed", ...slot() });

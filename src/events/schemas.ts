@@ -118,7 +118,16 @@ export const EventPage = z.object({ items: z.array(EventSchema), next_cursor: z.
 export const EventListQuery = PageQuery.extend({
   start: z.string().max(64).optional().openapi({ param: { in: "query" }, description: "Events that intersect [start, end)" }),
   end: z.string().max(64).optional().openapi({ param: { in: "query" } }),
-  q: z.string().max(200).optional().openapi({ param: { in: "query" }, description: "Case-insensitive substring of title, description or location" }),
+  q: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({
+      param: { in: "query" },
+      description:
+        "Substring of title, description or location, case-insensitive over all of Unicode (simple case folding: `café` finds `CAFÉ`, `σοφία` finds `ΣΟΦΊΑ`, `ß` and `ẞ` match each other but not `ss`; Turkish `İ`/`ı` match `i`; accents are not ignored). " +
+        "A page examines at most 500 of your events after the cursor (200 for queries of 1 or 2 characters), so it may hold fewer than `limit` items, even none, while `next_cursor` is not null: keep paging until it is null.",
+    }),
   role: RoleInput.optional().openapi({ param: { in: "query" } }),
 });
 
