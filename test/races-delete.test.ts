@@ -72,6 +72,21 @@ function unexpected(outcomes: Record<string, Outcome>, allowed: Record<string, n
     .map((o) => ({ op: o.op, status: o.status, code: (o.body as { code?: string } | null)?.code }));
 }
 
+/**
+ * Starts `fn` after `ms` milliseconds (0: at once). Trials stagger one side of a two-request race
+ * by 0..4 ms, alternately, so both orders of the race are actually tried, not only the one the
+ * scheduler happens to prefer.
+ */
+const after = <T,>(ms: number, fn: () => Promise<T>) => (ms ? new Promise<void>((resolve) => setTimeout(resolve, ms)).then(fn) : fn());
+const stagger = (trial: number) => ({ first: trial % 2 ? trial % 5 : 0, second: trial % 2 ? 0 : trial % 5 });
+
+/** How often each combination of statuses came up, printed so a run shows which orders it tried. */
+function logOutcomes(name: string, pairs: string[]) {
+  const counts: Record<string, number> = {};
+  for (const pair of pairs) counts[pair] = (counts[pair] ?? 0) + 1;
+  console.log(`races-delete ${name}: ${JSON.stringify(counts)}`);
+}
+
 /** Each request's status, in the order fired. */
 const statusesOf = (outcomes: Record<string, Outcome>) => Object.fromEntries(Object.values(outcomes).map((o) => [o.op, o.status]));
 
@@ -98,6 +113,7 @@ describe("content writes racing a delete of the same event", () => {
       ifMatchPut: [200, 404, 412],
     };
     const failures: unknown[] = [];
+    const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
       const event = await sharedEvent(crew, `Race ${trial}`);
@@ -113,19 +129,23 @@ describe("content writes racing a delete of the same event", () => {
       if (bad.length || integrity.orphans.length || integrity.history.length) failures.push({ trial, statuses: statusesOf(outcomes), bad, ...briefly(integrity) });
       await expectGone(crew, event.id);
     }
+    if (pairs.length) logOutcomes(expect.getState().currentTestName ?? "", pairs);
     expect({ failed: failures.length, first: failures.slice(0, 2) }).toEqual({ failed: 0, first: [] });
   });
 
   it("an If-Match DELETE racing a PATCH either deletes (and the PATCH finds nothing) or is refused with 412 and the PATCH's version stays", async () => {
     const failures: unknown[] = [];
+    const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
       const event = await sharedEvent(crew, `Conditional race ${trial}`);
+      const { first, second } = stagger(trial);
       const outcomes = await atOnce({
-        delete: () => json("DELETE", `/api/events/${event.id}`, { token: crew.coOwner.token, headers: { "If-Match": event.etag } }),
-        patch: () => json("PATCH", `/api/events/${event.id}`, { token: crew.editor.token, body: { description: `edit ${trial}` } }),
+        delete: () => after(first, () => json("DELETE", `/api/events/${event.id}`, { token: crew.coOwner.token, headers: { "If-Match": event.etag } })),
+        patch: () => after(second, () => json("PATCH", `/api/events/${event.id}`, { token: crew.editor.token, body: { description: `edit ${trial}` } })),
       });
       const pair = [outcomes.delete.status, outcomes.patch.status].join(",");
+      pairs.push(`delete ${outcomes.delete.status}, patch ${outcomes.patch.status}`);
       const [state] = (await eventStates(env.DB, [event.id])).values();
       const integrity = await integrityReport(env.DB, [event.id]);
       // 204 + 200 is allowed only when the PATCH ran first and then the delete of that older
@@ -134,6 +154,7 @@ describe("content writes racing a delete of the same event", () => {
         (pair === "204,404" && !state.exists) || (pair === "412,200" && state.exists && state.version === event.version + 1);
       if (!consistent || integrity.orphans.length || integrity.history.length) failures.push({ trial, pair, exists: state.exists, version: state.version, statuses: statusesOf(outcomes), ...briefly(integrity) });
     }
+    if (pairs.length) logOutcomes(expect.getState().currentTestName ?? "", pairs);
     expect({ failed: failures.length, first: failures.slice(0, 2) }).toEqual({ failed: 0, first: [] });
   });
 });
@@ -148,6 +169,7 @@ describe("permission writes racing a delete of the same event", () => {
       leave: [204, 404],
     };
     const failures: unknown[] = [];
+    const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
       const event = await sharedEvent(crew, `Sharing race ${trial}`);
@@ -163,6 +185,7 @@ describe("permission writes racing a delete of the same event", () => {
       if (bad.length || integrity.orphans.length || integrity.history.length) failures.push({ trial, statuses: statusesOf(outcomes), bad, ...briefly(integrity) });
       await expectGone(crew, event.id);
     }
+    if (pairs.length) logOutcomes(expect.getState().currentTestName ?? "", pairs);
     expect({ failed: failures.length, first: failures.slice(0, 2) }).toEqual({ failed: 0, first: [] });
   });
 });
@@ -170,14 +193,17 @@ describe("permission writes racing a delete of the same event", () => {
 describe("a co-owner deleting while the creator takes their role away", () => {
   it(`either the delete wins (204, the demotion finds nothing) or it is refused and the event is intact with its full history (${TRIALS} trials)`, async () => {
     const failures: unknown[] = [];
+    const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
       const event = await sharedEvent(crew, `Demotion race ${trial}`);
+      const { first, second } = stagger(trial);
       const outcomes = await atOnce({
-        demote: () => json("PUT", `/api/events/${event.id}/permissions/${crew.coOwner.id}`, { token: crew.creator.token, body: { role: "viewer" } }),
-        delete: () => json("DELETE", `/api/events/${event.id}`, { token: crew.coOwner.token }),
+        demote: () => after(first, () => json("PUT", `/api/events/${event.id}/permissions/${crew.coOwner.id}`, { token: crew.creator.token, body: { role: "viewer" } })),
+        delete: () => after(second, () => json("DELETE", `/api/events/${event.id}`, { token: crew.coOwner.token })),
       });
       const pair = `${outcomes.delete.status},${outcomes.demote.status}`;
+      pairs.push(`delete ${outcomes.delete.status}, demote ${outcomes.demote.status}`);
       const [state] = (await eventStates(env.DB, [event.id])).values();
       const integrity = await integrityReport(env.DB, [event.id]);
       const deleted = pair === "204,404" && !state.exists;
@@ -191,37 +217,45 @@ describe("a co-owner deleting while the creator takes their role away", () => {
         expect(changelog.body.items.map((e: { version: number }) => e.version)).toEqual([1, 2]);
       }
     }
+    if (pairs.length) logOutcomes(expect.getState().currentTestName ?? "", pairs);
     expect({ failed: failures.length, first: failures.slice(0, 2) }).toEqual({ failed: 0, first: [] });
   });
 
   it(`either the delete wins or the revocation does, never both (${TRIALS} trials)`, async () => {
     const failures: unknown[] = [];
+    const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
       const event = await sharedEvent(crew, `Removal race ${trial}`);
+      const { first, second } = stagger(trial);
       const outcomes = await atOnce({
-        revoke: () => json("DELETE", `/api/events/${event.id}/permissions/${crew.coOwner.id}`, { token: crew.creator.token }),
-        delete: () => json("DELETE", `/api/events/${event.id}`, { token: crew.coOwner.token }),
+        revoke: () => after(first, () => json("DELETE", `/api/events/${event.id}/permissions/${crew.coOwner.id}`, { token: crew.creator.token })),
+        delete: () => after(second, () => json("DELETE", `/api/events/${event.id}`, { token: crew.coOwner.token })),
       });
       const pair = `${outcomes.delete.status},${outcomes.revoke.status}`;
+      pairs.push(`delete ${outcomes.delete.status}, revoke ${outcomes.revoke.status}`);
       const [state] = (await eventStates(env.DB, [event.id])).values();
       const integrity = await integrityReport(env.DB, [event.id]);
       const deleted = pair === "204,404" && !state.exists;
       const removed = pair === "404,204" && state.exists && !state.roles.has(crew.coOwner.id) && state.version === event.version;
       if (!(deleted || removed) || integrity.orphans.length || integrity.history.length) failures.push({ trial, pair, exists: state.exists, statuses: statusesOf(outcomes), ...briefly(integrity) });
     }
+    if (pairs.length) logOutcomes(expect.getState().currentTestName ?? "", pairs);
     expect({ failed: failures.length, first: failures.slice(0, 2) }).toEqual({ failed: 0, first: [] });
   });
 
   it(`a co-owner's share racing their demotion grants nothing unless it came first (${TRIALS} trials)`, async () => {
     const failures: unknown[] = [];
+    const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
       const event = await sharedEvent(crew, `Share-demotion race ${trial}`);
+      const { first, second } = stagger(trial);
       const outcomes = await atOnce({
-        demote: () => json("PUT", `/api/events/${event.id}/permissions/${crew.coOwner.id}`, { token: crew.creator.token, body: { role: "editor" } }),
-        share: () => json("POST", `/api/events/${event.id}/share`, { token: crew.coOwner.token, body: { user_id: crew.stranger.id, role: "owner" } }),
+        demote: () => after(first, () => json("PUT", `/api/events/${event.id}/permissions/${crew.coOwner.id}`, { token: crew.creator.token, body: { role: "editor" } })),
+        share: () => after(second, () => json("POST", `/api/events/${event.id}/share`, { token: crew.coOwner.token, body: { user_id: crew.stranger.id, role: "owner" } })),
       });
+      pairs.push(`share ${outcomes.share.status}, demote ${outcomes.demote.status}`);
       const [state] = (await eventStates(env.DB, [event.id])).values();
       const granted = state.roles.get(crew.stranger.id);
       // Serial orders: share then demote (200, 200, stranger is owner) or demote then share (403, 200, nothing granted).
@@ -231,6 +265,7 @@ describe("a co-owner deleting while the creator takes their role away", () => {
         ((outcomes.share.status === 200 && granted === "owner") || (outcomes.share.status === 403 && granted === undefined));
       if (!ok) failures.push({ trial, statuses: statusesOf(outcomes), granted });
     }
+    if (pairs.length) logOutcomes(expect.getState().currentTestName ?? "", pairs);
     expect({ failed: failures.length, first: failures.slice(0, 2) }).toEqual({ failed: 0, first: [] });
   });
 });
