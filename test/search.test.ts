@@ -118,7 +118,7 @@ describe("search sees only what the caller may see, and follows every write", ()
 });
 
 /** Sum of D1's rows_read over every statement one search page runs, through the service itself. */
-async function measureSearch(user: TestUser, q: string, after?: [number, number]) {
+async function measureSearch(user: TestUser, q: string, after?: [number, number], window: { start?: number; end?: number } = {}) {
   const statements: { sql: string; params: unknown[] }[] = [];
   const recording = {
     prepare: (text: string) => {
@@ -134,7 +134,7 @@ async function measureSearch(user: TestUser, q: string, after?: [number, number]
     batch: (list: D1PreparedStatement[]) => env.DB.batch(list),
   } as unknown as D1Database;
   const actor: Actor = { id: user.id, username: user.username, email: user.email, createdAt: 0, sessionId: "measure" };
-  const page = await searchEvents(drizzle(recording, { schema }), actor, { limit: 50, q, after });
+  const page = await searchEvents(drizzle(recording, { schema }), actor, { limit: 50, q, after, ...window });
   let rowsRead = 0;
   for (const { sql, params } of statements) rowsRead += (await env.DB.prepare(sql).bind(...params).all()).meta.rows_read;
   return { rowsRead, page };
@@ -175,6 +175,13 @@ describe("a search page reads a bounded number of rows", () => {
     expect(second.page.items).toEqual([]);
     expect(second.rowsRead).toBeLessThanOrEqual(2 * SEARCH_SCAN_ROWS + 4);
     expect(page.next).not.toBe(null);
+  });
+
+  it("stays within the same bound with a window", async () => {
+    const { rowsRead, page } = await measureSearch(big, "okapi", undefined, { start: Date.UTC(2070, 0, 1), end: Date.UTC(2071, 0, 1) });
+    console.log(`search "okapi" with a window over ${SIZE} events: rows_read ${rowsRead}`);
+    expect(page.items.map((e: { title: string }) => e.title)).toEqual(["Okapi sighting 5"]);
+    expect(rowsRead).toBeLessThanOrEqual(2 * SEARCH_SCAN_ROWS + 2 * (50 + 1) + 4);
   });
 
   it(`reads at most ${SHORT_SEARCH_SCAN_ROWS} rows and their events for a one-character query`, async () => {
