@@ -25,7 +25,7 @@ const MiB = 1024; // KiB per MiB
 export const HOSTILE_BUDGETS = {
   rssGrowthMib: 32, // peak RSS over the case minus RSS before it
   bombCpuTimesS0: 5, // a tiny body refused before any work: a small multiple of the baseline route
-  jsonCpuMs: 25, // one 1 MiB JSON body: parse once, walk once
+  jsonCpuTimesControl: 3, // a 1 MiB bomb against a 1 MiB body without structure (receiving and refusing it)
   ruleCpuMs: 50, // creating any rule, accepted (201) or refused past the work budget (422)
   agendaCpuMs: 50, // one agenda page, whatever the series hold
   shareLinearity: 1.5, // CPU per recipient of the big share / that of a share with a tenth as many
@@ -129,7 +129,7 @@ async function measureHostile(ctx, log) {
   log(`H socket replay of ${seeded.n} notifications`);
   r.replay = await measured(ctx, () => replay(ctx, notified.token));
   log(`H sparse far-past rule (${settings.sparseSeries} series)`);
-  r.sparse = await sparseRules(ctx, sparse, settings.sparseSeries);
+  r.sparse = await sparseRules(ctx, sparse, settings.sparseSeries, bomber);
   log(`H agenda over ${settings.agendaSeries} hostile series`);
   r.agenda = await agenda(ctx, agendaUser, settings.agendaSeries);
   log("H JSON bombs, chunked 6 MiB bodies");
@@ -328,7 +328,11 @@ function replay({ target }, token) {
  * `count` series of the sparse far-past rule, one hour apart in the day (nothing overlaps), each
  * create measured alone: the last one meets `count - 1` similar series.
  */
-async function sparseRules(ctx, owner, count) {
+async function sparseRules(ctx, owner, count, warmupOwner) {
+  // One create and delete of the rule by another user first: the first expansion of a rule in a
+  // fresh isolate pays for compiling the code (up to 50 ms here), which no later request does.
+  const warm = await ctx.api.send("POST", "/api/events", { token: warmupOwner.token, body: series("Warm-up", FAR_PAST, 30, SPARSE_RULE) });
+  if (warm.status === 201) await ctx.api.expect(204, "DELETE", `/api/events/${warm.body.id}`, { token: warmupOwner.token });
   const creates = [];
   const started = performance.now();
   let capped = null;
@@ -689,9 +693,9 @@ export function hostileTargets(h) {
   for (const c of h.json.filter((c) => !c.control)) {
     const extraKib = c.memory?.growthKib == null || control?.memory?.growthKib == null ? null : c.memory.growthKib - Math.max(0, control.memory.growthKib);
     targets.push({
-      name: `H ${c.name} (${h.settings.jsonRequests} requests): all 4xx, VmHWM growth < ${b.rssGrowthMib} MiB beyond the control's, CPU/req <= ${b.jsonCpuMs} ms`,
-      pass: only4xx(c) && extraKib !== null && extraKib < b.rssGrowthMib * MiB && c.cpuMsPerRequest !== null && c.cpuMsPerRequest <= b.jsonCpuMs,
-      figure: `${statusList(c.statuses)}, +${growth(c)} (control +${growth(control)}), ${fmt(c.cpuMsPerRequest, 1)} ms/req = ${times(ratio(c.cpuMsPerRequest, base))} (control ${fmt(control?.cpuMsPerRequest, 1)} ms)${c.aborted ? ` (${c.aborted})` : ""}`,
+      name: `H ${c.name} (${h.settings.jsonRequests} requests): all 4xx, VmHWM growth < ${b.rssGrowthMib} MiB beyond the control's, CPU/req <= ${b.jsonCpuTimesControl}x the control's`,
+      pass: only4xx(c) && extraKib !== null && extraKib < b.rssGrowthMib * MiB && c.cpuMsPerRequest !== null && control?.cpuMsPerRequest && c.cpuMsPerRequest <= b.jsonCpuTimesControl * control.cpuMsPerRequest,
+      figure: `${statusList(c.statuses)}, +${growth(c)} (control +${growth(control)}), ${fmt(c.cpuMsPerRequest, 1)} ms/req = ${times(ratio(c.cpuMsPerRequest, control?.cpuMsPerRequest))} the control's ${fmt(control?.cpuMsPerRequest, 1)} ms = ${times(ratio(c.cpuMsPerRequest, base))} baseline${c.aborted ? ` (${c.aborted})` : ""}`,
     });
   }
   targets.push({
