@@ -23,6 +23,8 @@ const loginRoute = createRoute({
   path: "/login",
   tags,
   summary: "Start a session (username or email; JSON or the OAuth2 password form)",
+  description:
+    "Rate limited per client IP (20 per 60 s) and per account (10 per 60 s). The account is the resolved user, so its username and its email share one count; an identifier that names no user is counted under its own spelling, so the limit behaves the same and does not reveal which accounts exist. Wrong password and unknown user give the same 401 in about the same time.",
   request: {
     body: {
       description: "Credentials",
@@ -42,7 +44,7 @@ const refreshRoute = createRoute({
   tags,
   summary: "Rotate a refresh token into a new session pair",
   description:
-    "Rate limited per client IP (30 per 60 s). Presenting one of the session's last 32 spent refresh tokens again is taken as theft: the session is revoked and its sockets closed (4001). A token naming a live session with a secret it never issued is a plain 401 that changes nothing.",
+    `Rate limited per client IP (30 per 60 s). Presenting one of the session's last ${auth.SPENT_TOKENS_REMEMBERED} spent refresh tokens again is taken as theft: the session is revoked and its sockets closed (4001). A token naming a live session with a secret it never issued, or a spent one older than those, is a plain 401 that changes nothing.`,
   request: { body: { ...bodyOf(RefreshBody, "The current refresh token"), required: true } },
   responses: { 200: bodyOf(SessionSchema, "A new pair; the old refresh token is spent"), ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
