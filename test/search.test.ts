@@ -76,6 +76,8 @@ describe("search is case-insensitive over all of Unicode", () => {
       expect(titles(res)).toEqual(["nul\u0000byte title"]);
     }
     expect(titles(await search(alice, "x\u0000y"))).toEqual([]);
+    // The index holds the text after the NUL too.
+    expect(titles(await search(alice, "byte title"))).toEqual(["nul\u0000byte title"]);
   });
 
   it("combines q with role and a window", async () => {
