@@ -581,7 +581,7 @@ function markdownReport(results, targets, machine, { finishedAt, totalSeconds })
   const head = [
     "# Benchmark results",
     "",
-    `Latest \`npm run bench\`${machine.only ? ` (\`--only ${machine.only}\`)` : ""} run, finished ${finishedAt}; ${fmt(totalSeconds, 0)} s (plus the build before it).`,
+    `Latest ${machine.only ? `\`node bench/run.mjs --only ${machine.only}\`` : "`npm run bench`"} run, finished ${finishedAt}; ${fmt(totalSeconds, 0)} s (plus the build before it).`,
     "",
     `- Machine: ${machine.cpus} CPUs, Node ${machine.node}, Miniflare storage under ${machine.storage}.`,
     `- Load average (1, 5, 15 min): before ${machine.loadavgBefore.join(", ")}; after ${machine.loadavgAfter.join(", ")}.`,
