@@ -230,6 +230,25 @@ describe("an agenda over 100 hostile series", () => {
   });
 });
 
+describe("short events", () => {
+  it("re-reads only the short events that may still run at the page's position, not a whole day of them", async () => {
+    const user = await registerUser("agshort");
+    const base = Date.UTC(2030, 4, 1, 0, 0);
+    const body = Array.from({ length: 72 }, (_, i) => ({ title: `Slot ${i}`, start_time: iso(base + i * 3600_000), end_time: iso(base + i * 3600_000 + 30 * 60_000) }));
+    expect((await json("POST", "/api/events/batch", { token: user.token, body: { events: body.slice(0, 36) } })).status).toBe(201);
+    expect((await json("POST", "/api/events/batch", { token: user.token, body: { events: body.slice(36) } })).status).toBe(201);
+    const { items } = await allPages(user, 5);
+    expect(items.map((o) => o.title)).toEqual(body.map((b) => b.title));
+    const cursorAt = items[49];
+    const deep = await measure(user, { start: at(WINDOW.start), end: at(WINDOW.end), limit: 5, after: [at(cursorAt.start_time), cursorAt.event_id] });
+    expect(deep.result.items.map((o) => o.title)).toEqual(body.slice(50, 55).map((b) => b.title));
+    // At most two reads of six rows (an index entry and an event each, plus one entry for the
+    // longest span): the look-back is the longest event (30 minutes), not the 24 events of the
+    // day before the position, which a fixed day would re-read.
+    expect(deep.rowsRead).toBeLessThanOrEqual(2 * (2 * 6 + 1) + 4);
+  });
+});
+
 describe("agenda limits", () => {
   it(`refuses a window in which more than ${MAX_AGENDA_SERIES} series run, with a 422 naming start`, async () => {
     const user = await registerUser("agcap");

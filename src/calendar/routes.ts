@@ -40,7 +40,7 @@ const agendaRoute = createRoute({
   description:
     `Occurrences of your own and shared events in [start, end) (at most ${MAX_WINDOW_DAYS} days), ordered by start, then event id, paged by \`cursor\`. ` +
     `Each page does bounded work: events spanning more than a day (series, multi-day events) that still run at the page's position are merged lazily from that position, at most ${MAX_AGENDA_SERIES} of them ` +
-    `(more is a 422 naming \`start\`); shorter events are read in start order from a day before the position, only as far as the page needs.`,
+    `(more is a 422 naming \`start\`); shorter events are read in start order from your longest such event's length (at most a day) before the position, only as far as the page needs.`,
   ...authenticated(),
   request: { query: Window.extend(PageQuery.shape) },
   responses: { 200: bodyOf(AgendaPage, "A page of occurrences"), ...problemResponses(401, 422) },

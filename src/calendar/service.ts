@@ -114,9 +114,9 @@ class Merge {
  * - long events (span over a day, endless series) still running at the position: at most
  *   MAX_AGENDA_SERIES rows, each expanded lazily from the position (never from its first
  *   occurrence) and only as far as the page needs, through a k-way merge;
- * - short events: read in (start_time, id) order from a day before the position, `limit + 1`
- *   rows at a time, only until the page is full.
- * D1 reads about (long events) + (short events from a day before the position to the page's end).
+ * - short events: read in (start_time, id) order from the user's longest short span (at most a
+ *   day) before the position, `limit + 1` rows at a time, only until the page is full.
+ * D1 reads about (long events) + (short events starting in that look-back) + the page.
  */
 export async function agenda(db: Db, actor: Actor, query: { start: number; end: number; limit: number; after?: [number, number] }) {
   assertWindow(query.start, query.end);
@@ -151,8 +151,12 @@ export async function agenda(db: Db, actor: Actor, query: { start: number; end: 
     advance(row, occurrences(spec, position, end));
   }
 
-  // Short events: every occurrence starts within a day of the event's start_time.
-  let shortAfter: [number, number] = [position - SHORT_SPAN_MS - 1, Number.MAX_SAFE_INTEGER];
+  // Short events: every occurrence starts within the event's span of its start_time, so none that
+  // starts earlier than the user's longest short span (at most a day) before the position can
+  // still have one there. A max() bounded on the span index reads one entry.
+  const longestShort = sql`coalesce((SELECT max(p2.series_end - p2.start_time) FROM permissions p2 WHERE p2.user_id = ${actor.id} AND p2.series_end - p2.start_time <= ${SHORT_SPAN_MS}), 0)`;
+  let shortAfter: [number, number] | null = null;
+  let readUpTo = position - SHORT_SPAN_MS - 1;
   let shortDone = false;
   const readShort = async () => {
     const rows = await base()
@@ -162,7 +166,7 @@ export async function agenda(db: Db, actor: Actor, query: { start: number; end: 
           lt(permissions.startTime, end),
           gt(permissions.seriesEnd, start),
           sql`${permissions.seriesEnd} - ${permissions.startTime} <= ${SHORT_SPAN_MS}`,
-          sql`(${permissions.startTime}, ${permissions.eventId}) > (${shortAfter[0]}, ${shortAfter[1]})`,
+          shortAfter ? sql`(${permissions.startTime}, ${permissions.eventId}) > (${shortAfter[0]}, ${shortAfter[1]})` : sql`${permissions.startTime} >= ${position} - ${longestShort}`,
         ),
       )
       .orderBy(asc(permissions.startTime), asc(permissions.eventId))
@@ -170,6 +174,7 @@ export async function agenda(db: Db, actor: Actor, query: { start: number; end: 
     shortDone = rows.length <= limit;
     const last = rows.at(-1);
     if (last) shortAfter = [last.startTime, last.id];
+    readUpTo = last ? last.startTime : Infinity;
     for (const row of rows) {
       for (const occurrence of occurrencesBetween(seriesSpecOf(row), start, end)) {
         if (afterCursor(occurrence.start, row.id)) merge.push({ occurrence, row });
@@ -180,8 +185,8 @@ export async function agenda(db: Db, actor: Actor, query: { start: number; end: 
   const page: Head[] = [];
   while (page.length <= limit) {
     const next = merge.peek();
-    // An unread short event starts after shortAfter, so nothing before that instant is missing.
-    if (!shortDone && (!next || next.occurrence.start >= shortAfter[0])) {
+    // An unread short event starts at or after readUpTo, so nothing before that instant is missing.
+    if (!shortDone && (!next || next.occurrence.start >= readUpTo)) {
       await readShort();
       continue;
     }
