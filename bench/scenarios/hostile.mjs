@@ -28,6 +28,7 @@ export const HOSTILE_BUDGETS = {
   jsonCpuTimesControl: 3, // a 1 MiB bomb against a 1 MiB body without structure (receiving and refusing it)
   ruleCpuMs: 50, // creating any rule, accepted (201) or refused past the work budget (422)
   agendaCpuMs: 50, // one agenda page, whatever the series hold
+  searchCpuTimesList: 3, // a q page against a plain list page of the same calendar
   shareLinearity: 1.5, // CPU per recipient of the big share / that of a share with a tenth as many
 };
 
@@ -128,6 +129,8 @@ async function measureHostile(ctx, log) {
   r.share = await share(ctx, sharer, recipients, settings.shareUsers);
   log(`H socket replay of ${seeded.n} notifications`);
   r.replay = await measured(ctx, () => replay(ctx, notified.token));
+  log(`H q search over ${fmt(settings.notifications, 0)} events`);
+  r.search = await search(ctx, notified);
   log(`H sparse far-past rule (${settings.sparseSeries} series)`);
   r.sparse = await sparseRules(ctx, sparse, settings.sparseSeries, bomber);
   log(`H agenda over ${settings.agendaSeries} hostile series`);
@@ -272,6 +275,31 @@ async function shareOnce(ctx, owner, recipients, start) {
   const after = await count();
   const most = await db.prepare("select max(n) as n from (select count(*) as n from notifications where event_id = ? group by user_id)").bind(event.id).first();
   return { ...result, recipients: recipients.length, rowsWritten: after.n - before.n, mostPerUser: most.n, cpuMsPerRecipient: result.cpuMs === null ? null : result.cpuMs / recipients.length };
+}
+
+/**
+ * `GET /api/events?q=` for the user with the seeded events (titles "Bench event <i>"): a substring
+ * that matches nothing, one made of trigrams every title has that matches only the last event, one
+ * that matches every event, and a two-character one (too short for a trigram index); 20 requests
+ * each, against the same list without `q` (a full first page).
+ */
+async function search(ctx, owner) {
+  const queries = [
+    { name: "list without q (control)", control: true, query: "" },
+    { name: "q matching nothing, rare trigrams", query: "q=zqxj" },
+    // Every trigram of it is in every title; the phrase is in one, the calendar's last.
+    { name: "q matching the last event, common trigrams", query: `q=${encodeURIComponent(`event ${Math.max(0, ctx.settings.notifications - 1)}`)}` },
+    { name: "q matching every event", query: "q=bench" },
+    { name: "q of two characters matching nothing", query: "q=zq" },
+  ];
+  const results = [];
+  for (const { name, control, query } of queries) {
+    const path = `/api/events?limit=50${query ? `&${query}` : ""}`;
+    const first = await ctx.api.send("GET", path, { token: owner.token });
+    const result = await measured(ctx, () => hammer(ctx, { count: 20, request: () => ({ path, init: { headers: bearer(owner.token) } }) }));
+    results.push({ name, control: Boolean(control), route: `GET ${path}`, items: first.body?.items?.length ?? null, nextCursor: Boolean(first.body?.next_cursor), ...result });
+  }
+  return results;
 }
 
 /**
@@ -631,6 +659,7 @@ export function renderHostile(h, R) {
       row("baseline", "GET /health/live", h.baseline, "8 in flight"),
       row(`${h.share.control.shares} shares with ${h.share.control.recipients} users each (for linearity)`, "POST /api/events/{id}/share", h.share.control, `${fmt(h.share.control.rowsWritten, 0)} notification rows in all; ${fmt(h.share.control.cpuMsPerRecipient, 2)} ms CPU per recipient; p50 ${fmt(h.share.control.latency.p50, 0)} ms`),
       row(`share with ${h.share.recipients} users`, "POST /api/events/{id}/share", h.share, `${fmt(h.share.rowsWritten, 0)} notification rows written, at most ${h.share.mostPerUser} per user on the event; ${fmt(h.share.cpuMsPerRecipient, 2)} ms CPU per recipient; ${fmt(h.share.latency.p50, 0)} ms`),
+      ...(h.search ?? []).map((c) => row(`search: ${c.name}`, c.route.replace(/\?.*/, ""), c, `${c.route.slice(4)}; ${c.items} items${c.nextCursor ? ", next_cursor" : ""}; p50 ${fmt(c.latency.p50, 1)} ms`)),
       row(`socket replay, since=0 over ${fmt(h.notificationsSeeded, 0)}`, "GET /ws/notifications", h.replay, replayNote(h.replay)),
       row(`sparse rule: the costliest of ${sparse.requests} creates`, "POST /api/events", { ...sparse.worst, requests: 1 }, `#${sparse.worst.index + 1}, ${sparse.worst.status}${sparse.worst.code ? ` ${sparse.worst.code}` : ""}`),
       row(`sparse rule: the last create (${sparse.requests - 1} similar before it)`, "POST /api/events", { ...sparse.last, requests: 1 }, `${sparse.last.status}; all ${sparse.requests}: ${statusList(sparse.statuses)}, CPU p50 ${fmt(sparse.cpu.p50, 0)} ms, latency p50 ${fmt(sparse.latency.p50, 0)} ms, max ${fmt(sparse.latency.max, 0)} ms`),
@@ -727,6 +756,15 @@ export function hostileTargets(h) {
     pass: a.firstPage.statuses[200] === a.firstPage.requests && a.firstPage.cpuMsPerRequest <= b.agendaCpuMs && a.walk.statuses[200] === a.walk.requests && a.walk.cpuMsPerRequest <= b.agendaCpuMs,
     figure: `${a.seeding.stored.endless + a.seeding.stored.count} series stored (${a.seeding.stored.endless} endless, ${a.seeding.stored.count} COUNT); first page ${fmt(a.firstPage.cpuMsPerRequest, 1)} ms/req = ${times(ratio(a.firstPage.cpuMsPerRequest, base))} (${statusList(a.firstPage.statuses)}); every page: ${fmt(a.walk.cpuMsPerRequest, 1)} ms/page over ${a.walk.requests} pages, ${a.walk.items} items`,
   });
+  if (h.search) {
+    const control = h.search.find((c) => c.control);
+    const searches = h.search.filter((c) => !c.control);
+    targets.push({
+      name: `H q search over ${fmt(h.notificationsSeeded, 0)} events: 200, CPU/page <= ${b.searchCpuTimesList}x the same list without q`,
+      pass: h.search.every((c) => c.statuses[200] === c.requests) && searches.every((c) => c.cpuMsPerRequest !== null && control?.cpuMsPerRequest && c.cpuMsPerRequest <= b.searchCpuTimesList * control.cpuMsPerRequest),
+      figure: `${h.search.map((c) => `${c.name}: ${statusList(c.statuses)}, ${fmt(c.cpuMsPerRequest, 1)} ms${c.control ? "" : ` = ${times(ratio(c.cpuMsPerRequest, control?.cpuMsPerRequest))}`}`).join("; ")}`,
+    });
+  }
   const r = h.replay;
   const bound = h.settings.replayFrames;
   targets.push({
