@@ -2,7 +2,10 @@ import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { hashPassword, PASSWORD_HASH_PARAMS, verifyPassword, WORKERD_SCRYPT_CAP } from "../src/auth/password";
-import { SPENT_TOKENS_REMEMBERED } from "../src/auth/service";
+import { issueSession, SPENT_TOKENS_REMEMBERED } from "../src/auth/service";
+import { createDb } from "../src/db/client";
+import { users } from "../src/db/schema";
+import { eq } from "drizzle-orm";
 import { expectProblem, freshIp, json, registerUser } from "./helpers";
 
 const base = () => {
@@ -310,6 +313,16 @@ describe("POST /api/auth/password", () => {
     expectProblem(await change(user, { current_password: user.password, new_password: "p".repeat(129) }), 422, "validation_failed");
     expectProblem(await json("POST", "/api/auth/password", { body: { current_password: user.password, new_password: "a brand new passphrase" } }), 401, "unauthorized");
     expect((await login(user.username, user.password)).status).toBe(200);
+  });
+
+  it("starts no session for a login that verified the old password while the change committed", async () => {
+    const user = await registerUser("pwrace");
+    // The login's view after its scrypt check, just before its insert: the row it verified.
+    const stale = (await createDb(env.DB).select().from(users).where(eq(users.id, user.id)))[0];
+    expect((await change(user, { current_password: user.password, new_password: "a brand new passphrase" })).status).toBe(204);
+    await expect(issueSession(createDb(env.DB), env, stale)).rejects.toMatchObject({ status: 401 });
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?").bind(user.id).first<{ n: number }>())!;
+    expect(n).toBe(1);
   });
 
   it("counts wrong current passwords against the account's login limit", async () => {

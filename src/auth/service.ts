@@ -24,11 +24,20 @@ export const toUserBody = (user: Pick<UserRow, "id" | "username" | "email" | "cr
 const invalidCredentials = () => new ApiError(401, "unauthorized", "Wrong username, email or password.");
 const invalidRefresh = () => new ApiError(401, "unauthorized", "The refresh token is invalid, expired or already used.");
 
-async function issueSession(db: Db, env: Env, user: UserRow) {
+/**
+ * Starts a session for `user`, whose password hash the caller just verified. The insert is
+ * conditional on that hash still being the stored one: a login that checked the old password
+ * while a password change committed would otherwise create a session the change never revoked.
+ */
+export async function issueSession(db: Db, env: Env, user: UserRow) {
   const sessionId = randomToken(16);
   const secret = randomToken(32);
   const now = Date.now();
-  await db.insert(sessions).values({ id: sessionId, userId: user.id, refreshHash: await sha256Hex(secret), createdAt: now, expiresAt: now + SESSION_TTL_MS });
+  const result = await db.run(sql`
+    INSERT INTO ${sessions} (id, user_id, refresh_hash, spent_hashes, created_at, expires_at)
+    SELECT ${sessionId}, ${users.id}, ${await sha256Hex(secret)}, '', ${now}, ${now + SESSION_TTL_MS} FROM ${users}
+    WHERE ${users.id} = ${user.id} AND ${users.passwordHash} = ${user.passwordHash}`);
+  if (!result.meta.changes) throw invalidCredentials();
   return sessionBody(env, user, sessionId, secret);
 }
 
