@@ -348,6 +348,13 @@ describe("a premise that vanishes between a write's reads and its batch", () => 
       expected: [412, "precondition_failed"],
     },
     {
+      name: "a move whose new slot is taken meanwhile answers 409 and writes nothing",
+      request: (c, e) => requestAs(c.editor, "PATCH", `/api/events/${e.id}`, { start_time: isoUtc(Date.parse(e.end_time) + 86_400_000), end_time: isoUtc(Date.parse(e.end_time) + 90_000_000) }),
+      interfere: (c, e) => json("POST", "/api/events", { token: c.creator.token, body: { title: "Took the slot", start_time: isoUtc(Date.parse(e.end_time) + 86_400_000), end_time: isoUtc(Date.parse(e.end_time) + 87_000_000) } }),
+      interferenceStatus: 201,
+      expected: [409, "conflict"],
+    },
+    {
       name: "a rollback whose event is deleted answers 404 and writes nothing",
       request: (c, e) => requestAs(c.editor, "POST", `/api/events/${e.id}/rollback/1`),
       interfere: (c, e) => deleteBy(c.creator, e),

@@ -377,6 +377,8 @@ async function checkNotifications(round: number, ops: Op[], mark: number, before
   for (const op of succeeded) {
     if (op.kind === "share" || op.kind === "setRole") continue;
     for (const eventId of eventsOf(op)) {
+      // A delete later in the round takes the event's earlier notifications with it (its notices stay).
+      if (op.kind !== "delete" && after.get(eventId)?.exists === false) continue;
       const own = results.filter((row) => row.event_id === eventId && row.user_id === op.actor.id && matches(op, row));
       if (own.length !== 1 || own[0].is_read !== 1) violation("the actor gets one copy of its change, already read", { round, op: describeOp(op), own });
     }
@@ -392,6 +394,38 @@ async function checkNotifications(round: number, ops: Op[], mark: number, before
     if (missed.length) violation("a change notifies every user with access", { round, op: describeOp(op), missed });
     const outsiders = recipients.filter((id) => !pre.roles.has(id) && !post.roles.has(id) && !regranted.has(id));
     if (outsiders.length) violation("a change notifies no one without access", { round, op: describeOp(op), outsiders });
+  }
+}
+
+const EDITS: Kind[] = ["update", "move", "rollback"];
+const OWNS: Kind[] = ["delete", "share", "setRole", "revoke"];
+
+/**
+ * A refusal must be explained by the state: no 412 without If-Match; no 404 or 403 for an actor
+ * whose role held throughout the round (same before and after, untouched by the round's grants)
+ * on an event that still exists, when that role allows the operation; no 412 for an If-Match read
+ * this round when nothing else wrote to the event. Conflict moves and malformed grants (422) are
+ * judged elsewhere.
+ */
+function checkRefusals(round: number, ops: Op[], before: Map<number, EventState>, after: Map<number, EventState>) {
+  for (const op of ops) {
+    if (op.status === 412 && !op.headers?.["If-Match"]) violation("no 412 without If-Match", { round, op: describeOp(op) });
+    if (op.eventId === undefined || ![403, 404, 412].includes(op.status!)) continue;
+    const pre = before.get(op.eventId);
+    const post = after.get(op.eventId);
+    if (!pre?.exists || !post?.exists) continue;
+    const others = ops.filter((o) => o !== op && o.eventId === op.eventId && succeededOp(o));
+    const retargeted = others.some((o) => o.targets?.some((t) => t.id === op.actor.id));
+    const role = pre.roles.get(op.actor.id);
+    if (retargeted || role === undefined || post.roles.get(op.actor.id) !== role) continue;
+    // Revoking someone who holds nothing (or whom another request of the round touched) is a 404.
+    const target = op.kind === "revoke" ? op.targets![0].id : undefined;
+    if (target !== undefined && op.status === 404 && (!pre.roles.has(target) || others.some((o) => o.targets?.some((t) => t.id === target)))) continue;
+    const allowed = EDITS.includes(op.kind) ? role !== "viewer" : OWNS.includes(op.kind) ? role === "owner" : false;
+    if (op.status === 404 || (op.status === 403 && allowed)) violation("a refusal is explained by the state", { round, op: describeOp(op), role });
+    if (op.status === 412 && op.ifMatchVersion !== undefined && others.length === 0 && post.version === op.ifMatchVersion) {
+      violation("a refusal is explained by the state: If-Match read this round still matches", { round, op: describeOp(op) });
+    }
   }
 }
 
@@ -423,6 +457,7 @@ async function checkRound(crew: Crew, round: number, ops: Op[], mark: number) {
   const before = new Map(crew.states);
   const after = await syncCrew(crew, created);
   await checkNotifications(round, ops, mark, before, after);
+  checkRefusals(round, ops, before, after);
 
   // Existence, versions and roles: explained by some serial order of the round's 2xx writes.
   for (const [eventId, post] of after) {
