@@ -454,44 +454,56 @@ describe("permission writes when their premise moves between their read and thei
     expect(seen.ran).toBe(true);
     return res;
   };
+  // A fresh owner of its own: the per-user write limit must not throttle the squeezed request.
+  let owner: TestUser;
+  beforeAll(async () => {
+    owner = await registerUser("race_owner");
+  });
+  const eventOf = async (grants: [TestUser, string][]) => {
+    const res = await json("POST", "/api/events", { token: owner.token, body: { title: "Raced", ...slot() } });
+    expect(res.status).toBe(201);
+    if (grants.length) expect((await share(owner, res.body.id, grants.map(([user, role]) => ({ user_id: user.id, role })))).status).toBe(200);
+    return res.body as { id: number };
+  };
+  const expectStatus = async (pending: Promise<{ status: number }>, status: number) => expect((await pending).status).toBe(status);
   const notices = async (eventId: number, type: string) =>
     (await env.DB.prepare("SELECT user_id, data FROM notifications WHERE event_id = ? AND type = ? ORDER BY id").bind(eventId, type).all<{ user_id: number; data: string }>()).results;
 
   it("re-plans a share when the same user's role changed first, so its notice names the role that was really replaced", async () => {
-    const event = await sharedEvent([[bob, "viewer"]]);
-    const res = await squeezed(wire(alice, "POST", `/api/events/${event.id}/share`, { user_id: bob.id, role: "owner" }), () => setRole(alice, event.id, bob.id, { role: "editor" }));
+    const event = await eventOf([[bob, "viewer"]]);
+    const res = await squeezed(wire(owner, "POST", `/api/events/${event.id}/share`, { user_id: bob.id, role: "owner" }), () => expectStatus(setRole(owner, event.id, bob.id, { role: "editor" }), 200));
     expect(res.status).toBe(200);
     const last = (await notices(event.id, "permission_updated")).at(-1)!;
     expect(JSON.parse(last.data)).toMatchObject({ user_id: bob.id, role: "owner", previous_role: "editor" });
-    expect((await permissionsOf(alice, event.id)).body).toContainEqual(entry(bob, "owner", alice));
+    expect((await permissionsOf(owner, event.id)).body).toContainEqual(entry(bob, "owner", owner));
   });
 
   it("answers 404 to a share whose event was deleted first, leaving no permission or notice of the share", async () => {
-    const event = await createEvent(alice, "Deleted under the share");
-    const res = await squeezed(wire(alice, "POST", `/api/events/${event.id}/share`, { user_id: bob.id, role: "viewer" }), () => call("DELETE", `/api/events/${event.id}`, { token: alice.token }));
+    const event = await eventOf([]);
+    const res = await squeezed(wire(owner, "POST", `/api/events/${event.id}/share`, { user_id: bob.id, role: "viewer" }), () => expectStatus(call("DELETE", `/api/events/${event.id}`, { token: owner.token }), 204));
     expect(res.status).toBe(404);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM permissions WHERE event_id = ?").bind(event.id).first("n")).toBe(0);
     expect(await notices(event.id, "event_shared")).toEqual([]);
   });
 
   it("answers 404 to a revocation when the collaborator left first, and only the leave is notified", async () => {
-    const event = await sharedEvent([[bob, "editor"], [carol, "viewer"]]);
-    const res = await squeezed(wire(alice, "DELETE", `/api/events/${event.id}/permissions/${carol.id}`), () => revoke(carol, event.id, carol.id));
+    const event = await eventOf([[bob, "editor"], [carol, "viewer"]]);
+    const res = await squeezed(wire(owner, "DELETE", `/api/events/${event.id}/permissions/${carol.id}`), () => expectStatus(revoke(carol, event.id, carol.id), 204));
     expect(res.status).toBe(404);
     expect((res.body as { code: string }).code).toBe("not_found");
-    expect((await notices(event.id, "permission_revoked")).map((n) => n.user_id).sort((a, b) => a - b)).toEqual([alice.id, bob.id, carol.id].sort((a, b) => a - b));
+    expect((await notices(event.id, "permission_revoked")).map((n) => n.user_id).sort((a, b) => a - b)).toEqual([owner.id, bob.id, carol.id].sort((a, b) => a - b));
   });
 
   it("answers 403 to a co-owner's revocation when they were demoted first, and the collaborator keeps access", async () => {
-    const event = await sharedEvent([[bob, "owner"], [carol, "viewer"]]);
-    const res = await squeezed(wire(bob, "DELETE", `/api/events/${event.id}/permissions/${carol.id}`), () => setRole(alice, event.id, bob.id, { role: "viewer" }));
+    const event = await eventOf([[bob, "owner"], [carol, "viewer"]]);
+    const res = await squeezed(wire(bob, "DELETE", `/api/events/${event.id}/permissions/${carol.id}`), () => expectStatus(setRole(owner, event.id, bob.id, { role: "viewer" }), 200));
     expect(res.status).toBe(403);
     expect((await getEvent(carol, event.id)).status).toBe(200);
   });
 
   it("answers 404 to leaving an event deleted first", async () => {
-    const event = await sharedEvent([[bob, "viewer"]]);
-    const res = await squeezed(wire(bob, "DELETE", `/api/events/${event.id}/permissions/${bob.id}`), () => call("DELETE", `/api/events/${event.id}`, { token: alice.token }));
+    const event = await eventOf([[bob, "viewer"]]);
+    const res = await squeezed(wire(bob, "DELETE", `/api/events/${event.id}/permissions/${bob.id}`), () => expectStatus(call("DELETE", `/api/events/${event.id}`, { token: owner.token }), 204));
     expect(res.status).toBe(404);
     expect(await notices(event.id, "permission_revoked")).toEqual([]);
   });

@@ -1,7 +1,8 @@
 import { eq, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { users } from "../db/schema";
-import type { Role } from "../events/schemas";
+import { roleAllows, type Action } from "../events/policy";
+import { ROLES, type Role } from "../events/schemas";
 
 /**
  * A write's premise, checked inside its own batch. D1 has no transactions, but a batch is one: a
@@ -37,6 +38,14 @@ export const eventExists = (eventId: number, version?: number) =>
 /** The user holds one of the roles on the event. */
 export const holdsRole = (eventId: number, userId: number, roles: readonly Role[]) =>
   sql`EXISTS (SELECT 1 FROM permissions WHERE event_id = ${eventId} AND user_id = ${userId} AND role IN (SELECT value FROM json_each(${JSON.stringify(roles)})))`;
+
+/** The user still holds a role that the policy lets do the action (see events/policy). */
+export const mayStill = (eventId: number, userId: number, action: Action) =>
+  holdsRole(
+    eventId,
+    userId,
+    ROLES.filter((role) => roleAllows(role, action)),
+  );
 
 /** Each named user's role is still the one read (null: no access), in one bound parameter. */
 export const rolesAre = (eventId: number, expected: { userId: number; role: Role | null }[]) =>

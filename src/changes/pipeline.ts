@@ -12,7 +12,7 @@ import type { Role } from "../events/schemas";
 import { ApiError } from "../lib/problem";
 import { notifyEventAudience, toDeliveries, type NotificationRow, type NotificationSpec } from "../notifications/service";
 import { diffSnapshots, versionRow, type VersionRecord } from "./history";
-import { eventExists, holdsRole, isPremiseFailure, permissionsAre, permissionsFingerprint, premiseGuard } from "./guards";
+import { eventExists, isPremiseFailure, mayStill, permissionsAre, permissionsFingerprint, premiseGuard } from "./guards";
 
 /**
  * The one write pipeline. Every change to an existing event (update, rollback, delete, share, set
@@ -109,12 +109,12 @@ export async function detailOf(event: EventRow, role: Role, rows: PermissionRow[
  * against the tags of what was read. The premise it returns pins down what the decision rested on:
  * the event at that version, the actor's role, and with a strong If-Match the permission list.
  */
-export async function readForChange(db: Db, actor: Actor, eventId: number, action: Action, roles: readonly Role[], ifMatch?: string) {
+export async function readForChange(db: Db, actor: Actor, eventId: number, action: Action, ifMatch?: string) {
   const [[access], rows] = await db.batch([accessQuery(db, actor.id, eventId), permissionsQuery(db, eventId)]);
   const { event, role } = checkAccess(access, action);
   const { detail, tags } = await detailOf(event, role, rows);
   if (ifMatch !== undefined && !ifMatchHolds(ifMatch, tags)) throw preconditionFailed(detail);
-  const premise = [eventExists(event.id, event.version), holdsRole(event.id, actor.id, roles)];
+  const premise = [eventExists(event.id, event.version), mayStill(event.id, actor.id, action)];
   if (ifMatch !== undefined && ifMatch.trim() !== "*") {
     premise.push(permissionsAre(event.id, permissionsFingerprint(rows)));
   }
@@ -149,7 +149,7 @@ export async function changeContent(
   options: { action: "update" | "rollback"; ifMatch?: string; restoredFrom?: number; nextContent: (current: EventRow) => ValidContent | Promise<ValidContent> },
 ): Promise<{ event: EventBody; tags: EventTags; deliveries: Delivery[] }> {
   return commit(async () => {
-    const { event, role, premise, tags } = await readForChange(db, actor, eventId, options.action, ["owner", "editor"], options.ifMatch);
+    const { event, role, premise, tags } = await readForChange(db, actor, eventId, options.action, options.ifMatch);
     const current = contentOf(event);
     const next = await options.nextContent(event);
     const changes = diffSnapshots(toSnapshot(current), toSnapshot(next));

@@ -162,7 +162,7 @@ export function updateEvent(db: Db, actor: Actor, eventId: number, patch: EventP
  */
 export async function deleteEvent(db: Db, actor: Actor, eventId: number, ifMatch?: string) {
   return commit(async () => {
-    const { event, premise } = await readForChange(db, actor, eventId, "delete", ["owner"], ifMatch);
+    const { event, premise } = await readForChange(db, actor, eventId, "delete", ifMatch);
     const { deliveries } = await applyChange(db, {
       actor,
       eventId: event.id,

@@ -1,6 +1,6 @@
 import { and, eq, or, sql, type SQL } from "drizzle-orm";
 import { applyChange, commit, type Delivery } from "../changes/pipeline";
-import { eventExists, holdsRole, permissionCountAtMost, rolesAre } from "../changes/guards";
+import { eventExists, mayStill, permissionCountAtMost, rolesAre } from "../changes/guards";
 import type { Db } from "../db/client";
 import { events, permissions, users } from "../db/schema";
 import type { Actor } from "../env";
@@ -92,7 +92,7 @@ async function grant(db: Db, actor: Actor, event: EventRow, grants: Grant[]) {
         actor,
         eventId: event.id,
         // The previous roles named in the notification must still be the ones in force.
-        premise: [eventExists(event.id), holdsRole(event.id, actor.id, ["owner"]), rolesAre(event.id, summary.map((g) => ({ userId: g.user_id, role: g.previous_role })))],
+        premise: [eventExists(event.id), mayStill(event.id, actor.id, "share"), rolesAre(event.id, summary.map((g) => ({ userId: g.user_id, role: g.previous_role })))],
         writes: [upsertPermissions(db, event.id, summary, actor.id, now)],
         notify: {
           audience: "after",
@@ -185,7 +185,7 @@ export async function revoke(db: Db, actor: Actor, eventId: number, userId: numb
       actor,
       eventId: event.id,
       // Leaving needs no role but one's own, which rolesAre pins down; removing someone needs owner.
-      premise: [eventExists(event.id), ...(leaving ? [] : [holdsRole(event.id, actor.id, ["owner"])]), rolesAre(event.id, [{ userId, role: target.role }])],
+      premise: [eventExists(event.id), ...(leaving ? [] : [mayStill(event.id, actor.id, "manage_permissions")]), rolesAre(event.id, [{ userId, role: target.role }])],
       notify: {
         audience: "before",
         spec: {

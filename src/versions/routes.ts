@@ -77,7 +77,9 @@ const rollbackRoute = createRoute({
     headers: z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" }, description: "The event's ETag, a list of them, or `*` (strong comparison); a mismatch is a 412", example: '"3-2b9CwD8mJ1x0aP4q"' }) }),
   },
   responses: {
-    200: { ...bodyOf(EventSchema, "The event, at a new version; ETag is what GET /api/events/{id} now returns"), headers: { ETag: { description: "The event's new strong ETag", schema: { type: "string" } } } }, ...problemResponses(401, 403, 404, 409, 412, 429) },
+    200: { ...bodyOf(EventSchema, "The event, at a new version; ETag is what GET /api/events/{id} now returns"), headers: { ETag: { description: "The event's new strong ETag", schema: { type: "string" } } } },
+    ...problemResponses(401, 403, 404, 409, 412, 429),
+  },
 });
 
 // HTML only when preferred to JSON and MessagePack (q-values honoured); a bare wildcard gets JSON.
