@@ -110,6 +110,21 @@ describe("POST /api/events/{id}/share", () => {
     expect(res.body.map((p: { role: string }) => p.role)).toEqual(["owner", "editor", "viewer"]);
   });
 
+  it("lists every unknown user of a share by index, and none of the identifiers", async () => {
+    const event = await createEvent(alice, "Probe");
+    const res = await share(alice, event.id, [
+      { username: "ghost_one_x", role: "viewer" },
+      { user_id: bob.id, role: "viewer" },
+      { email: "ghost-two@example.com", role: "viewer" },
+      { user_id: 987_654_320, role: "viewer" },
+    ]);
+    expectProblem(res, 404, "not_found");
+    expect(res.body.detail).toBe("No such user; nothing was shared.");
+    expect(res.body.errors).toEqual([0, 2, 3].map((index) => ({ field: `users.${index}`, message: "No such user.", index })));
+    for (const echoed of ["ghost_one_x", "ghost-two", "987654320"]) expect(JSON.stringify(res.body)).not.toContain(echoed);
+    expectProblem(await getEvent(bob, event.id), 404, "not_found");
+  });
+
   it.each([
     ["user_id", { user_id: 987_654_321 }],
     ["username", { username: "no_such_user_anywhere" }],
