@@ -249,6 +249,21 @@ describe("revocation closes sockets", () => {
     expect(mine.isClosed()).toBe(false);
   });
 
+  it("closes the sockets of both sessions when logout names another own session's refresh token", async () => {
+    const user = await registerUser("wslogout2");
+    const other = await loginAgain(user);
+    const third = await loginAgain(user);
+    const mine = await connect(user.token);
+    const theirs = await connect(other.token);
+    const untouched = await connect(third.token);
+    expect((await json("POST", "/api/auth/logout", { token: user.token, body: { refresh_token: other.refresh } })).status).toBe(204);
+    expect((await mine.closed).code).toBe(4001);
+    expect((await theirs.closed).code).toBe(4001);
+    untouched.send("ping");
+    await expect.poll(() => untouched.pongs()).toBe(1);
+    expect(untouched.isClosed()).toBe(false);
+  });
+
   it("delivers nothing to a revoked session's socket, even a push already on its way", async () => {
     const user = await registerUser("wsrevoked");
     const other = await loginAgain(user);

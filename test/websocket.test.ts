@@ -1,4 +1,4 @@
-import { decode } from "@msgpack/msgpack";
+import { decode, encode } from "@msgpack/msgpack";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
@@ -389,6 +389,18 @@ describe("live notifications", () => {
     expect(msgpackFrame.binary).toBe(true);
     expect(msgpackFrame.data).toEqual(jsonFrame.data);
     expect(msgpackFrame.data.notification.data.changes).toEqual({ title: { from: "Standup", to: "Packed" }, description: { from: "", to: "binary" } });
+  });
+});
+
+describe("renewal on a MessagePack socket", () => {
+  it("accepts a MessagePack auth frame and answers auth_ok in MessagePack", async () => {
+    const alice = await registerUser("wsalice");
+    const client = await openSocket(`token=${alice.token}&format=msgpack`);
+    expect((await client.next()).data.type).toBe("hello");
+    client.ws.send(encode({ type: "auth", access_token: alice.token }));
+    expect(await client.next()).toEqual({ binary: true, data: { type: "auth_ok", expires_at: expect.stringMatching(/Z$/) } });
+    client.ws.send(encode({ type: "auth", access_token: "garbage" }));
+    expect(await client.next()).toMatchObject({ binary: true, data: { type: "error", code: "unauthorized" } });
   });
 });
 
