@@ -2,7 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { INBOUND_FRAMES_PER_WINDOW, MAX_INBOUND_FRAME_BYTES } from "../src/notifications/socket-bridge";
-import { REPLAY_FRAME_LIMIT, SOCKETS_PER_USER } from "../src/notifications/hub";
+import { AUTH_CHECKS_PER_WINDOW, REPLAY_FRAME_LIMIT, SOCKETS_PER_USER } from "../src/notifications/hub";
 import { isoUtc, json, registerUser, type TestUser } from "./helpers";
 import { openSocket, sleep, type SocketClient } from "./support/sockets";
 import { claimsOf, forgeToken } from "./support/tokens";
@@ -191,6 +191,20 @@ describe("token expiry and renewal", () => {
     expect(socket.frames.filter((f) => f.type === "error").every((f) => f.code === "unauthorized")).toBe(true);
     expect(socket.frames.some((f) => f.type === "auth_ok")).toBe(false);
     expect((await socket.closed).code).toBe(4001);
+  });
+
+  it(`checks at most ${AUTH_CHECKS_PER_WINDOW} auth frames per user in a window and answers the rest rate_limited`, async () => {
+    const user = await registerUser("wsauthflood");
+    const first = await connect(user.token);
+    const second = await connect(user.token);
+    for (let i = 0; i < AUTH_CHECKS_PER_WINDOW; i++) (i % 2 ? first : second).send({ type: "auth", access_token: `garbage${i}` });
+    await expect.poll(() => first.frames.length + second.frames.length).toBe(2 + AUTH_CHECKS_PER_WINDOW);
+    first.send({ type: "auth", access_token: user.token });
+    const refused = await first.waitFor((f) => f.type === "error" && f.code === "rate_limited");
+    expect(refused).toMatchObject({ type: "error", code: "rate_limited" });
+    expect([...first.frames, ...second.frames].filter((f) => f.code === "unauthorized")).toHaveLength(AUTH_CHECKS_PER_WINDOW);
+    expect(first.frames.some((f) => f.type === "auth_ok")).toBe(false);
+    expect(first.isClosed() || second.isClosed()).toBe(false);
   });
 
   it("closes an expired socket after the hub was evicted (the expiry is an alarm, not a timer)", async () => {

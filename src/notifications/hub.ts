@@ -31,6 +31,12 @@ export const TOO_MANY_SOCKETS_CLOSE_CODE = 4008;
 export const SOCKETS_PER_USER = 100;
 /** Notification frames in one replay; then a `replay_truncated` frame sends the client to REST. */
 export const REPLAY_FRAME_LIMIT = 100;
+/**
+ * `auth` frames checked per user in AUTH_WINDOW_MS, across all of the user's sockets: each costs
+ * a D1 read, and 100 sockets at the bridge's frame rate would otherwise reach 300 reads a second.
+ */
+export const AUTH_CHECKS_PER_WINDOW = 10;
+export const AUTH_WINDOW_MS = 10_000;
 
 /**
  * One per user (named by the user id). Holds that user's WebSockets through the Hibernation API
@@ -45,6 +51,8 @@ export class UserNotificationHub extends DurableObject<Env> {
    * hibernate while a replay is awaiting D1.
    */
   private replaying = new Map<WebSocket, NotificationBody[]>();
+  /** When recent `auth` frames were checked. In memory: hibernation, like the window, takes 10 s. */
+  private authChecks: number[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -195,6 +203,13 @@ export class UserNotificationHub extends DurableObject<Env> {
     if (frame?.type !== "auth") return;
     const attachment = socket.deserializeAttachment() as SocketAttachment;
     if (attachment.closed) return;
+    const now = Date.now();
+    this.authChecks = this.authChecks.filter((at) => now - at < AUTH_WINDOW_MS);
+    if (this.authChecks.length >= AUTH_CHECKS_PER_WINDOW) {
+      this.send(socket, attachment, { type: "error", code: "rate_limited", message: "Too many auth frames; retry in a few seconds." });
+      return;
+    }
+    this.authChecks.push(now);
     const token = typeof frame.access_token === "string" ? frame.access_token : "";
     const access = token ? await authenticateAccess(createDb(this.env.DB), this.env, token) : null;
     if (!access || access.actor.id !== attachment.userId || access.actor.sessionId !== attachment.sessionId) {

@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { BEARER, IdParam, PageQuery, bodyOf, createRouter, problemResponses } from "../lib/openapi";
 import { ApiError, notFound } from "../lib/problem";
 import { listNotifications, markAllRead, markRead, NOTIFICATION_TYPES } from "./service";
-import { REPLAY_FRAME_LIMIT, SOCKETS_PER_USER } from "./hub";
+import { AUTH_CHECKS_PER_WINDOW, AUTH_WINDOW_MS, REPLAY_FRAME_LIMIT, SOCKETS_PER_USER } from "./hub";
 import { bridgeSocket, INBOUND_FRAMES_PER_WINDOW, INBOUND_WINDOW_MS, MAX_INBOUND_FRAME_BYTES } from "./socket-bridge";
 
 const tags = ["Notifications"];
@@ -69,7 +69,7 @@ const socketRoute = createRoute({
   description: [
     "Upgrade with `token` (an access token); a bad, expired or revoked one is refused with 401.",
     `Server frames: first \`{type:'hello', user_id, last_id}\`; with \`since\`, at most ${REPLAY_FRAME_LIMIT} notifications after it in id order, and when more were missed \`{type:'replay_truncated', next_since, last_id}\` (page the rest with \`GET /api/notifications?since=<next_since>\`); then live \`{type:'notification', notification}\`. Delivery is at-least-once: de-duplicate by id.`,
-    `Client frames: text \`ping\` is answered \`pong\` without waking the hub. \`{type:'auth', access_token}\` with a fresh access token of the same session extends the socket's life: answered \`{type:'auth_ok', expires_at}\`, or \`{type:'error', code:'unauthorized'}\` (the socket is unchanged). Other frames are ignored. A frame over ${MAX_INBOUND_FRAME_BYTES} bytes closes the socket with 1009; more than ${INBOUND_FRAMES_PER_WINDOW} frames (ping included) in ${INBOUND_WINDOW_MS / 1000} s close it with 1008.`,
+    `Client frames: text \`ping\` is answered \`pong\` without waking the hub. \`{type:'auth', access_token}\` with a fresh access token of the same session extends the socket's life: answered \`{type:'auth_ok', expires_at}\`, or \`{type:'error', code:'unauthorized'}\` (the socket is unchanged); at most ${AUTH_CHECKS_PER_WINDOW} auth frames per user are checked in ${AUTH_WINDOW_MS / 1000} s, more are answered \`{type:'error', code:'rate_limited'}\`. Other frames are ignored. A frame over ${MAX_INBOUND_FRAME_BYTES} bytes closes the socket with 1009; more than ${INBOUND_FRAMES_PER_WINDOW} frames (ping included) in ${INBOUND_WINDOW_MS / 1000} s close it with 1008.`,
     "`format=msgpack` sends the same objects as binary MessagePack frames (and accepts the auth frame as MessagePack too).",
     `Close codes: 4001 when the session is revoked (logout, refresh-token reuse, password change) or the access token expires without renewal; 4008 when the user opens more than ${SOCKETS_PER_USER} sockets (the oldest is closed); 1008, 1009 as above; 1011 when the replay fails.`,
   ].join(" "),
