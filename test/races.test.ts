@@ -254,3 +254,36 @@ describe("concurrent writes to one event", () => {
     expect(applied.length).toBeGreaterThanOrEqual(15);
   });
 });
+
+describe("logging out while the same session writes", () => {
+  it("refuses every write sent after the logout answered with 401, and every write that got 200 is in the changelog, no other", async () => {
+    const user = await registerUser("lo_writer");
+    const eventId = await createEvent(user, "Written during logout");
+    const writes: { i: number; sentAt: number; status: number; version?: number }[] = [];
+    let loggedOutAt = Number.POSITIVE_INFINITY;
+    let logout: Promise<void> | undefined;
+    const lane = async (n: number) => {
+      for (let i = 0; i < 40; i++) {
+        const sentAt = tick();
+        if (sentAt > loggedOutAt && writes.filter((w) => w.sentAt > loggedOutAt).length >= 6) break;
+        const res = await json("PATCH", `/api/events/${eventId}`, { token: user.token, body: { description: `lane ${n} write ${i}` } });
+        writes.push({ i: n * 100 + i, sentAt, status: res.status, version: res.body?.version });
+        if (writes.filter((w) => w.status === 200).length >= 3) {
+          logout ??= json("POST", "/api/auth/logout", { token: user.token, body: { refresh_token: user.refresh } }).then((res) => {
+            loggedOutAt = tick();
+            expect(res.status).toBe(204);
+          });
+        }
+      }
+    };
+    await Promise.all([lane(0), lane(1)]);
+    await logout;
+    const late = writes.filter((w) => w.sentAt > loggedOutAt);
+    expect(late.length).toBeGreaterThan(0);
+    expect(late.map((w) => w.status)).toEqual(late.map(() => 401));
+    expect(writes.filter((w) => w.status !== 200 && w.status !== 401)).toEqual([]);
+    const { results } = await env.DB.prepare("SELECT version FROM versions WHERE event_id = ? ORDER BY version").bind(eventId).all<{ version: number }>();
+    const succeeded = writes.filter((w) => w.status === 200).map((w) => w.version!).sort((a, b) => a - b);
+    expect(results.map((r) => r.version)).toEqual([1, ...succeeded]);
+  });
+});
