@@ -99,13 +99,6 @@ function expansionOf(rule: RecurrenceRule, first: WallTime, firstDay: number, co
   };
 }
 
-/** BYDAY within a scope (month or year) where the day has 0-based `index` among `length` days. */
-function matchesByDay(x: Expansion, weekday: number, index: number, length: number): boolean {
-  if (!x.weekdays) return true;
-  if (x.weekdays.has(weekday)) return true;
-  return x.ordinals.some((o) => o.weekday === weekday && (o.ordinal > 0 ? Math.floor(index / 7) + 1 === o.ordinal : Math.floor((length - 1 - index) / 7) + 1 === -o.ordinal));
-}
-
 /** Day numbers of `weekday` in [first, first + length), ascending. */
 function weekdaysIn(first: number, length: number, weekday: number, out: number[]): void {
   for (let n = first + ((weekday - weekdayOfDays(first) + 7) % 7); n < first + length; n += 7) out.push(n);
@@ -119,29 +112,37 @@ function nthWeekday(first: number, length: number, weekday: number, ordinal: num
   if (n >= first && n < first + length) out.push(n);
 }
 
+/** The days BYDAY's numbered weekdays ("2TU", "-1FR") pick in [first, first + length). */
+function ordinalDays(x: Expansion, first: number, length: number): number[] {
+  const out: number[] = [];
+  for (const o of x.ordinals) nthWeekday(first, length, o.weekday, o.ordinal, out);
+  return out;
+}
+
 const ascendingUnique = (days: number[]) => (days.length < 2 ? days : [...new Set(days)].sort((x, y) => x - y));
 
 /**
  * Candidate days of one month, ascending, computed from the rule's days rather than by testing
  * each day of the month: BYMONTHDAY (filtered by BYDAY), else BYDAY's weekdays and ordinals.
- * `inYear` counts ordinals within the year (YEARLY without BYMONTH) and leaves them to the caller.
+ * `yearOrdinals` holds the days a YEARLY rule without BYMONTH numbers within the whole year.
  */
-function monthCandidates(x: Expansion, year: number, month: number, inYear: boolean): number[] {
+function monthCandidates(x: Expansion, year: number, month: number, yearOrdinals: number[] | null): number[] {
   const length = daysInMonth(year, month);
   const first = daysFromCivil(year, month, 1);
   const out: number[] = [];
   if (x.monthDays) {
-    const yearStart = inYear ? daysFromCivil(year, 1, 1) : first;
-    const scope = inYear ? (isLeapYear(year) ? 366 : 365) : length;
+    const numbered = x.weekdays && x.ordinals.length ? new Set(yearOrdinals ?? ordinalDays(x, first, length)) : null;
     for (const d of x.monthDays) {
       const day = d > 0 ? d : length + d + 1;
       if (day < 1 || day > length) continue;
       const n = first + day - 1;
-      if (matchesByDay(x, weekdayOfDays(n), n - yearStart, scope)) out.push(n);
+      if (!x.weekdays || x.weekdays.has(weekdayOfDays(n)) || numbered?.has(n)) out.push(n);
     }
   } else if (x.weekdays) {
     for (const weekday of x.weekdays) weekdaysIn(first, length, weekday, out);
-    if (!inYear) for (const o of x.ordinals) nthWeekday(first, length, o.weekday, o.ordinal, out);
+    if (yearOrdinals) {
+      for (const n of yearOrdinals) if (n >= first && n < first + length) out.push(n);
+    } else out.push(...ordinalDays(x, first, length));
   } else {
     for (let n = first; n < first + length; n++) out.push(n);
   }
@@ -150,15 +151,9 @@ function monthCandidates(x: Expansion, year: number, month: number, inYear: bool
 
 /** Candidate days of one year of a YEARLY rule, ascending. */
 function yearCandidates(x: Expansion, year: number): number[] {
-  const inYear = x.ordinalsInYear;
+  const yearOrdinals = x.ordinalsInYear ? ordinalDays(x, daysFromCivil(year, 1, 1), isLeapYear(year) ? 366 : 365) : null;
   const out: number[] = [];
-  for (const month of x.months ?? ALL_MONTHS) out.push(...monthCandidates(x, year, month, inYear));
-  if (inYear && !x.monthDays && x.ordinals.length) {
-    const first = daysFromCivil(year, 1, 1);
-    const length = isLeapYear(year) ? 366 : 365;
-    for (const o of x.ordinals) nthWeekday(first, length, o.weekday, o.ordinal, out);
-    return ascendingUnique(out);
-  }
+  for (const month of x.months ?? ALL_MONTHS) out.push(...monthCandidates(x, year, month, yearOrdinals));
   return out;
 }
 
@@ -169,6 +164,29 @@ function passesMonthFilters(x: Expansion, n: number): boolean {
   if (!x.monthDays) return true;
   const length = daysInMonth(year, month);
   return x.monthDays.some((d) => (d > 0 ? d === day : length + d + 1 === day));
+}
+
+/**
+ * Elementary tests one month's candidates take (each BYMONTHDAY value, each weekday's days, each
+ * numbered weekday), charged even when none matches, so a rule with long lists that rarely match
+ * pays for what it makes the walk do.
+ */
+function monthCost(x: Expansion, ordinalsInMonth = true): number {
+  return (x.monthDays ? x.monthDays.length : (x.weekdays?.size ?? 0) * 5) + (ordinalsInMonth ? x.ordinals.length : 0);
+}
+
+/** Tests one period's candidates take; see {@link monthCost}. */
+function periodCost(x: Expansion): number {
+  switch (x.freq) {
+    case "DAILY":
+      return 1;
+    case "WEEKLY":
+      return x.weekdays?.size ?? 7;
+    case "MONTHLY":
+      return monthCost(x);
+    case "YEARLY":
+      return (x.months?.length ?? 12) * monthCost(x, !x.ordinalsInYear) + (x.ordinalsInYear ? x.ordinals.length : 0);
+  }
 }
 
 /** The rule's periods: numbered so that period p of the series is `base + p * step`. */
@@ -201,7 +219,7 @@ function periodCandidates(x: Expansion, period: number): number[] {
     case "MONTHLY": {
       const year = Math.floor(period / 12);
       const month = period - year * 12 + 1;
-      return year <= 9999 && (!x.months || x.months.includes(month)) ? monthCandidates(x, year, month, false) : [];
+      return year <= 9999 && (!x.months || x.months.includes(month)) ? monthCandidates(x, year, month, null) : [];
     }
     case "YEARLY":
       return period > 9999 ? [] : yearCandidates(x, period);
@@ -252,6 +270,7 @@ function* ruleDays(x: Expansion, firstDay: number, fromDay: number, toDay: numbe
   // The first whole period at or after `day`'s period (periods between those of the series hold nothing).
   const indexAt = (day: number) => Math.max(0, Math.ceil((period.of(day, x.wkst) - base) / step));
   const counted = x.count !== undefined;
+  const cost = periodCost(x);
   let wanted = fromDay;
   let produced = 0;
   let emptyPeriods = 0;
@@ -273,7 +292,7 @@ function* ruleDays(x: Expansion, firstDay: number, fromDay: number, toDay: numbe
       }
     }
     const candidates = periodCandidates(x, current);
-    spend(budget, candidates.length);
+    spend(budget, Math.max(candidates.length, cost));
     let matched = false;
     for (const day of candidates) {
       if (day < firstDay) continue;
@@ -301,6 +320,7 @@ function* ruleDays(x: Expansion, firstDay: number, fromDay: number, toDay: numbe
  */
 function* dailyByMonth(x: Expansion, firstDay: number, fromDay: number, last: number, budget?: WorkBudget): Generator<number, void, number | undefined> {
   const counted = x.count !== undefined;
+  const cost = monthCost(x);
   let wanted = fromDay;
   let produced = 0;
   let emptyMonths = 0;
@@ -316,8 +336,8 @@ function* dailyByMonth(x: Expansion, firstDay: number, fromDay: number, last: nu
       ({ year, month } = next);
       continue;
     }
-    const candidates = monthCandidates(x, year, month, false);
-    spend(budget, candidates.length);
+    const candidates = monthCandidates(x, year, month, null);
+    spend(budget, Math.max(candidates.length, cost));
     let matched = false;
     for (const day of candidates) {
       if (day < firstDay || (day - firstDay) % x.interval !== 0) continue;
