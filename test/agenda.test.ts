@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { beforeAll, describe, expect, it } from "vitest";
-import { agenda, MAX_AGENDA_SERIES } from "../src/calendar/service";
+import { agenda, AGENDA_BUDGET, MAX_AGENDA_SERIES } from "../src/calendar/service";
 import * as schema from "../src/db/schema";
 import type { Actor } from "../src/env";
 import { expansionWork } from "../src/recurrence";
@@ -267,6 +267,28 @@ describe("agenda limits", () => {
     expect(res.body.errors).toEqual([{ field: "start", message: expect.stringContaining(`${MAX_AGENDA_SERIES}`) }]);
     // A window before they start is fine.
     expect((await json("GET", "/api/agenda?start=2028-01-01T00:00:00Z&end=2028-12-01T00:00:00Z", { token: user.token })).body).toEqual({ items: [], next_cursor: null });
+  });
+
+  it(`refuses a page whose series need more than ${AGENDA_BUDGET} steps with a 422 naming end, and serves a narrower window`, async () => {
+    const user = await registerUser("agsteps");
+    // A rule every write accepts (its first occurrence is near), but each year of it tests 746 days.
+    const heavy = `FREQ=YEARLY;BYMONTHDAY=${Array.from({ length: 31 }, (_, i) => `${i + 1},-${i + 1}`).join(",")};BYDAY=53MO,-53SU`;
+    const now = Date.now();
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO events (owner_id, title, description, location, start_time, end_time, series_end, is_recurring, recurrence_pattern, timezone, version, created_at, updated_at)
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+         SELECT ?1, 'Heavy ' || i, '', NULL, ?3 + i * 60000, ?3 + i * 60000 + 30000, NULL, 1, ?5, 'UTC', 1, ?4, ?4 FROM n`,
+      ).bind(user.id, MAX_AGENDA_SERIES, Date.UTC(2029, 0, 1), now, heavy),
+      env.DB.prepare(`INSERT INTO permissions (event_id, user_id, role, granted_by, granted_at, start_time, series_end) SELECT id, owner_id, 'owner', owner_id, ?2, start_time, NULL FROM events WHERE owner_id = ?1`).bind(user.id, now),
+    ]);
+    const before = expansionWork();
+    const wide = await json("GET", `/api/agenda?start=${WINDOW.start}&end=${WINDOW.end}`, { token: user.token });
+    expect(expansionWork() - before).toBeLessThanOrEqual(AGENDA_BUDGET + 1000);
+    expectProblem(wide, 422, "validation_failed");
+    expect(wide.body.errors).toEqual([{ field: "end", message: expect.stringContaining("narrow the window") }]);
+    const narrow = await json("GET", "/api/agenda?start=2030-03-01T00:00:00Z&end=2030-04-01T00:00:00Z", { token: user.token });
+    expect(narrow.status).toBe(200);
   });
 
   it("returns at most one occurrence a day from the occurrences endpoint, for the widest window, in bounded steps", async () => {

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { ROLES } from "../events/schemas";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { IdParam, PageQuery, authenticated, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
-import { agenda, eventOccurrences, MAX_AGENDA_SERIES, MAX_WINDOW_DAYS } from "./service";
+import { agenda, AGENDA_BUDGET, eventOccurrences, MAX_AGENDA_SERIES, MAX_WINDOW_DAYS } from "./service";
 
 const tags = ["Calendar"];
 const Window = z.object({
@@ -40,7 +40,7 @@ const agendaRoute = createRoute({
   description:
     `Occurrences of your own and shared events in [start, end) (at most ${MAX_WINDOW_DAYS} days), ordered by start, then event id, paged by \`cursor\`. ` +
     `Each page does bounded work: events spanning more than a day (series, multi-day events) that still run at the page's position are merged lazily from that position, at most ${MAX_AGENDA_SERIES} of them ` +
-    `(more is a 422 naming \`start\`); shorter events are read in start order from your longest such event's length (at most a day) before the position, only as far as the page needs.`,
+    `(more is a 422 naming \`start\`), with at most ${AGENDA_BUDGET} expansion steps (more is a 422 naming \`end\`: narrow the window); shorter events are read in start order from your longest such event's length (at most a day) before the position, only as far as the page needs.`,
   ...authenticated(),
   request: { query: Window.extend(PageQuery.shape) },
   responses: { 200: bodyOf(AgendaPage, "A page of occurrences"), ...problemResponses(401, 422) },

@@ -6,7 +6,7 @@ import { seriesSpecOf } from "../events/content";
 import { authorize } from "../events/policy";
 import type { Role } from "../events/schemas";
 import { ApiError, validationFailed } from "../lib/problem";
-import { formatUtc, occurrences, occurrencesBetween, type Occurrence } from "../recurrence";
+import { BudgetExceeded, formatUtc, occurrences, occurrencesBetween, WorkBudget, type Occurrence } from "../recurrence";
 
 /** Widest window the occurrence and agenda endpoints expand, in days. */
 export const MAX_WINDOW_DAYS = 366;
@@ -23,6 +23,12 @@ export const SHORT_SPAN_MS = DAY_MS;
  * a 422 rather than an unbounded one.
  */
 export const MAX_AGENDA_SERIES = 1000;
+/**
+ * Expansion steps one agenda page may spend. A series costs a few steps per occurrence and at
+ * most a few thousand to reach its next one in the widest window (a rule listing every
+ * BYMONTHDAY), so 1,000 series fit; past it the page is a 422 asking for a narrower window.
+ */
+export const AGENDA_BUDGET = 1_000_000;
 
 export function assertWindow(start: number, end: number): void {
   if (end <= start) throw validationFailed([{ field: "end", message: "Must be after start." }]);
@@ -120,6 +126,15 @@ class Merge {
  */
 export async function agenda(db: Db, actor: Actor, query: { start: number; end: number; limit: number; after?: [number, number] }) {
   assertWindow(query.start, query.end);
+  try {
+    return await agendaPage(db, actor, query, new WorkBudget(AGENDA_BUDGET));
+  } catch (error) {
+    if (!(error instanceof BudgetExceeded)) throw error;
+    throw validationFailed([{ field: "end", message: `Expanding the window's series needs more than ${AGENDA_BUDGET} steps; narrow the window.` }]);
+  }
+}
+
+async function agendaPage(db: Db, actor: Actor, query: { start: number; end: number; limit: number; after?: [number, number] }, budget: WorkBudget) {
   const { start, end, limit, after } = query;
   const position = Math.max(start, after ? after[0] : -Infinity);
   const afterCursor = (s: number, id: number) => !after || s > after[0] || (s === after[0] && id > after[1]);
@@ -148,7 +163,7 @@ export async function agenda(db: Db, actor: Actor, query: { start: number; end: 
   for (const row of [...endless, ...longFinite]) {
     const spec = seriesSpecOf(row);
     // Entered at the position: what ends by then was on earlier pages (or before the window).
-    advance(row, occurrences(spec, position, end));
+    advance(row, occurrences(spec, position, end, budget));
   }
 
   // Short events: every occurrence starts within the event's span of its start_time, so none that
@@ -176,7 +191,7 @@ export async function agenda(db: Db, actor: Actor, query: { start: number; end: 
     if (last) shortAfter = [last.startTime, last.id];
     readUpTo = last ? last.startTime : Infinity;
     for (const row of rows) {
-      for (const occurrence of occurrencesBetween(seriesSpecOf(row), start, end)) {
+      for (const occurrence of occurrencesBetween(seriesSpecOf(row), start, end, undefined, budget)) {
         if (afterCursor(occurrence.start, row.id)) merge.push({ occurrence, row });
       }
     }
