@@ -250,7 +250,8 @@ function nextAllowedMonth(months: number[], day: number): number {
  * needs instants; see {@link seriesDays}). A day passed to `next()` is one before which nothing is
  * wanted. Without COUNT, periods before `fromDay` or such a day are skipped arithmetically, and
  * months that BYMONTH excludes are jumped over; with COUNT they must be walked, but cheaply, as
- * day numbers. Every period visited and every candidate day costs one unit of `budget`.
+ * day numbers. Each period visited costs a step of `budget`, and its candidates what testing
+ * them takes (see {@link periodCost}).
  *
  * Like python-dateutil, and unlike RFC 5545 (which always counts DTSTART as the first occurrence),
  * DTSTART is only an occurrence if it matches the rule.
@@ -316,7 +317,7 @@ function* ruleDays(x: Expansion, firstDay: number, fromDay: number, toDay: numbe
 /**
  * A DAILY rule filtered by BYMONTHDAY or BYDAY, a month at a time: the month's matching days come
  * from the filters themselves, then INTERVAL keeps every n-th day from DTSTART. A sparse rule
- * (Friday the 13th) costs a couple of units a month instead of one a day.
+ * (Friday the 13th) costs a couple of steps a month instead of one a day.
  */
 function* dailyByMonth(x: Expansion, firstDay: number, fromDay: number, last: number, budget?: WorkBudget): Generator<number, void, number | undefined> {
   const counted = x.count !== undefined;
