@@ -13,7 +13,10 @@ import { eventStates, integrityReport, type EventState } from "./support/integri
  *   - every live event's versions are exactly 1..version, and its row matches its newest version;
  *   - no version, permission or notification names a deleted event (deletion notices excepted);
  *   - every 2xx write shows in the changelog exactly once (its version, action, author and the
- *     unique text it wrote), and no version exists that no 2xx write created;
+ *     unique text it wrote), and no version exists that no 2xx write created; versions are never
+ *     rewritten, and a rollback to k holds version k's content;
+ *   - notifications: each from a 2xx write, the actor's own copy already read, every steady
+ *     holder reached once by a content change and no outsider; refusals explained by the state;
  *   - existence, versions and roles are what some serial order of the round's successful
  *     operations gives, applied to the state before the round, each operation allowed by the roles
  *     at its point in that order (an If-Match write also by the version it named).
@@ -327,6 +330,8 @@ const describeOp = (op: Op) => ({ n: op.n, kind: op.kind, actor: op.actor.userna
 const roleList = (roles: Map<number, string>, crew: Crew) => Object.fromEntries([...roles].map(([id, role]) => [crew.users.find((u) => u.id === id)?.username.split("_")[1] ?? id, role]));
 
 let seenOrphans = new Set<string>();
+/** Every version's row as first read, `${eventId}:${version}` -> its columns joined. */
+const versionPrints = new Map<string, string>();
 
 const succeededOp = (op: Op) => op.status! >= 200 && op.status! < 300;
 const isContent = (kind: Kind) => kind === "update" || kind === "move" || kind === "conflictMove" || kind === "rollback";
@@ -481,11 +486,29 @@ async function checkRound(crew: Crew, round: number, ops: Op[], mark: number) {
   const touched = [...new Set([...created, ...ops.map((op) => op.eventId).filter((id): id is number => id !== undefined)])].filter((id) => after.get(id)?.exists);
   if (touched.length) {
     const { results } = await env.DB.prepare(
-      "SELECT event_id, version, action, changed_by, json_extract(snapshot, '$.description') AS description, restored_from FROM versions WHERE event_id IN (SELECT value FROM json_each(?1)) ORDER BY event_id, version",
+      "SELECT event_id, version, action, changed_by, json_extract(snapshot, '$.description') AS description, restored_from, snapshot, changes, changed_at FROM versions WHERE event_id IN (SELECT value FROM json_each(?1)) ORDER BY event_id, version",
     )
       .bind(JSON.stringify(touched))
-      .all<{ event_id: number; version: number; action: string; changed_by: number; description: string; restored_from: number | null }>();
-    for (const eventId of touched) checkChangelog(eventId, results.filter((r) => r.event_id === eventId).map((r) => ({ ...r, changed_by: { id: r.changed_by } })), round, "database");
+      .all<{ event_id: number; version: number; action: string; changed_by: number; description: string; restored_from: number | null; snapshot: string; changes: string; changed_at: number }>();
+    for (const eventId of touched) {
+      const rows = results.filter((r) => r.event_id === eventId);
+      checkChangelog(eventId, rows.map((r) => ({ ...r, changed_by: { id: r.changed_by } })), round, "database");
+      for (const row of rows) {
+        // Versions are never rewritten: a version reads the same in every later round.
+        const key = `${eventId}:${row.version}`;
+        const print = `${row.action}|${row.changed_by}|${row.changed_at}|${row.snapshot}|${row.changes}|${row.restored_from}`;
+        const seen = versionPrints.get(key);
+        if (seen === undefined) versionPrints.set(key, print);
+        else if (seen !== print) violation("versions are never rewritten", { round, eventId, version: row.version, was: seen, now: print });
+        // A rollback to k writes a version whose content equals version k.
+        if (row.action === "rolled_back" && row.restored_from !== null) {
+          const source = rows.find((r) => r.version === row.restored_from);
+          if (!source || JSON.stringify(JSON.parse(source.snapshot)) !== JSON.stringify(JSON.parse(row.snapshot))) {
+            violation("a rollback to k writes version k's content", { round, eventId, version: row.version, restoredFrom: row.restored_from, snapshot: row.snapshot, source: source?.snapshot });
+          }
+        }
+      }
+    }
   }
 
   // State invariants over the whole database.
