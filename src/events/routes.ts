@@ -60,6 +60,8 @@ const getRoute = createRoute({
   path: "/{id}",
   tags,
   summary: "One event with its permissions; `?at=` gives it as it was then",
+  description:
+    "The `ETag` is strong and changes whenever this body would: a content change (`version`), a share, a role change or a revocation (`permissions`), or your `my_role`. JSON and MessagePack have different tags. `If-None-Match` (a list, or `*`; weak comparison per RFC 9110) answers 304 with the ETag. `?at=` responses carry no ETag.",
   ...authenticated(),
   request: {
     params: IdParams,
@@ -96,6 +98,8 @@ const deleteRoute = createRoute({
   path: "/{id}",
   tags,
   summary: "Delete an event with its permissions and history (owners)",
+  description:
+    "Removes the event, its permissions, its versions and every notification about it; each person who had access then gets one `event_deleted` notice, the only rows that still name the event. `If-Match` (the ETag, a list, or `*`; strong comparison) makes it conditional: a mismatch is 412 with `current`.",
   ...authenticated(),
   request: { params: IdParams, headers: IfMatch },
   responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 412, 429) },
