@@ -249,6 +249,18 @@ describe("hostile rules through the API", () => {
     expect(res.body.conflicts[0].start_time).toBe("2030-01-01T09:00:00Z");
   });
 
+  it("accepts two series whose first coincidence lies past the two-year horizon, while a one-off there conflicts with both", async () => {
+    const owner = await registerUser("horizon");
+    // Mondays, and Monday the 29th of February: they first meet on 2044-02-29, 14 years on.
+    const weekly = await json("POST", "/api/events", { token: owner.token, body: event("FREQ=WEEKLY;BYDAY=MO", "2030-01-07T10:00:00") });
+    expect(weekly.status).toBe(201);
+    const leap = await json("POST", "/api/events", { token: owner.token, body: event("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO", "2030-01-08T10:00:00") });
+    expect(leap.status).toBe(201);
+    const res = await json("POST", "/api/events", { token: owner.token, body: { title: "Leap Monday", start_time: "2044-02-29T10:30:00Z", end_time: "2044-02-29T10:45:00Z" } });
+    expectProblem(res, 409, "conflict");
+    expect(res.body.conflicts.map((c: { id: number }) => c.id).sort()).toEqual([weekly.body.id, leap.body.id].sort());
+  });
+
   it("refuses a conflict check past its budget with a 422 on the rule, and writes nothing", async () => {
     const owner = await registerUser("budget");
     // Endless dailies 20 minutes apart never overlap, but each pair is walked for two years.
