@@ -221,6 +221,24 @@ describe("hostile rules through the API", () => {
     }
   });
 
+  it("keeps a series near the end of the range inside it, west of UTC too, so edits and rollbacks re-validate", async () => {
+    const owner = await registerUser("endofrange");
+    const made = await json("POST", "/api/events", {
+      token: owner.token,
+      body: { title: "Last days", start_time: "9999-12-29T20:00:00", end_time: "9999-12-29T21:00:00", timezone: "America/New_York", is_recurring: true, recurrence_pattern: "FREQ=DAILY;COUNT=10" },
+    });
+    expect(made.status).toBe(201);
+    const occurrences = await json("GET", `/api/events/${made.body.id}/occurrences?start=9999-12-29T00:00:00Z&end=9999-12-31T23:59:59Z`, { token: owner.token });
+    // 9999-12-31T20:00 in New York would be 10000-01-01T01:00Z: not part of the series.
+    expect(occurrences.body.items).toEqual([
+      { start_time: "9999-12-30T01:00:00Z", end_time: "9999-12-30T02:00:00Z" },
+      { start_time: "9999-12-31T01:00:00Z", end_time: "9999-12-31T02:00:00Z" },
+    ]);
+    const edited = await json("PATCH", `/api/events/${made.body.id}`, { token: owner.token, body: { title: "Last days, renamed" } });
+    expect(edited.status).toBe(200);
+    expect((await json("POST", `/api/events/${made.body.id}/rollback/1`, { token: owner.token })).status).toBe(200);
+  });
+
   it("creates the issue's rule from 1900 beside 19 like it in a few steps per neighbour, not seconds of walking", async () => {
     const owner = await registerUser("fri13");
     const pattern = "FREQ=DAILY;COUNT=5000;BYMONTHDAY=13;BYDAY=FR";
