@@ -5,7 +5,7 @@ import type { Actor } from "../env";
 import { seriesSpecOf } from "../events/content";
 import { authorize } from "../events/policy";
 import type { Role } from "../events/schemas";
-import { ApiError, validationFailed } from "../lib/problem";
+import { validationFailed } from "../lib/problem";
 import { BudgetExceeded, formatUtc, occurrences, occurrencesBetween, WorkBudget, type Occurrence } from "../recurrence";
 
 /** Widest window the occurrence and agenda endpoints expand, in days. */
@@ -148,9 +148,10 @@ async function agendaPage(db: Db, actor: Actor, query: { start: number; end: num
       .limit(MAX_AGENDA_SERIES + 1),
   ]);
   if (endless.length + longFinite.length > MAX_AGENDA_SERIES) {
-    throw new ApiError(422, "validation_failed", `More than ${MAX_AGENDA_SERIES} recurring or multi-day events are running in this window, more than one agenda page merges.`, {
-      errors: [{ field: "start", message: `At most ${MAX_AGENDA_SERIES} recurring or multi-day events may run in the window; narrow it, or read series one by one through /api/events/{id}/occurrences.` }],
-    });
+    throw validationFailed(
+      [{ field: "start", message: `At most ${MAX_AGENDA_SERIES} recurring or multi-day events may run in the window; narrow it, or read series one by one through /api/events/{id}/occurrences.` }],
+      `More than ${MAX_AGENDA_SERIES} recurring or multi-day events run in this window; an agenda page merges at most ${MAX_AGENDA_SERIES}.`,
+    );
   }
 
   const merge = new Merge();

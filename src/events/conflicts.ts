@@ -125,7 +125,7 @@ export async function findConflicts(db: Db, ownerId: number, candidates: Candida
       .limit(MAX_CONFLICT_CANDIDATES + 1),
   ]);
   if (finite.length + endless.length > MAX_CONFLICT_CANDIDATES) {
-    throw tooCostly(candidates.find((c) => c.spec.rule) ?? candidates[0], `More than ${MAX_CONFLICT_CANDIDATES} of the owner's events could overlap this one, more than one conflict check compares.`);
+    throw tooCostly(candidates.find((c) => c.spec.rule) ?? candidates[0], `More than ${MAX_CONFLICT_CANDIDATES} of the owner's events could overlap this one; a conflict check compares at most ${MAX_CONFLICT_CANDIDATES}.`);
   }
   const stored = [...finite, ...endless].map((row) => ({ row, spec: seriesSpecOf(row), seriesEnd: row.seriesEnd }));
   const conflicts: Conflict[] = [];
