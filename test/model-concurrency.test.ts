@@ -17,6 +17,8 @@ import { eventStates, integrityReport, type EventState } from "./support/integri
  *     rewritten, and a rollback to k holds version k's content;
  *   - notifications: each from a 2xx write, the actor's own copy already read, every steady
  *     holder reached once by a content change and no outsider; refusals explained by the state;
+ *   - the round's hot event, read by each holder: a strong ETag that changes whenever the body
+ *     does and stays put while it does not; a weak If-Match never lets a write through;
  *   - existence, versions and roles are what some serial order of the round's successful
  *     operations gives, applied to the state before the round, each operation allowed by the roles
  *     at its point in that order (an If-Match write also by the version it named).
@@ -557,6 +559,30 @@ function checkChangelog(eventId: number, entries: LoggedVersion[], round: number
   if (new Set(versions).size !== versions.length) violation("every 2xx write shows in the changelog exactly once: a version is listed twice", { round, source, eventId, versions });
 }
 
+/** What each user last read of an event: `${userId}:${eventId}` -> ETag and body. */
+const lastRead = new Map<string, { etag: string; body: string; round: number }>();
+
+/**
+ * The hot event as every holder reads it: a strong ETag that changes whenever the body does
+ * (content, permissions, the reader's role) and stays put while it does not (RFC 9110).
+ */
+async function checkTags(crew: Crew, round: number, eventId: number) {
+  const state = crew.states.get(eventId);
+  if (!state?.exists) return;
+  for (const user of crew.users.filter((u) => state.roles.has(u.id))) {
+    const read = await json("GET", `/api/events/${eventId}`, { token: user.token });
+    const etag = read.headers.get("etag");
+    if (read.status !== 200 || !etag) continue;
+    if (etag.startsWith("W/")) violation("the event's ETag is strong", { round, eventId, etag });
+    const body = JSON.stringify(read.body);
+    const key = `${user.id}:${eventId}`;
+    const last = lastRead.get(key);
+    if (last && last.body !== body && last.etag === etag) violation("the ETag changes whenever the body does", { round, eventId, reader: user.username, since: last.round, etag, before: last.body, after: body });
+    if (last && last.body === body && last.etag !== etag) violation("the ETag stays put while the body does", { round, eventId, reader: user.username, before: last.etag, after: etag });
+    lastRead.set(key, { etag, body, round });
+  }
+}
+
 const sentAt = new Map<number, number[]>();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -609,6 +635,7 @@ describe("random concurrent operations by five actors against real D1", () => {
       answers.forEach((answer, i) => Object.assign(ops[i], { status: answer.status, response: answer.body }));
       sent += ops.length;
       await checkRound(crew, round, ops, mark);
+      if (hot !== undefined) await checkTags(crew, round, hot);
     }
 
     // Through the API at the end: each live event's changelog, its permissions, and 404 for the deleted.
