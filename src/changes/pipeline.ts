@@ -1,4 +1,4 @@
-import { eq, type SQL } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
@@ -134,6 +134,27 @@ export const eventValues = (content: ValidContent) => ({
   recurrencePattern: content.recurrencePattern,
   timezone: content.timezone,
 });
+
+/** Inside one batch, the id of the event inserted just before: AUTOINCREMENT makes it the largest. */
+const NEW_EVENT_ID = sql`(SELECT max(id) FROM events)`;
+
+/**
+ * The statements that create one event with its owner permission, version 1 and notification.
+ * A creation has no premise to pin (nothing existed); the caller runs them under the owner's
+ * calendar guard, which is what can move between the conflict check and the batch.
+ */
+export function creationStatements(db: Db, actor: Actor, content: ValidContent, now: number) {
+  const snapshot = toSnapshot(content);
+  return [
+    db
+      .insert(events)
+      .values({ ...eventValues(content), ownerId: actor.id, version: 1, createdAt: now, updatedAt: now })
+      .returning(),
+    db.insert(permissions).values({ eventId: NEW_EVENT_ID, userId: actor.id, role: "owner", grantedBy: actor.id, grantedAt: now, startTime: content.startTime, seriesEnd: content.seriesEnd }),
+    versionRow(db, { eventId: NEW_EVENT_ID, version: 1, action: "created", changedBy: actor.id, changedAt: now, snapshot, changes: diffSnapshots({}, snapshot) }),
+    notifyEventAudience(db, { type: "event_created", eventId: NEW_EVENT_ID, actor, message: `${actor.username} created "${content.title}"`, data: { title: content.title } }, now),
+  ] as const;
+}
 
 /**
  * A change of an event's content (update or rollback): the event row, its copy of the times in

@@ -1,11 +1,11 @@
 import { and, asc, desc, eq, gt, isNull, lt, lte, ne, sql, type SQL } from "drizzle-orm";
-import { applyChange, candidateOf, changeContent, commit, detailOf, eventValues, readForChange, type Delivery } from "../changes/pipeline";
-import { diffSnapshots, versionRow, type Snapshot } from "../changes/history";
+import { applyChange, candidateOf, changeContent, commit, creationStatements, detailOf, readForChange, type Delivery } from "../changes/pipeline";
+import type { Snapshot } from "../changes/history";
 import type { Db } from "../db/client";
 import { events, notifications, permissions, versions } from "../db/schema";
 import type { Actor } from "../env";
 import { ApiError, notFound, validationFailed, type FieldError } from "../lib/problem";
-import { notifyEventAudience, toDeliveries, type NotificationRow } from "../notifications/service";
+import { toDeliveries, type NotificationRow } from "../notifications/service";
 import { formatUtc, occurrencesBetween } from "../recurrence";
 import { conflictsWithinBatch, conflictError, writeWithoutConflicts } from "./conflicts";
 import { searchEvents } from "./search";
@@ -14,23 +14,6 @@ import type { EventRow } from "./policy";
 import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
 
 export type { Delivery };
-
-/** Inside one batch, the id of the event inserted just before: AUTOINCREMENT makes it the largest. */
-const NEW_EVENT_ID = sql`(SELECT max(id) FROM events)`;
-
-/** The statements that create one event with its owner permission, version 1 and notification. */
-function creationStatements(db: Db, actor: Actor, content: ValidContent, now: number) {
-  const snapshot = toSnapshot(content);
-  return [
-    db
-      .insert(events)
-      .values({ ...eventValues(content), ownerId: actor.id, version: 1, createdAt: now, updatedAt: now })
-      .returning(),
-    db.insert(permissions).values({ eventId: NEW_EVENT_ID, userId: actor.id, role: "owner", grantedBy: actor.id, grantedAt: now, startTime: content.startTime, seriesEnd: content.seriesEnd }),
-    versionRow(db, { eventId: NEW_EVENT_ID, version: 1, action: "created", changedBy: actor.id, changedAt: now, snapshot, changes: diffSnapshots({}, snapshot) }),
-    notifyEventAudience(db, { type: "event_created", eventId: NEW_EVENT_ID, actor, message: `${actor.username} created "${content.title}"`, data: { title: content.title } }, now),
-  ] as const;
-}
 
 export async function createEvent(db: Db, actor: Actor, input: EventCreateInput) {
   const content = contentFromCreate(input);
