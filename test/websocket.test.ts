@@ -481,6 +481,27 @@ describe("hibernation", () => {
     await expectFreshInstance(bob);
   });
 
+  it("answers ping through the auto-response: the hub's message handler never runs for it", async () => {
+    const alice = await registerUser("wsalice");
+    const client = await connect(alice);
+    let handled = 0;
+    await runInDurableObject(hubOf(alice), (target: UserNotificationHub) => {
+      const prototype = Object.getPrototypeOf(target) as UserNotificationHub;
+      const original = prototype.webSocketMessage;
+      prototype.webSocketMessage = async function (this: UserNotificationHub, ...args) {
+        if (this === target) handled++;
+        return original.apply(this, args);
+      };
+      onTestFinished(() => {
+        prototype.webSocketMessage = original;
+      });
+    });
+    client.ws.send("ping");
+    expect(await client.next()).toEqual({ binary: false, data: "pong" });
+    client.ws.send(JSON.stringify({ type: "something" }));
+    await vi.waitFor(() => expect(handled).toBe(1));
+  });
+
   it("still answers ping with pong after the hub is evicted", async () => {
     const alice = await registerUser("wsalice");
     const client = await connect(alice);
