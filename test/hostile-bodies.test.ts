@@ -131,6 +131,47 @@ describe("large JSON bodies", () => {
   });
 });
 
+describe("JSON nested too deep is refused from its bytes, before it is parsed", () => {
+  const post = (body: string) => json("POST", "/api/events", { token: user.token, body, headers: { "Content-Type": "application/json" } });
+  const depthError = (field: string) => [{ field, message: `Arrays and objects may nest at most 64 levels deep.` }];
+
+  it("answers a 1 MiB body of nested arrays with 422 naming the 65th array's place, quickly", async () => {
+    const levels = MIB / 2 - 1;
+    const res = await timed(() => post("[".repeat(levels) + "]".repeat(levels)));
+    expectProblem(res, 422, "validation_failed");
+    expect(res.body.errors).toEqual(depthError(Array(64).fill("0").join(".")));
+  });
+
+  it("refuses the depth before parsing: a body malformed after its 65th bracket is 422, not 400", async () => {
+    expectProblem(await post("[".repeat(65) + "not json"), 422, "validation_failed");
+    // The same malformed tail one level shallower is left to the parser.
+    expectProblem(await post("[".repeat(64) + "not json"), 400, "malformed_body");
+  });
+
+  it("accepts 64 levels of ignored nesting and refuses 65", async () => {
+    const nested = (levels: number) => JSON.stringify({ title: "Deep", ...slot(), extra: JSON.parse("[".repeat(levels - 1) + "]".repeat(levels - 1)) });
+    expect((await post(nested(64))).status).toBe(201);
+    const res = await post(nested(65));
+    expectProblem(res, 422, "validation_failed");
+    expect(res.body.errors).toEqual(depthError(["extra", ...Array(63).fill("0")].join(".")));
+  });
+
+  it("does not count brackets inside strings, escaped quotes included", async () => {
+    const title = `[{"\\"${"[".repeat(90)}\"${"{".repeat(90)}`;
+    const res = await post(JSON.stringify({ title, ...slot() }));
+    expect(res.status).toBe(201);
+    expect(res.body.title).toBe(title);
+  });
+
+  it("names object keys and array indices on the way down, keys with brackets, escapes and non-ASCII included", async () => {
+    const keys = ['a[b', 'q"{', "ü,x"];
+    const body = `{"pad":[1,"]",{}],${JSON.stringify(keys[0])}:[0,1,{"x":1,${JSON.stringify(keys[1])}:{"y":[],${JSON.stringify(keys[2])}:${"[".repeat(61)}${"]".repeat(61)}}}]}`;
+    const res = await post(body);
+    expectProblem(res, 422, "validation_failed");
+    expect(res.body.errors).toEqual(depthError([keys[0], "2", keys[1], keys[2], ...Array(60).fill("0")].join(".")));
+  });
+});
+
 describe("bodies without a Content-Length", () => {
   for (const target of [
     { method: "POST", path: "/api/auth/register" },

@@ -74,6 +74,85 @@ function toJsonValue(root: unknown): unknown {
   return (holder.value as unknown[])[0];
 }
 
+/** Per open level of scanJsonDepth: whether it is an object, its commas so far, where its current key lies. */
+const jsonLevelIsObject = new Uint8Array(MAX_BODY_DEPTH + 1);
+const jsonLevelCommas = new Int32Array(MAX_BODY_DEPTH + 1);
+const jsonLevelKeyStart = new Int32Array(MAX_BODY_DEPTH + 1);
+const jsonLevelKeyEnd = new Int32Array(MAX_BODY_DEPTH + 1);
+
+/**
+ * Refuses JSON nested deeper than MAX_BODY_DEPTH from its bytes, before JSON.parse runs: V8 spends
+ * 55-95 ms parsing 1 MiB of `[` that the depth check would refuse anyway. One pass over the bytes,
+ * no allocation (the level tables above are fixed; the scan is synchronous, so sharing them is
+ * safe). Brackets inside strings do not count, escapes honoured; UTF-8 continuation bytes are never
+ * ASCII, so bytes serve as well as characters. The structure is not validated here (JSON.parse
+ * does that next), so a body nested too deep is 422 even if it is malformed further on. The error
+ * names the same path toJsonValue would: the 65th container's place, keys decoded only then.
+ */
+function scanJsonDepth(bytes: Uint8Array): void {
+  let depth = 0;
+  let inString = false;
+  let awaitingKey = false;
+  for (let pos = 0; pos < bytes.length; pos++) {
+    const byte = bytes[pos];
+    if (inString) {
+      if (byte === 0x5c) pos++;
+      else if (byte === 0x22) {
+        inString = false;
+        if (jsonLevelKeyEnd[depth] === -1) jsonLevelKeyEnd[depth] = pos + 1;
+      }
+      continue;
+    }
+    switch (byte) {
+      case 0x22: // "
+        inString = true;
+        if (awaitingKey) {
+          awaitingKey = false;
+          jsonLevelKeyStart[depth] = pos;
+          jsonLevelKeyEnd[depth] = -1;
+        }
+        break;
+      case 0x5b: // [
+      case 0x7b: // {
+        if (depth === MAX_BODY_DEPTH) throw tooDeep(jsonPath(bytes, depth));
+        depth++;
+        jsonLevelIsObject[depth] = byte === 0x7b ? 1 : 0;
+        jsonLevelCommas[depth] = 0;
+        jsonLevelKeyStart[depth] = jsonLevelKeyEnd[depth] = 0;
+        awaitingKey = byte === 0x7b;
+        break;
+      case 0x5d: // ]
+      case 0x7d: // }
+        if (depth > 0) depth--;
+        awaitingKey = false;
+        break;
+      case 0x2c: // ,
+        if (depth > 0) {
+          jsonLevelCommas[depth]++;
+          awaitingKey = jsonLevelIsObject[depth] === 1;
+        }
+        break;
+    }
+  }
+}
+
+/** The dotted path of the container scanJsonDepth refused, from its level tables. */
+function jsonPath(bytes: Uint8Array, depth: number): string {
+  const parts: string[] = [];
+  for (let level = 1; level <= depth; level++) {
+    if (!jsonLevelIsObject[level]) {
+      parts.push(String(jsonLevelCommas[level]));
+      continue;
+    }
+    try {
+      parts.push(String(JSON.parse(new TextDecoder().decode(bytes.subarray(jsonLevelKeyStart[level], jsonLevelKeyEnd[level])))));
+    } catch {
+      parts.push("?");
+    }
+  }
+  return parts.join(".");
+}
+
 const malformedMsgpack = (why: string) => new ApiError(400, "malformed_body", `The request body is not valid MessagePack: ${why}.`);
 
 /** An open array or map while scanning MessagePack: items left, items read, and where the current key is. */
@@ -244,6 +323,7 @@ async function decodeRequestBody(c: Context<AppEnv>): Promise<void> {
   } else if (MSGPACK_TYPES.includes(mediaType)) {
     text = JSON.stringify(toJsonValue(decodeMsgpack(bytes)));
   } else if (mediaType === "application/json" || mediaType.endsWith("+json")) {
+    scanJsonDepth(bytes);
     let value: unknown;
     try {
       // Bytes that are not UTF-8, or a leading byte order mark, make the text malformed JSON (RFC 8259).
