@@ -45,8 +45,8 @@ async function resolveUsers(db: Db, items: ShareItemInput[]) {
     );
     return { user, role: item.role, index };
   });
-  // Never echo the identifier: a 404 that repeats an address confirms nothing, but a caller probing
-  // addresses learns from the index alone which of theirs are unknown, and no more.
+  // Items are named by index only: the body never repeats a looked-up address or name, so nothing
+  // that records responses (logs, proxies, error trackers) collects them.
   const unknown = resolved.filter((r) => !r.user);
   if (unknown.length) {
     throw new ApiError(404, "not_found", "No such user; nothing was shared.", { errors: unknown.map(({ index }) => ({ field: `users.${index}`, message: "No such user.", index })) });
