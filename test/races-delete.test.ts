@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { json, registerUser, slotMaker, type TestUser } from "./helpers";
-import { eventStates, integrityReport } from "./support/integrity";
+import { MAX_COLLABORATORS } from "../src/sharing/schemas";
+import { eventStates, integrityReport, silentUsers } from "./support/integrity";
 
 /**
  * Writes racing a delete of the same event, fired in one tick so workerd interleaves them. Every
@@ -266,6 +267,29 @@ describe("a co-owner deleting while the creator takes their role away", () => {
       if (!ok) failures.push({ trial, statuses: statusesOf(outcomes), granted });
     }
     if (pairs.length) logOutcomes(expect.getState().currentTestName ?? "", pairs);
+    expect({ failed: failures.length, first: failures.slice(0, 2) }).toEqual({ failed: 0, first: [] });
+  });
+});
+
+describe("a share with the most collaborators allowed racing a delete", () => {
+  it("either lands before the delete (and goes with it) or finds nothing: no permission or notification of the event is left (5 trials)", async () => {
+    const failures: unknown[] = [];
+    const pairs: string[] = [];
+    for (let trial = 0; trial < 5; trial++) {
+      const crew = nextCrew();
+      const event = await sharedEvent(crew, `Big share race ${trial}`);
+      const grantees = await silentUsers(env.DB, `bs${trial}`, MAX_COLLABORATORS - 3);
+      const { first, second } = stagger(trial);
+      const outcomes = await atOnce({
+        share: () => after(first, () => json("POST", `/api/events/${event.id}/share`, { token: crew.coOwner.token, body: grantees.map((id) => ({ user_id: id, role: "viewer" })) })),
+        delete: () => after(second, () => json("DELETE", `/api/events/${event.id}`, { token: crew.creator.token })),
+      });
+      pairs.push(`share ${outcomes.share.status}, delete ${outcomes.delete.status}`);
+      const bad = unexpected(outcomes, { share: [200, 404], delete: [204] });
+      const integrity = await integrityReport(env.DB, [event.id]);
+      if (bad.length || integrity.orphans.length || integrity.history.length) failures.push({ trial, statuses: statusesOf(outcomes), bad, ...briefly(integrity) });
+    }
+    logOutcomes(expect.getState().currentTestName ?? "", pairs);
     expect({ failed: failures.length, first: failures.slice(0, 2) }).toEqual({ failed: 0, first: [] });
   });
 });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_COLLABORATORS } from "../src/sharing/schemas";
+import { silentUsers } from "./support/integrity";
 import { json, registerUser, type TestUser, slotMaker } from "./helpers";
 
 const slot = slotMaker(2033);
@@ -177,23 +178,12 @@ describe("sharing one event with many users at once", () => {
   });
 });
 
-/**
- * Users that exist only as rows, for grants by user_id: registering hundreds through the API would
- * cost a password hash each. Nobody logs in as them; they only receive permissions.
- */
-async function silentUsers(prefix: string, count: number): Promise<number[]> {
-  const names = Array.from({ length: count }, (_, i) => `${prefix}_${Date.now().toString(36)}_${i}`);
-  await env.DB.prepare("INSERT INTO users (username, email, password_hash, created_at) SELECT value, value || '@example.com', '-', 0 FROM json_each(?1)").bind(JSON.stringify(names)).run();
-  const { results } = await env.DB.prepare("SELECT id FROM users WHERE username IN (SELECT value FROM json_each(?1)) ORDER BY id").bind(JSON.stringify(names)).all<{ id: number }>();
-  return results.map((r) => r.id);
-}
-
 describe("two shares that together pass the collaborator limit", () => {
   it(`let exactly one through: ${MAX_COLLABORATORS} collaborators at most, the loser gets 422 and grants no one`, async () => {
     const owner = await registerUser("cap_owner");
     const eventId = await createEvent(owner, "Crowded");
     const half = Math.ceil(MAX_COLLABORATORS * 0.75);
-    const ids = await silentUsers("cap", half * 2);
+    const ids = await silentUsers(env.DB, "cap", half * 2);
     const [first, second] = [ids.slice(0, half), ids.slice(half)];
     const results = await Promise.all(
       [first, second].map((group) => json("POST", `/api/events/${eventId}/share`, { token: owner.token, body: group.map((id) => ({ user_id: id, role: "viewer" })) })),

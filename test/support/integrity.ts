@@ -90,3 +90,15 @@ export async function eventStates(db: D1Database, eventIds: number[]): Promise<M
   for (const row of permissions.results) states.get(row.event_id)?.roles.set(row.user_id, row.role);
   return states;
 }
+
+/**
+ * Users that exist only as rows, for grants by user_id: registering hundreds through the API would
+ * cost a password hash each. Nobody logs in as them; they only receive permissions.
+ */
+export async function silentUsers(db: D1Database, prefix: string, count: number): Promise<number[]> {
+  const names = Array.from({ length: count }, (_, i) => `${prefix}_${Date.now().toString(36)}_${i}`);
+  await db.prepare("INSERT INTO users (username, email, password_hash, created_at) SELECT value, value || '@example.com', '-', 0 FROM json_each(?1)").bind(JSON.stringify(names)).run();
+  const { results } = await db.prepare("SELECT id FROM users WHERE username IN (SELECT value FROM json_each(?1)) ORDER BY id").bind(JSON.stringify(names)).all<{ id: number }>();
+  return results.map((r) => r.id);
+}
+
