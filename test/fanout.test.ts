@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_COLLABORATORS } from "../src/sharing/schemas";
+import { GRANT_PREVIEW } from "../src/sharing/service";
 import { json, registerUser, slotMaker, type TestUser } from "./helpers";
 
 const slot = slotMaker(2042);
@@ -40,7 +41,7 @@ describe("fan-out of one request is linear", () => {
     expect(MAX_COLLABORATORS).toBeGreaterThanOrEqual(COUNT);
   });
 
-  it("a share with 200 users writes 201 notification rows: one per recipient, each naming all 200 grants", async () => {
+  it("a share with 200 users writes 201 notification rows: the actor's names all 200 grants, each other names the first ten, the count and its own grant", async () => {
     const eventId = await createEvent("Town hall");
     const before = (await env.DB.prepare("SELECT count(*) AS n FROM notifications").first<{ n: number }>())!.n;
     const res = await json("POST", `/api/events/${eventId}/share`, { token: owner.token, body: { users: crowd.map((u) => ({ user_id: u.id, role: "viewer" })) } });
@@ -53,19 +54,28 @@ describe("fan-out of one request is linear", () => {
     expect(rows.map((r) => r.user_id)).toEqual([owner.id, ...crowd.map((u) => u.id)].sort((a, b) => a - b));
     expect(rows.filter((r) => r.is_read).map((r) => r.user_id)).toEqual([owner.id]);
     const expected = crowd.map((u) => ({ user_id: u.id, username: u.username, role: "viewer", previous_role: null }));
-    for (const row of rows) expect(JSON.parse(row.data)).toEqual({ grants: expected });
+    for (const row of rows) {
+      const own = expected.find((g) => g.user_id === row.user_id) ?? null;
+      expect(JSON.parse(row.data)).toEqual(
+        row.user_id === owner.id ? { grants: expected, grant_count: COUNT } : { grants: expected.slice(0, GRANT_PREVIEW), grant_count: COUNT, own_grant: own },
+      );
+    }
+    // Bytes grow linearly too: 201 copies of a ten-grant preview plus one full list.
+    const bytes = (await env.DB.prepare("SELECT sum(length(data)) AS n FROM notifications WHERE event_id = ?").bind(eventId).first<{ n: number }>())!.n;
+    expect(bytes).toBeLessThan(JSON.stringify(expected).length * 2 + COUNT * 1500);
     expect(rows[0].message).toBe(`${owner.username} shared "Town hall" with ${crowd[0].username}, ${crowd[1].username}, ${crowd[2].username} and ${COUNT - 3} others`);
   });
 
-  it("a recipient sees the multi-user share once in their inbox, with every grant in data", async () => {
+  it("a recipient sees the multi-user share once in their inbox, with the total and its own grant in data", async () => {
     const eventId = await createEvent("Inbox check");
     const someone = await registerUser("fo_someone");
     const res = await json("POST", `/api/events/${eventId}/share`, { token: owner.token, body: [...crowd.slice(0, 20).map((u) => ({ user_id: u.id, role: "editor" })), { user_id: someone.id, role: "viewer" }] });
     expect(res.status).toBe(200);
     const inbox = await json("GET", "/api/notifications", { token: someone.token });
     expect(inbox.body.items.map((n: { type: string; event_id: number }) => [n.type, n.event_id])).toEqual([["event_shared", eventId]]);
-    expect(inbox.body.items[0].data.grants).toHaveLength(21);
-    expect(inbox.body.items[0].data.grants.at(-1)).toEqual({ user_id: someone.id, username: someone.username, role: "viewer", previous_role: null });
+    expect(inbox.body.items[0].data.grants).toHaveLength(GRANT_PREVIEW);
+    expect(inbox.body.items[0].data.grant_count).toBe(21);
+    expect(inbox.body.items[0].data.own_grant).toEqual({ user_id: someone.id, username: someone.username, role: "viewer", previous_role: null });
   });
 
   it("changing the roles of 200 collaborators writes one permission_updated per person with access, naming old and new roles", async () => {

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, isNull, lt, lte, sql, type SQL } from "drizzle-orm";
+import { SQL, and, asc, count, desc, eq, gt, is, isNull, lt, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { notifications, permissions, sessions, users } from "../db/schema";
 import { formatUtc } from "../recurrence";
@@ -31,7 +31,8 @@ export interface NotificationSpec {
   eventId: number | SQL;
   actor: { id: number; username: string };
   message: string;
-  data: Record<string, unknown>;
+  /** The same for every recipient, or SQL computing each recipient's copy (it may name `permissions.user_id`). */
+  data: Record<string, unknown> | SQL;
 }
 
 /**
@@ -53,7 +54,7 @@ export function notifyEventAudience(db: Db, spec: NotificationSpec, now = Date.n
           eventId: sql`${spec.eventId}`.as("event_id"),
           actorId: sql`${spec.actor.id}`.as("actor_id"),
           message: sql`${spec.message}`.as("message"),
-          data: sql`${JSON.stringify(spec.data)}`.as("data"),
+          data: (is(spec.data, SQL) ? spec.data : sql`${JSON.stringify(spec.data)}`).as("data"),
           isRead: sql`${permissions.userId} = ${spec.actor.id}`.as("is_read"),
           createdAt: sql`${now}`.as("created_at"),
         })

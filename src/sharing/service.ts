@@ -99,8 +99,7 @@ async function grant(db: Db, actor: Actor, event: EventRow, grants: Grant[]) {
           spec: {
             type: onlyRoleChanges ? "permission_updated" : "event_shared",
             message: shareMessage(actor, event.title, summary),
-            // One grant keeps its members flat too, as before multi-user shares were one notice.
-            data: { grants: summary, ...(summary.length === 1 ? summary[0] : {}) },
+            data: shareData(actor, summary),
           },
         },
         // Concurrent shares may each pass the early check above; this is what holds. On failure
@@ -111,6 +110,25 @@ async function grant(db: Db, actor: Actor, event: EventRow, grants: Grant[]) {
       now,
     );
   return { permissions: (readBack[0] as PermissionRow[]).map(toPermissionBody), deliveries };
+}
+
+/** Grants every recipient's copy lists in full; past it only the actor's copy does. */
+export const GRANT_PREVIEW = 10;
+
+/**
+ * What a share notification's `data` says. Naming every grant in every copy would make a 200-user
+ * share write 200 × 200 grants (3.5 MB); past GRANT_PREVIEW, the actor's copy names them all and
+ * every other copy names the first GRANT_PREVIEW, the total, and the recipient's own grant.
+ */
+function shareData(actor: Actor, summary: { user_id: number }[]): Record<string, unknown> | SQL {
+  // One grant keeps its members flat too, as before multi-user shares were one notice.
+  if (summary.length <= GRANT_PREVIEW) return { grants: summary, ...(summary.length === 1 ? summary[0] : {}) };
+  const all = JSON.stringify(summary);
+  const preview = JSON.stringify(summary.slice(0, GRANT_PREVIEW));
+  return sql`CASE WHEN ${permissions.userId} = ${actor.id}
+    THEN json_object('grants', json(${all}), 'grant_count', ${summary.length})
+    ELSE json_object('grants', json(${preview}), 'grant_count', ${summary.length},
+      'own_grant', json((SELECT value FROM json_each(${all}) WHERE json_extract(value, '$.user_id') = ${permissions.userId}))) END`;
 }
 
 function shareMessage(actor: Actor, title: string, grants: { username: string; role: Role; previous_role: Role | null }[]): string {
