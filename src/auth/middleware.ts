@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
+import { BEARER } from "../lib/openapi";
 import { ApiError } from "../lib/problem";
 import { enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
 import { authenticate } from "./service";
@@ -26,3 +27,6 @@ export function requireAuth() {
     await next();
   });
 }
+
+/** Spread into a route: documents the bearer requirement and enforces it, once per request. */
+export const authenticated = () => ({ security: BEARER, middleware: [requireAuth()] });

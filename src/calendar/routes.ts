@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ROLES } from "../events/schemas";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { IdParam, PageQuery, authenticated, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
+import { IdParam, PageQuery, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
+import { authenticated } from "../auth/middleware";
 import { agenda, AGENDA_BUDGET, eventOccurrences, MAX_AGENDA_SERIES, MAX_WINDOW_DAYS } from "./service";
 
 const tags = ["Calendar"];

@@ -1,7 +1,8 @@
 import { createRoute, z, type RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { IdParam, authenticated, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
+import { IdParam, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
+import { authenticated } from "../auth/middleware";
 import { prefersMsgpack } from "../lib/formats";
 import { validationFailed } from "../lib/problem";
 import { scheduleDelivery } from "../notifications/schedule";

@@ -9,7 +9,7 @@ import { toDeliveries, type NotificationRow } from "../notifications/service";
 import { formatUtc, occurrencesBetween } from "../recurrence";
 import { conflictsWithinBatch, conflictError, writeWithoutConflicts } from "./conflicts";
 import { searchEvents } from "./search";
-import { contentFromCreate, contentFromPatch, contentOf, seriesSpecOf, toEventBody, toSnapshot, type ValidContent } from "./content";
+import { contentFromCreate, contentFromPatch, contentOf, seriesSpecOf, toEventBody, type ValidContent } from "./content";
 import type { EventRow } from "./policy";
 import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
 

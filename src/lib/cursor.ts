@@ -1,5 +1,5 @@
 import { ApiError } from "./problem";
-import { signingSecret } from "../auth/tokens";
+import { signingSecret } from "./secret";
 
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();

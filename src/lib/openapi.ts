@@ -1,7 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../env";
-import { requireAuth } from "../auth/middleware";
 import { parseDateTimeInput } from "../recurrence";
 import { ApiError, type FieldError, validationFailed } from "./problem";
 import { assertSupportedInstant } from "./time-range";
@@ -97,19 +96,6 @@ export const PageQuery = z.object({
 });
 
 export const BEARER: Record<string, string[]>[] = [{ bearerAuth: [] }, { oauth2: [] }];
-
-/** Spread into a route: documents the bearer requirement and enforces it, once per request. */
-export const authenticated = () => ({ security: BEARER, middleware: [requireAuth()] });
-
-/**
- * The version an `If-Match` header names: undefined when absent or `*`; NaN (never matches) when
- * it names no version of ours.
- */
-export function ifMatchVersion(header: string | undefined): number | undefined {
-  if (header === undefined || header.trim() === "*") return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
-  return match ? Number(match[1]) : Number.NaN;
-}
 
 /** Parses a query-string instant (UTC when it has no offset), or names the bad parameter. */
 export function queryInstant(value: string | undefined, field: string): number | undefined {

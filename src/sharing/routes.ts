@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { PermissionSchema } from "../events/schemas";
-import { IdParam, authenticated, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { IdParam, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { authenticated } from "../auth/middleware";
 import { enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
 import { scheduleDelivery } from "../notifications/schedule";
 import type { AppEnv } from "../env";
