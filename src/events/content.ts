@@ -2,7 +2,7 @@ import { ApiError, type FieldError, validationFailed } from "../lib/problem";
 import { isSupportedInstant, TIME_RANGE_MESSAGE } from "../lib/time-range";
 import { formatUtc } from "../recurrence";
 import { checkSeries, isValidTimeZone, parseDateTimeInput, parseRecurrence, RULE_BUDGET, WorkBudget, type SeriesSpec } from "../recurrence";
-import type { Snapshot } from "../versions/service";
+import type { Snapshot } from "../changes/history";
 import type { EventRow } from "./policy";
 import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
 
