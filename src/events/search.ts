@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, gt, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
 import type { Actor } from "../env";
@@ -8,37 +8,42 @@ import type { EventRow } from "./policy";
 import type { ListQuery } from "./service";
 
 /**
- * Rows of the caller's calendar one search page examines at most, in list order, when the query
- * has 3 or more characters. Each is tested against the FTS5 trigram index (`events_fts`, see
- * migration 0004) without reading its text, so a page reads about this many index rows plus two
- * rows per hit, whatever the calendar or the rest of the database holds.
+ * Rows of the caller's calendar one search page examines at most, in list order, whatever the
+ * query, the calendar or the rest of the database holds. At worst (every row a candidate, 10 KB
+ * descriptions) a page reads about 5 MB of text.
  */
 export const SEARCH_SCAN_ROWS = 500;
-/**
- * The same for 1 and 2 character queries, which trigrams cannot serve (and queries holding a NUL,
- * which FTS5 cannot parse): these rows are read with their text and matched here, so the budget
- * is smaller.
- */
-export const SHORT_SEARCH_SCAN_ROWS = 200;
 
 /**
- * The text as the index holds it: Turkish İ and ı, and i + U+0307 (how JavaScript lower-cases İ),
- * become i, since the trigram tokenizer's case folding keeps them apart from i. The migration's
- * triggers apply the same replacements, in the same order, to what they index.
+ * Case folding over all of Unicode as the contract asks: JavaScript's lower-casing, then Turkish
+ * dotted İ (which lower-cases to i + U+0307) and dotless ı as i, and final sigma as sigma. Lower-
+ * casing changes no other character's length, so ß and ss stay apart (simple case folding).
  */
-export const searchForm = (text: string) => text.replaceAll("İ", "i").replaceAll("i\u0307", "i").replaceAll("ı", "i");
+const fold = (text: string) => text.toLowerCase().replace(/i\u0307|ı|ς/g, (ch) => (ch === "ς" ? "σ" : "i"));
+
+/** Longest piece of the folded needle the prefilter looks for; instr() compares this many bytes at most per candidate position. */
+const PREFILTER_CHARS = 16;
 
 /**
- * Case folding for short queries, matched here rather than in the index: JavaScript's lower-casing
- * plus final sigma as sigma, which is what the trigram tokenizer's folding does for the scripts we
- * test (Latin, Greek, German ß/ẞ, Turkish after `searchForm`).
+ * A piece of the folded needle, at most PREFILTER_CHARS long, that SQLite can look for without
+ * Unicode: printable ASCII, whose only preimages under `fold` are themselves and their ASCII upper
+ * case, which SQLite's lower() folds. Not i and k: İ, ı and i + U+0307 fold to i, the Kelvin sign
+ * to k. Of the pieces, the one with the most distinct characters, then the longest: `aaa…ab`
+ * looks for `aaa…ab`'s tail, not for `aaa…a`, which a calendar of `a`s would hold everywhere.
+ * Null when there is none (a Greek query, say): then every row is a candidate.
  */
-const fold = (text: string) => searchForm(text).toLowerCase().replaceAll("ς", "σ");
-
-const codePoints = (text: string) => [...text].length;
-
-/** An FTS5 string literal: the whole query as one phrase, so no character of it is syntax. */
-const ftsPhrase = (text: string) => `"${text.replaceAll('"', '""')}"`;
+function prefilterRun(needle: string): string | null {
+  let best: string | null = null;
+  let bestScore = 0;
+  for (const run of needle.split(/[^\x20-\x7e]|[ik]/)) {
+    for (let from = 0; from === 0 || from + PREFILTER_CHARS <= run.length; from++) {
+      const piece = run.slice(from, from + PREFILTER_CHARS);
+      const score = new Set(piece).size * (PREFILTER_CHARS + 1) + piece.length;
+      if (piece && score > bestScore) [best, bestScore] = [piece, score];
+    }
+  }
+  return best;
+}
 
 /** A recurring series is listed only if an occurrence meets the window (as in listEvents). */
 function meetsWindow(row: EventRow, query: ListQuery): boolean {
@@ -48,68 +53,64 @@ function meetsWindow(row: EventRow, query: ListQuery): boolean {
 
 /**
  * One page of `GET /api/events?q=`: events whose title, description or location contains `q`,
- * case-insensitively over all of Unicode, in list order. Work per page is bounded: the page
- * examines at most SEARCH_SCAN_ROWS (SHORT_SEARCH_SCAN_ROWS for 1–2 characters) of the caller's
- * rows after the cursor. When that budget runs out before `limit` hits, the page is partial (it
- * may even be empty) and `next` points after the last row examined; `next` is null only once the
- * calendar is exhausted. Only the caller's own permission rows are examined, so neither the
- * results nor the cost depend on other users' events.
+ * case-insensitively over all of Unicode, in list order.
+ *
+ * The page examines at most SEARCH_SCAN_ROWS of the caller's own rows after the cursor: first
+ * `limit + 1` rows (a page of dense hits costs what a list page does), then twice as many as the
+ * read before, until the budget is spent. SQLite passes on the descriptions of rows that hold the
+ * needle's longest plain ASCII run (prefilterRun); those rows are matched here. When the budget
+ * runs out before `limit + 1` hits, the page is partial (it may even be empty) and `next` points
+ * after the last row read; `next` is null only once the calendar is exhausted. No index is consulted: an FTS5 trigram index (migration 0004,
+ * dropped by 0010) made a query of common trigrams cost 50-90 list pages, its doclists spanning
+ * every user's events, so neither the results nor the cost depend on other users' events now.
  */
 export async function searchEvents(db: Db, actor: Actor, query: ListQuery & { q: string }) {
-  const needle = searchForm(query.q);
-  // FTS5 reads a query string only up to a NUL, so such a needle is matched here like a short one.
-  const short = codePoints(needle) < 3 || needle.includes("\u0000");
-  const budget = short ? SHORT_SEARCH_SCAN_ROWS : SEARCH_SCAN_ROWS;
+  const needle = fold(query.q);
+  const hits = (event: EventRow) => fold(event.title).includes(needle) || (event.location !== null && fold(event.location).includes(needle)) || fold(event.description).includes(needle);
 
   const filters: (SQL | undefined)[] = [eq(permissions.userId, actor.id)];
   if (query.role) filters.push(eq(permissions.role, query.role));
   if (query.end !== undefined) filters.push(lt(permissions.startTime, query.end));
   if (query.start !== undefined) filters.push(or(isNull(permissions.seriesEnd), gt(permissions.seriesEnd, query.start)));
-  if (query.after) filters.push(sql`(${permissions.startTime}, ${permissions.eventId}) > (${query.after[0]}, ${query.after[1]})`);
-  const where = and(...filters);
-  const scanned = db
-    .select({ eventId: permissions.eventId, startTime: permissions.startTime, role: permissions.role })
-    .from(permissions)
-    .where(where)
-    .orderBy(asc(permissions.startTime), asc(permissions.eventId))
-    .limit(budget)
-    .as("scanned");
-  // The index answers "does this event contain the phrase" per row by rowid, before the event is
-  // read; the scan is a co-routine, so a page of dense hits stops after about `limit` rows.
-  const rowLimit = short ? budget : query.limit + 1;
-  const rows = await db
-    .select({ role: scanned.role, event: events })
-    .from(scanned)
-    .innerJoin(events, eq(events.id, scanned.eventId))
-    .where(short ? undefined : sql`EXISTS (SELECT 1 FROM events_fts WHERE events_fts MATCH ${ftsPhrase(needle)} AND rowid = ${scanned.eventId})`)
-    .orderBy(asc(scanned.startTime), asc(scanned.eventId))
-    .limit(rowLimit);
+  // SQLite tests a necessary condition on each row of the slice and hands over the description
+  // (up to 10 KB) only where it holds; a row without it cannot match. Title and location are small
+  // and always read, so no second query is needed for a hit.
+  const run = prefilterRun(needle);
+  const description =
+    run === null
+      ? events.description
+      : sql<string | null>`CASE WHEN instr(lower(${events.title}), ${run}) OR instr(lower(coalesce(${events.location}, '')), ${run}) OR instr(lower(${events.description}), ${run}) THEN ${events.description} END`;
+  const slice = (after: [number, number] | undefined, rows: number) =>
+    db
+      .select({ role: permissions.role, event: { ...getTableColumns(events), description } })
+      .from(permissions)
+      .innerJoin(events, eq(events.id, permissions.eventId))
+      .where(and(...filters, after && sql`(${permissions.startTime}, ${permissions.eventId}) > (${after[0]}, ${after[1]})`))
+      .orderBy(asc(permissions.startTime), asc(permissions.eventId))
+      .limit(rows);
 
-  const wanted = short ? fold(needle) : "";
-  const hits = (event: EventRow) => !short || [event.title, event.description, event.location ?? ""].some((text) => fold(text).includes(wanted));
   const items: ReturnType<typeof toEventBody>[] = [];
-  for (const row of rows) {
-    if (!hits(row.event) || !meetsWindow(row.event, query)) continue;
-    if (items.length === query.limit) {
-      const last = items[items.length - 1];
-      return { items, next: [Date.parse(last.start_time), last.id] as [number, number] };
+  let after = query.after;
+  let left = SEARCH_SCAN_ROWS;
+  let size = query.limit + 1;
+  while (left > 0) {
+    size = Math.min(size, left);
+    const rows = await slice(after, size);
+    for (const { role, event } of rows) {
+      if (event.description === null) continue;
+      const row = { ...event, description: event.description };
+      if (!hits(row) || !meetsWindow(row, query)) continue;
+      if (items.length === query.limit) {
+        const last = items[items.length - 1];
+        return { items, next: [Date.parse(last.start_time), last.id] as [number, number] };
+      }
+      items.push(toEventBody(row, role));
     }
-    items.push(toEventBody(row.event, row.role));
+    if (rows.length < size) return { items, next: null };
+    const last = rows[rows.length - 1].event;
+    after = [last.startTime, last.id];
+    left -= size;
+    size *= 2;
   }
-  // Rows cut by the query's own limit (window filtering dropped some): go on after the last one.
-  const last = rows.at(-1);
-  if (last && rows.length === rowLimit) return { items, next: [last.event.startTime, last.event.id] as [number, number] };
-  // Short queries read every scanned row, so fewer than the budget means the calendar ended.
-  if (short) return { items, next: null };
-  // Fewer hits than a page: the scan either used its whole budget (the page is partial; go on
-  // after the last row examined) or reached the end of the calendar.
-  const [boundary] = await db
-    .select({ startTime: permissions.startTime, eventId: permissions.eventId })
-    .from(permissions)
-    .where(where)
-    .orderBy(asc(permissions.startTime), asc(permissions.eventId))
-    .limit(1)
-    .offset(budget - 1);
-  const next: [number, number] | null = boundary ? [boundary.startTime, boundary.eventId] : null;
-  return { items, next };
+  return { items, next: after ?? null };
 }
