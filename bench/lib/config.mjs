@@ -26,9 +26,10 @@ export function readWranglerToml(path) {
       else target = parent[last] ??= {};
       continue;
     }
-    const pair = /^([\w-]+)\s*=\s*(.+)$/.exec(line);
+    // Keys are bare or, like [alias]'s module specifiers, quoted.
+    const pair = /^(?:"([^"]+)"|([\w-]+))\s*=\s*(.+)$/.exec(line);
     if (!pair) throw new Error(`${path}: cannot read line ${JSON.stringify(raw)}`);
-    target[pair[1]] = tomlValue(pair[2]);
+    target[pair[1] ?? pair[2]] = tomlValue(pair[3]);
   }
   return root;
 }
