@@ -50,7 +50,7 @@ const listRoute = createRoute({
   path: "/",
   tags,
   summary: "Events you own or that are shared with you, by start time",
-  description: "Keyset-paged: pass `next_cursor` back as `cursor`. With `start`/`end`, a series is included when any occurrence meets the window.",
+  description: `Keyset-paged: pass \`next_cursor\` back as \`cursor\`. With \`start\`/\`end\`, a series is included when any occurrence meets the window; such a page examines at most ${service.WINDOW_SCAN_ROWS} of your events after the cursor, so it may hold fewer than \`limit\` items, even none, while \`next_cursor\` is not null: keep paging until it is null.`,
   ...authenticated(),
   request: { query: EventListQuery },
   responses: { 200: bodyOf(EventPage, "A page"), ...problemResponses(401, 422) },

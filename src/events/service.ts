@@ -62,6 +62,13 @@ export async function createEvents(db: Db, actor: Actor, items: EventCreateInput
   });
 }
 
+/**
+ * Rows of the caller's calendar one page with a `start`/`end` window examines at most. Series are
+ * kept only when an occurrence meets the window, which SQL cannot tell, so a page may drop rows;
+ * past this many it is partial (even empty) and `next_cursor` continues after the last row read.
+ */
+export const WINDOW_SCAN_ROWS = 500;
+
 export interface ListQuery {
   limit: number;
   start?: number;
@@ -96,36 +103,45 @@ export async function listEvents(db: Db, actor: Actor, query: ListQuery) {
           ],
           [...conditions, isNull(permissions.seriesEnd)],
         ];
-  const page = (where: (SQL | undefined)[], after: [number, number] | undefined) =>
+  const page = (where: (SQL | undefined)[], after: [number, number] | undefined, rows: number) =>
     db
       .select({ event: events, role: permissions.role })
       .from(permissions)
       .innerJoin(events, eq(events.id, permissions.eventId))
       .where(and(...where, after ? sql`(${permissions.startTime}, ${permissions.eventId}) > (${after[0]}, ${after[1]})` : undefined))
       .orderBy(asc(permissions.startTime), asc(permissions.eventId))
-      .limit(query.limit + 1);
+      .limit(rows);
 
   const items: ReturnType<typeof toEventBody>[] = [];
   let after = query.after;
   let exhausted = false;
-  // Occurrence filtering may drop series rows, so read on until the page is full.
-  while (items.length <= query.limit && !exhausted) {
-    const results = parts.length === 1 ? [await page(parts[0], after)] : await db.batch([page(parts[0], after), page(parts[1], after)]);
-    exhausted = results.every((rows) => rows.length <= query.limit);
+  let left = WINDOW_SCAN_ROWS;
+  let size = query.limit + 1;
+  // Occurrence filtering may drop series rows, so read on until the page is full, doubling each
+  // read, but examine at most WINDOW_SCAN_ROWS: series that all miss the window (a weekly Monday
+  // series and a Tuesday window) would otherwise make one page read the whole calendar.
+  while (items.length <= query.limit && !exhausted && left > 0) {
+    size = Math.min(size, left);
+    const results = parts.length === 1 ? [await page(parts[0], after, size)] : await db.batch([page(parts[0], after, size), page(parts[1], after, size)]);
+    exhausted = results.every((rows) => rows.length < size);
     const rows = results
       .flat()
       .sort((x, y) => x.event.startTime - y.event.startTime || x.event.id - y.event.id)
-      .slice(0, query.limit + 1);
+      .slice(0, size);
     for (const row of rows) {
       after = [row.event.startTime, row.event.id];
       if (!matchesWindow(row.event, query)) continue;
       items.push(toEventBody(row.event, row.role));
       if (items.length > query.limit) break;
     }
+    left -= size;
+    size *= 2;
   }
   const result = items.slice(0, query.limit);
   const last = result.at(-1);
-  return { items: result, next: items.length > query.limit && last ? ([Date.parse(last.start_time), last.id] as [number, number]) : null };
+  if (items.length > query.limit && last) return { items: result, next: [Date.parse(last.start_time), last.id] as [number, number] };
+  // The scan budget ran out first: a partial page, continued after the last row examined.
+  return { items: result, next: exhausted || !after ? null : after };
 }
 
 function matchesWindow(row: EventRow, query: ListQuery): boolean {
