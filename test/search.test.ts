@@ -56,6 +56,14 @@ describe("search is case-insensitive over all of Unicode", () => {
     expect(titles(await search(carol, "0%_"))).toEqual([]);
   });
 
+  it("answers a query of invalid UTF-8 or a lone surrogate with 200", async () => {
+    const res = await json("GET", "/api/events?q=%ED%A0%80plain", { token: alice.token });
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual([]);
+    const page = await measureSearch(alice, "\uD800plain");
+    expect(page.page.items).toEqual([]);
+  });
+
   it("treats ß and ss as different letters (simple case folding)", async () => {
     expect(titles(await search(alice, "strasse"))).toEqual(["STRASSE sign"]);
   });
