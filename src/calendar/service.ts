@@ -174,28 +174,38 @@ async function agendaPage(db: Db, actor: Actor, query: { start: number; end: num
   let shortAfter: [number, number] | null = null;
   let readUpTo = position - SHORT_SPAN_MS - 1;
   let shortDone = false;
+  // A read that finds only rows of earlier pages (events overlapping the position, which lead the
+  // order) makes the next one twice as large, so skipping them takes a few statements, not one per
+  // `limit + 1` of them.
+  let size = limit + 1;
   const readShort = async () => {
     const rows = await base()
       .where(
         and(
           eq(permissions.userId, actor.id),
           lt(permissions.startTime, end),
-          gt(permissions.seriesEnd, start),
+          // Not `start`: what ends by the position has no occurrence after the cursor, and a page
+          // deep in a dense day would otherwise re-read the whole look-back before it.
+          gt(permissions.seriesEnd, position),
           sql`${permissions.seriesEnd} - ${permissions.startTime} <= ${SHORT_SPAN_MS}`,
           shortAfter ? sql`(${permissions.startTime}, ${permissions.eventId}) > (${shortAfter[0]}, ${shortAfter[1]})` : sql`${permissions.startTime} >= ${position} - ${longestShort}`,
         ),
       )
       .orderBy(asc(permissions.startTime), asc(permissions.eventId))
-      .limit(limit + 1);
-    shortDone = rows.length <= limit;
+      .limit(size);
+    shortDone = rows.length < size;
     const last = rows.at(-1);
     if (last) shortAfter = [last.startTime, last.id];
     readUpTo = last ? last.startTime : Infinity;
+    let fresh = 0;
     for (const row of rows) {
       for (const occurrence of occurrencesBetween(seriesSpecOf(row), start, end, undefined, budget)) {
-        if (afterCursor(occurrence.start, row.id)) merge.push({ occurrence, row });
+        if (!afterCursor(occurrence.start, row.id)) continue;
+        merge.push({ occurrence, row });
+        fresh++;
       }
     }
+    if (!fresh) size *= 2;
   };
 
   const page: Head[] = [];
