@@ -1,10 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import * as z from "../lib/zod";
 import { authenticateAccess } from "../auth/service";
 import { requireAuth } from "../auth/middleware";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { BEARER, IdParam, PageQuery, bodyOf, createRouter, problemResponses } from "../lib/openapi";
 import { ApiError, notFound } from "../lib/problem";
-import { listNotifications, markAllRead, markRead, NOTIFICATION_TYPES } from "./service";
+import { listNotifications, markAllRead, markRead, NOTIFICATION_TYPES, UNREAD_COUNT_CAP } from "./service";
 import { AUTH_CHECKS_PER_WINDOW, AUTH_WINDOW_MS, REPLAY_FRAME_LIMIT, SOCKETS_PER_USER } from "./hub";
 import { bridgeSocket, INBOUND_FRAMES_PER_WINDOW, INBOUND_WINDOW_MS, MAX_INBOUND_FRAME_BYTES } from "./socket-bridge";
 
@@ -24,7 +25,11 @@ export const NotificationSchema = z
   .openapi("Notification");
 
 const NotificationPage = z
-  .object({ items: z.array(NotificationSchema), next_cursor: z.string().nullable(), unread_count: z.number().int() })
+  .object({
+    items: z.array(NotificationSchema),
+    next_cursor: z.string().nullable(),
+    unread_count: z.number().int().openapi({ description: `Unread notifications, counted up to ${UNREAD_COUNT_CAP}: ${UNREAD_COUNT_CAP} means that many or more` }),
+  })
   .openapi("NotificationPage");
 
 const listRoute = createRoute({

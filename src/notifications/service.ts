@@ -148,6 +148,13 @@ export async function notificationsAfter(db: Db, userId: number, since: number, 
   return rows.map(toBody);
 }
 
+/**
+ * Most unread notifications a page counts: the count is an index walk as long as the unread list,
+ * which strangers can grow (an event shared with you and updated 120 times every 10 s), so a page
+ * that counted them all would cost what the inbox holds. At the cap it means "this many or more".
+ */
+export const UNREAD_COUNT_CAP = 1000;
+
 export interface ListQuery {
   limit: number;
   unread?: boolean;
@@ -174,7 +181,9 @@ export async function listNotifications(db: Db, userId: number, query: ListQuery
       .where(and(...conditions))
       .orderBy(ascending ? asc(notifications.id) : desc(notifications.id))
       .limit(query.limit + 1),
-    db.select({ n: count() }).from(notifications).where(and(eq(notifications.userId, userId), eq(notifications.isRead, false))),
+    db
+      .select({ n: count() })
+      .from(db.select({ one: sql`1` }).from(notifications).where(and(eq(notifications.userId, userId), eq(notifications.isRead, false))).limit(UNREAD_COUNT_CAP).as("unread")),
   ]);
   const page = rows.slice(0, query.limit).map(toBody);
   return { items: page, hasMore: rows.length > query.limit, unreadCount: unread?.n ?? 0 };
