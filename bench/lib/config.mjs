@@ -26,10 +26,9 @@ export function readWranglerToml(path) {
       else target = parent[last] ??= {};
       continue;
     }
-    // Keys are bare or, like [alias]'s module specifiers, quoted.
-    const pair = /^(?:"([^"]+)"|([\w-]+))\s*=\s*(.+)$/.exec(line);
+    const pair = /^([\w-]+)\s*=\s*(.+)$/.exec(line);
     if (!pair) throw new Error(`${path}: cannot read line ${JSON.stringify(raw)}`);
-    target[pair[1] ?? pair[2]] = tomlValue(pair[3]);
+    target[pair[1]] = tomlValue(pair[2]);
   }
   return root;
 }

@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import * as z from "../lib/zod";
 import { ROLES } from "../events/schemas";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { IdParam, PageQuery, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";

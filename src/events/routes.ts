@@ -1,4 +1,5 @@
-import { createRoute, z, type RouteHandler } from "@hono/zod-openapi";
+import { createRoute, type RouteHandler } from "@hono/zod-openapi";
+import * as z from "../lib/zod";
 import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { IdParam, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "../lib/zod";
 import { PageQuery } from "../lib/openapi";
 import { bodyContentErrors } from "./content";
 

@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import * as z from "../lib/zod";
 import { bodyOf, createRouter } from "../lib/openapi";
 
 const HealthSchema = z.object({ status: z.enum(["ok", "degraded"]), db: z.enum(["ok", "unreachable"]) }).openapi("Health");

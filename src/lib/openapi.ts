@@ -1,4 +1,5 @@
-import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import * as z from "./zod";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../env";
 import { parseDateTimeInput } from "../recurrence";

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "../lib/zod";
 import { RoleInput } from "../events/schemas";
 
 export const MAX_COLLABORATORS = 200;

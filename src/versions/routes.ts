@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import * as z from "../lib/zod";
 import type { Context } from "hono";
 import { accepts } from "hono/accepts";
 import { accessQuery, authorize, checkAccess } from "../events/policy";
