@@ -126,7 +126,7 @@ export const EventListQuery = PageQuery.extend({
       param: { in: "query" },
       description:
         "Substring of title, description or location, case-insensitive over all of Unicode (simple case folding: `café` finds `CAFÉ`, `σοφία` finds `ΣΟΦΊΑ`, `ß` and `ẞ` match each other but not `ss`; Turkish `İ`/`ı` match `i`; accents are not ignored). " +
-        "A page examines at most 500 of your events after the cursor, whatever the query's length, so it may hold fewer than `limit` items, even none, while `next_cursor` is not null: keep paging until it is null.",
+        "A page examines at most 300 of your events after the cursor, whatever the query's length, so it may hold fewer than `limit` items, even none, while `next_cursor` is not null: keep paging until it is null.",
     }),
   role: RoleInput.optional().openapi({ param: { in: "query" } }),
 });
