@@ -121,8 +121,11 @@ function checkDraft(content: Omit<Draft, "title" | "description" | "location" | 
   return { startTime, endTime };
 }
 
-/** Collects every failing field, prefixed for batch items, into one 422. */
-function validate(content: Draft, prefix = "", index?: number): ValidContent {
+/**
+ * Collects every failing field, prefixed for batch items, into one 422. A batch passes its shared
+ * `batch` budget, from which each rule's check draws (at most RULE_BUDGET each).
+ */
+function validate(content: Draft, prefix = "", index?: number, batch?: WorkBudget): ValidContent {
   const errors: FieldError[] = [];
   const fail: Fail = (field, message) => errors.push({ field: prefix + field, message, ...(index !== undefined ? { index } : {}) });
   const { startTime, endTime } = checkDraft(content, fail);
@@ -132,8 +135,17 @@ function validate(content: Draft, prefix = "", index?: number): ValidContent {
   const spec = seriesSpecOf(valid);
   // A rule that never matches (BYMONTHDAY=30;BYMONTH=2) would make an event with no occurrences;
   // one too sparse or long to walk within the budget would make every later read costly.
-  const checked = checkSeries(spec, new WorkBudget(RULE_BUDGET));
-  if (!checked.ok) throw validationFailed([{ field: prefix + "recurrence_pattern", message: checked.message, ...(index !== undefined ? { index } : {}) }]);
+  const left = batch ? Math.max(0, batch.limit - batch.used) : RULE_BUDGET;
+  const budget = new WorkBudget(Math.min(RULE_BUDGET, left));
+  const checked = checkSeries(spec, budget);
+  if (batch) batch.used += budget.used;
+  if (!checked.ok) {
+    const message =
+      checked.reason === "too_expensive" && left < RULE_BUDGET
+        ? `The batch's rules together need more than ${batch!.limit} steps to check; send this event in another batch.`
+        : checked.message;
+    throw validationFailed([{ field: prefix + "recurrence_pattern", message, ...(index !== undefined ? { index } : {}) }]);
+  }
   return { ...valid, seriesEnd: checked.seriesEnd };
 }
 
@@ -163,7 +175,7 @@ export function bodyContentErrors(body: Record<string, unknown>, partial: boolea
   return errors;
 }
 
-export function contentFromCreate(input: EventCreateInput, prefix = "", index?: number): ValidContent {
+export function contentFromCreate(input: EventCreateInput, prefix = "", index?: number, batch?: WorkBudget): ValidContent {
   return validate(
     {
       title: input.title,
@@ -176,6 +188,7 @@ export function contentFromCreate(input: EventCreateInput, prefix = "", index?: 
     },
     prefix,
     index,
+    batch,
   );
 }
 

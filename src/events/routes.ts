@@ -6,6 +6,7 @@ import { IdParam, bodyOf, createRouter, problemResponses, queryInstant } from ".
 import { authenticated } from "../auth/middleware";
 import { prefersMsgpack } from "../lib/formats";
 import { validationFailed } from "../lib/problem";
+import { BATCH_RULE_BUDGET, RULE_BUDGET } from "../recurrence";
 import { scheduleDelivery } from "../notifications/schedule";
 import { detailOf } from "../changes/pipeline";
 import { noneMatchFails } from "./etag";
@@ -40,7 +41,7 @@ const batchRoute = createRoute({
   path: "/batch",
   tags,
   summary: `Create 1..${MAX_BATCH} events, all or nothing`,
-  description: "Any invalid item (422) or any overlap with an existing event or another item (409) writes nothing; each error names its item `index`.",
+  description: `Any invalid item (422) or any overlap with an existing event or another item (409) writes nothing; each error names its item \`index\`. The batch's recurrence rules are checked within ${BATCH_RULE_BUDGET} expansion steps together (each within ${RULE_BUDGET}); items past that are a 422 naming their \`recurrence_pattern\`.`,
   ...authenticated(),
   request: { body: { ...bodyOf(BatchBody, "The events"), required: true } },
   responses: { 201: bodyOf(z.array(EventSchema), "All created"), 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },

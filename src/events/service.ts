@@ -6,7 +6,7 @@ import { events, notifications, permissions, versions } from "../db/schema";
 import type { Actor } from "../env";
 import { ApiError, notFound, validationFailed, type FieldError } from "../lib/problem";
 import { toDeliveries, type NotificationRow } from "../notifications/service";
-import { formatUtc, occurrencesBetween } from "../recurrence";
+import { BATCH_RULE_BUDGET, formatUtc, occurrencesBetween, WorkBudget } from "../recurrence";
 import { conflictsWithinBatch, conflictError, writeWithoutConflicts } from "./conflicts";
 import { searchEvents } from "./search";
 import { contentFromCreate, contentFromPatch, contentOf, seriesSpecOf, toEventBody, type ValidContent } from "./content";
@@ -35,9 +35,10 @@ export async function createEvent(db: Db, actor: Actor, input: EventCreateInput)
 export async function createEvents(db: Db, actor: Actor, items: EventCreateInput[]) {
   const errors: FieldError[] = [];
   const contents: ValidContent[] = [];
+  const rules = new WorkBudget(BATCH_RULE_BUDGET);
   items.forEach((item, index) => {
     try {
-      contents.push(contentFromCreate(item, `events.${index}.`, index));
+      contents.push(contentFromCreate(item, `events.${index}.`, index, rules));
     } catch (error) {
       if (error instanceof ApiError && error.options.errors) errors.push(...error.options.errors);
       else throw error;

@@ -1,7 +1,7 @@
 export { checkSeries, firstOverlap, occurrences, occurrencesBetween, seriesEnd, type Occurrence, type SeriesCheck, type SeriesSpec } from "./expand";
 export { parseRecurrence, type Frequency, type ParseResult, type RecurrenceRule } from "./rrule";
 export { formatUtc, isValidTimeZone, parseDateTimeInput, utcToWallTime, wallTimeToUtc, type WallTime } from "./time-zone";
-export { BudgetExceeded, CONFLICT_BUDGET, expansionWork, RULE_BUDGET, spend, WorkBudget } from "./work";
+export { BATCH_RULE_BUDGET, BudgetExceeded, CONFLICT_BUDGET, expansionWork, RULE_BUDGET, spend, WorkBudget } from "./work";
 
 /**
  * How far past the later start two series (endless, or ending later than that) are compared for
