@@ -2,7 +2,7 @@ import { and, asc, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
 import type { Actor } from "../env";
-import { seriesSpecOf } from "../events/content";
+import { seriesColumns, seriesSpecOf } from "../events/content";
 import { authorize } from "../events/policy";
 import type { Role } from "../events/schemas";
 import { validationFailed } from "../lib/problem";
@@ -53,17 +53,7 @@ export interface AgendaItem {
   my_role: Role;
 }
 
-const columns = {
-  id: events.id,
-  title: events.title,
-  startTime: events.startTime,
-  endTime: events.endTime,
-  seriesEnd: events.seriesEnd,
-  isRecurring: events.isRecurring,
-  recurrencePattern: events.recurrencePattern,
-  timezone: events.timezone,
-  role: permissions.role,
-};
+const columns = { ...seriesColumns, role: permissions.role };
 type AgendaRow = { id: number; title: string; role: Role; seriesEnd: number | null } & Parameters<typeof seriesSpecOf>[0];
 
 interface Head {

@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { events, permissions, users } from "../db/schema";
 import { ApiError, type FieldError, validationFailed } from "../lib/problem";
 import { BudgetExceeded, CONFLICT_BUDGET, firstOverlap, formatUtc, RECURRENCE_HORIZON_DAYS, spend, WorkBudget, type SeriesSpec } from "../recurrence";
-import { seriesSpecOf } from "./content";
+import { seriesColumns, seriesSpecOf } from "./content";
 
 const HORIZON_MS = RECURRENCE_HORIZON_DAYS * 24 * 3600 * 1000;
 
@@ -92,17 +92,8 @@ export async function findConflicts(db: Db, ownerId: number, candidates: Candida
   const beforeLatest = latest === null ? undefined : lt(events.startTime, latest);
   // Two index ranges: finite events that may still run at the earliest start (bounded by the
   // owner's longest span), and endless series. One batch, so the calendar version matches.
-  // Only what the comparison needs: a description can be 10,000 characters, and every endless series is read.
-  const columns = {
-    id: events.id,
-    title: events.title,
-    startTime: events.startTime,
-    endTime: events.endTime,
-    seriesEnd: events.seriesEnd,
-    isRecurring: events.isRecurring,
-    recurrencePattern: events.recurrencePattern,
-    timezone: events.timezone,
-  };
+  // Only what the comparison needs: every endless series is read.
+  const columns = seriesColumns;
   const [[owner], finite, endless] = await db.batch([
     db.select({ version: users.calendarVersion }).from(users).where(eq(users.id, ownerId)),
     db

@@ -1,3 +1,4 @@
+import { events } from "../db/schema";
 import { ApiError, type FieldError, validationFailed } from "../lib/problem";
 import { isSupportedInstant, TIME_RANGE_MESSAGE } from "../lib/time-range";
 import { formatUtc } from "../recurrence";
@@ -38,6 +39,21 @@ export const contentOf = (row: EventRow): EventContent => ({
  * The series an event describes. Given the stored `seriesEnd` (an event row, or validated
  * content), a COUNT rule is expanded from any window without counting from its first occurrence.
  */
+/**
+ * The columns a listing selects so each row can be expanded by seriesSpecOf and named in a reply,
+ * without the description (up to 10,000 characters) that conflict checks and the agenda never need.
+ */
+export const seriesColumns = {
+  id: events.id,
+  title: events.title,
+  startTime: events.startTime,
+  endTime: events.endTime,
+  seriesEnd: events.seriesEnd,
+  isRecurring: events.isRecurring,
+  recurrencePattern: events.recurrencePattern,
+  timezone: events.timezone,
+};
+
 export function seriesSpecOf(content: Pick<EventContent, "startTime" | "endTime" | "timezone" | "isRecurring" | "recurrencePattern"> & { seriesEnd?: number | null }): SeriesSpec {
   const parsed = content.isRecurring && content.recurrencePattern ? parseRecurrence(content.recurrencePattern, content.timezone) : null;
   return { startMs: content.startTime, endMs: content.endTime, timeZone: content.timezone, rule: parsed?.ok ? parsed.rule : null, seriesEnd: content.seriesEnd };
