@@ -22,6 +22,8 @@ export const toUserBody = (user: Pick<UserRow, "id" | "username" | "email" | "cr
 });
 
 const invalidCredentials = () => new ApiError(401, "unauthorized", "Wrong username, email or password.");
+const wrongCurrentPassword = () =>
+  new ApiError(403, "forbidden", "The current password is wrong.", { errors: [{ field: "current_password", message: "Does not match." }] });
 const invalidRefresh = () => new ApiError(401, "unauthorized", "The refresh token is invalid, expired or already used.");
 
 /**
@@ -165,19 +167,33 @@ export async function logout(db: Db, actor: Actor, refreshToken?: string): Promi
 export async function changePassword(db: Db, env: Env, actor: Actor, input: { current_password: string; new_password: string }): Promise<string[]> {
   await enforceRateLimit(env, env.LOGIN_ACCOUNT_LIMITER, `user:${actor.id}`, RATE_LIMIT_PERIODS.login);
   const [user] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, actor.id));
-  if (!user || !(await verifyPassword(input.current_password, user.passwordHash))) {
-    throw new ApiError(403, "forbidden", "The current password is wrong.", { errors: [{ field: "current_password", message: "Does not match." }] });
-  }
+  if (!user || !(await verifyPassword(input.current_password, user.passwordHash))) throw wrongCurrentPassword();
   const passwordHash = await hashPassword(input.new_password);
   const now = Date.now();
-  const [, revoked] = await db.batch([
-    db.update(users).set({ passwordHash }).where(eq(users.id, actor.id)),
+  // Both statements hold only if the hash is still the one just verified: of two changes racing
+  // from two sessions, each checked the same old password, and the later batch would otherwise
+  // overwrite the earlier one's password and revoke its session, both answered 204. The new hash
+  // has a fresh salt, so finding it means the first statement applied in this very batch.
+  const [changed, revoked] = await db.batch([
+    db
+      .update(users)
+      .set({ passwordHash })
+      .where(and(eq(users.id, actor.id), eq(users.passwordHash, user.passwordHash)))
+      .returning({ id: users.id }),
     db
       .update(sessions)
       .set({ revokedAt: now })
-      .where(and(eq(sessions.userId, actor.id), ne(sessions.id, actor.sessionId), isNull(sessions.revokedAt)))
+      .where(
+        and(
+          eq(sessions.userId, actor.id),
+          ne(sessions.id, actor.sessionId),
+          isNull(sessions.revokedAt),
+          sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${actor.id} AND ${users.passwordHash} = ${passwordHash})`,
+        ),
+      )
       .returning({ id: sessions.id }),
   ]);
+  if (!changed.length) throw wrongCurrentPassword();
   return revoked.map((r) => r.id);
 }
 
