@@ -1,32 +1,16 @@
 import { env } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
 import { beforeAll, describe, expect, it } from "vitest";
-import * as schema from "../src/db/schema";
 import { listNotifications, UNREAD_COUNT_CAP } from "../src/notifications/service";
 import { json, registerUser, type TestUser } from "./helpers";
+import { recordingDb, rowsReadOf } from "./support/recording-db";
 
 const SEEDED = 20_000;
 
 /** Sum of D1's rows_read over every statement one listNotifications page runs. */
 async function rowsReadOfPage(user: TestUser, query: Parameters<typeof listNotifications>[2]) {
-  const statements: { sql: string; params: unknown[] }[] = [];
-  const recording = {
-    prepare: (sql: string) => {
-      const statement = env.DB.prepare(sql);
-      return new Proxy(statement, {
-        get(target, key) {
-          if (key === "bind") return (...params: unknown[]) => (statements.push({ sql, params }), target.bind(...params));
-          const value = Reflect.get(target, key);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      });
-    },
-    batch: (list: D1PreparedStatement[]) => env.DB.batch(list),
-  } as unknown as D1Database;
-  const page = await listNotifications(drizzle(recording, { schema }), user.id, query);
-  let rowsRead = 0;
-  for (const { sql, params } of statements) rowsRead += (await env.DB.prepare(sql).bind(...params).all()).meta.rows_read;
-  return { rowsRead, page };
+  const { db, statements } = recordingDb();
+  const page = await listNotifications(db, user.id, query);
+  return { rowsRead: await rowsReadOf(statements), page };
 }
 
 let flooded: TestUser;

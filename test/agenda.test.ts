@@ -1,11 +1,10 @@
 import { env } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
 import { beforeAll, describe, expect, it } from "vitest";
 import { agenda, AGENDA_BUDGET, MAX_AGENDA_SERIES } from "../src/calendar/service";
-import * as schema from "../src/db/schema";
 import type { Actor } from "../src/env";
 import { expansionWork } from "../src/recurrence";
 import { expectProblem, json, registerUser, type TestUser } from "./helpers";
+import { queryPlan, recordingDb, rowsReadOf } from "./support/recording-db";
 
 interface Item {
   event_id: number;
@@ -50,31 +49,14 @@ async function unpaged(user: TestUser, ids: number[], roles: Map<number, string>
 
 /** Runs the agenda service on D1 with every statement recorded, then sums D1's rows_read for them. */
 async function measure(user: TestUser, query: Parameters<typeof agenda>[2]) {
-  const statements: { sql: string; params: unknown[] }[] = [];
-  const recording = {
-    prepare: (sql: string) => {
-      const statement = env.DB.prepare(sql);
-      return new Proxy(statement, {
-        get(target, key) {
-          if (key === "bind") return (...params: unknown[]) => (statements.push({ sql, params }), target.bind(...params));
-          const value = Reflect.get(target, key);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      });
-    },
-    batch: (list: D1PreparedStatement[]) => env.DB.batch(list),
-  } as unknown as D1Database;
+  const { db, statements } = recordingDb();
   const actor: Actor = { id: user.id, username: user.username, email: user.email, createdAt: 0, sessionId: "measure" };
   const before = expansionWork();
-  const result = await agenda(drizzle(recording, { schema }), actor, query);
+  const result = await agenda(db, actor, query);
   const steps = expansionWork() - before;
-  let rowsRead = 0;
   const plans: string[] = [];
-  for (const { sql, params } of statements) {
-    rowsRead += (await env.DB.prepare(sql).bind(...params).all()).meta.rows_read;
-    plans.push(...(await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...params).all<{ detail: string }>()).results.map((r) => r.detail));
-  }
-  return { result, steps, rowsRead, plans };
+  for (const statement of statements) plans.push(...(await queryPlan(statement)));
+  return { result, steps, rowsRead: await rowsReadOf(statements), plans };
 }
 
 const at = Date.parse;

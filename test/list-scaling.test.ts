@@ -1,10 +1,9 @@
 import { env } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
 import { beforeAll, describe, expect, it } from "vitest";
-import * as schema from "../src/db/schema";
 import type { Actor } from "../src/env";
 import { listEvents, type ListQuery } from "../src/events/service";
 import { json, registerUser, type TestUser } from "./helpers";
+import { queryPlan, recordingDb, rowsReadOf } from "./support/recording-db";
 
 const HOUR = 3600_000;
 const BASE = Date.UTC(2040, 0, 1);
@@ -27,29 +26,10 @@ interface Measured {
  * those statements again to read what D1 bills (`rows_read`) and how SQLite plans the first one.
  */
 async function measurePage(user: TestUser, query: Partial<ListQuery>): Promise<Measured> {
-  const statements: Measured["statements"] = [];
-  // Records every statement drizzle prepares, batched ones included (its logger skips batches).
-  const recording = {
-    prepare: (sql: string) => {
-      const statement = env.DB.prepare(sql);
-      return new Proxy(statement, {
-        get(target, key) {
-          if (key === "bind") return (...params: unknown[]) => (statements.push({ sql, params }), target.bind(...params));
-          const value = Reflect.get(target, key);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      });
-    },
-    batch: (list: D1PreparedStatement[]) => env.DB.batch(list),
-  } as unknown as D1Database;
-  const db = drizzle(recording, { schema });
+  const { db, statements } = recordingDb();
   const actor: Actor = { id: user.id, username: user.username, email: user.email, createdAt: 0, sessionId: "measure" };
   const page = await listEvents(db, actor, { limit: 50, ...query });
-  let rowsRead = 0;
-  for (const { sql, params } of statements) rowsRead += (await env.DB.prepare(sql).bind(...params).all()).meta.rows_read;
-  const [first] = statements;
-  const plan = (await env.DB.prepare(`EXPLAIN QUERY PLAN ${first.sql}`).bind(...first.params).all<{ detail: string }>()).results.map((r) => r.detail);
-  return { rowsRead, statements, plan, items: page.items.length };
+  return { rowsRead: await rowsReadOf(statements), statements, plan: await queryPlan(statements[0]), items: page.items.length };
 }
 
 /** `count` half-hour events for `user`, through the batch endpoint, in an order unlike their ids. */
