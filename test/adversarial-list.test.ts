@@ -5,6 +5,9 @@ import * as schema from "../src/db/schema";
 import type { Actor } from "../src/env";
 import { listEvents, type ListQuery } from "../src/events/service";
 import { json, registerUser, type TestUser } from "./helpers";
+import { recordingDb, rowsReadOf } from "./support/recording-db";
+
+const actorOf = (user: TestUser): Actor => ({ id: user.id, username: user.username, email: user.email, createdAt: 0, sessionId: "measure" });
 
 const MINUTE = 60_000;
 /** A Monday. The windows below are the Tuesday after it, when none of the Monday series meets. */
@@ -93,5 +96,38 @@ describe("a windowed list over series that miss the window", () => {
     } while (cursor && pages < 50);
     expect(found).toEqual([tuesdayId]);
     expect(cursor).toBeNull();
+  });
+});
+
+describe("a windowed list after a stranger shares one long event", () => {
+  it("reads a bounded number of rows however long the shared event and however large the past", async () => {
+    const victim = await registerUser("advlistv");
+    const now = Date.now();
+    // Five thousand past half-hour events (seeded), then one of the victim's own in the window.
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO events (owner_id, title, description, location, start_time, end_time, series_end, is_recurring, recurrence_pattern, timezone, version, created_at, updated_at)
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 4999)
+         SELECT ?1, 'Past ' || i, '', NULL, ?2 + i * 3600000, ?2 + i * 3600000 + 1800000, ?2 + i * 3600000 + 1800000, 0, NULL, 'UTC', 1, ?3, ?3 FROM n`,
+      ).bind(victim.id, Date.UTC(2030, 0, 1), now),
+      env.DB.prepare(`INSERT INTO permissions (event_id, user_id, role, granted_by, granted_at, start_time, series_end) SELECT id, owner_id, 'owner', owner_id, ?2, start_time, series_end FROM events WHERE owner_id = ?1`).bind(victim.id, now),
+    ]);
+    const own = await json("POST", "/api/events", { token: victim.token, body: { title: "Dentist", start_time: "2031-01-10T09:00:00Z", end_time: "2031-01-10T10:00:00Z" } });
+    expect(own.status).toBe(201);
+    const window = { start: Date.UTC(2031, 0, 1), end: Date.UTC(2031, 1, 1) };
+    const measure = async () => {
+      const { db, statements } = recordingDb();
+      const page = await listEvents(db, actorOf(victim), { limit: 5, ...window });
+      return { rows: await rowsReadOf(statements), ids: page.items.map((e) => e.id) };
+    };
+    const alone = await measure();
+    expect(alone.ids).toEqual([own.body.id]);
+    // A year-long event shared by someone the victim never met.
+    const stranger = await registerUser("advlists");
+    const long = await json("POST", "/api/events", { token: stranger.token, body: { title: "Sabbatical", start_time: "2030-06-01T00:00:00Z", end_time: "2031-06-01T00:00:00Z" } });
+    expect((await json("POST", `/api/events/${long.body.id}/share`, { token: stranger.token, body: { user_id: victim.id, role: "viewer" } })).status).toBe(200);
+    const shared = await measure();
+    expect(shared.ids).toEqual([long.body.id, own.body.id]);
+    expect(shared.rows).toBeLessThanOrEqual(alone.rows + 10);
   });
 });

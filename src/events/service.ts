@@ -6,6 +6,7 @@ import { events, notifications, permissions, versions } from "../db/schema";
 import type { Actor } from "../env";
 import { ApiError, notFound, validationFailed, type FieldError } from "../lib/problem";
 import { toDeliveries, type NotificationRow } from "../notifications/service";
+import { SHORT_SPAN_MS } from "../calendar/service";
 import { BATCH_RULE_BUDGET, formatUtc, occurrencesBetween, WorkBudget } from "../recurrence";
 import { conflictsWithinBatch, conflictError, writeWithoutConflicts } from "./conflicts";
 import { searchEvents } from "./search";
@@ -89,9 +90,13 @@ export async function listEvents(db: Db, actor: Actor, query: ListQuery) {
   if (query.role) conditions.push(eq(permissions.role, query.role));
   if (query.end !== undefined) conditions.push(lt(permissions.startTime, query.end));
   if (query.q) return searchEvents(db, actor, { ...query, q: query.q });
-  // With a window start, "still running at start" splits into two index ranges so the scan never
-  // walks the whole past: finite events that started at most the user's longest span before it,
-  // and endless series. Their pages are merged in (start_time, event_id) order.
+  // With a window start, "still running at start" splits into three index ranges so the scan never
+  // walks the whole past: short finite events (a day at most) that started at most the user's
+  // longest such span before it, long finite ones still running (the partial index of migration
+  // 0006), and endless series. Their pages are merged in (start_time, event_id) order. One look-back
+  // for all finite events would let one long series, which anyone can share with you, make every
+  // page read your whole past.
+  const short = sql`${permissions.seriesEnd} - ${permissions.startTime} <= ${sql.raw(String(SHORT_SPAN_MS))}`;
   const parts: (SQL | undefined)[][] =
     query.start === undefined
       ? [conditions]
@@ -99,18 +104,22 @@ export async function listEvents(db: Db, actor: Actor, query: ListQuery) {
           [
             ...conditions,
             gt(permissions.seriesEnd, query.start),
+            short,
             // A bare max() over the index, so SQLite reads one entry (coalesce inside would scan).
-            sql`${permissions.startTime} > ${query.start} - coalesce((SELECT max(p2.series_end - p2.start_time) FROM permissions p2 WHERE p2.user_id = ${actor.id}), 0)`,
+            sql`${permissions.startTime} > ${query.start} - coalesce((SELECT max(p2.series_end - p2.start_time) FROM permissions p2 WHERE p2.user_id = ${actor.id} AND p2.series_end - p2.start_time <= ${sql.raw(String(SHORT_SPAN_MS))}), 0)`,
           ],
+          [...conditions, gt(permissions.seriesEnd, query.start), sql`${permissions.seriesEnd} - ${permissions.startTime} > ${sql.raw(String(SHORT_SPAN_MS))}`],
           [...conditions, isNull(permissions.seriesEnd)],
         ];
-  const page = (where: (SQL | undefined)[], after: [number, number] | undefined, rows: number) =>
+  const page = (where: (SQL | undefined)[], after: [number, number] | undefined, rows: number, part = 0) =>
     db
       .select({ event: events, role: permissions.role })
       .from(permissions)
       .innerJoin(events, eq(events.id, permissions.eventId))
       .where(and(...where, after ? sql`(${permissions.startTime}, ${permissions.eventId}) > (${after[0]}, ${after[1]})` : undefined))
-      .orderBy(asc(permissions.startTime), asc(permissions.eventId))
+      // The long part sorts what the partial index finds: ordered by the start index instead,
+      // SQLite would walk the whole past to spare that sort.
+      .orderBy(part === 1 ? asc(sql`+${permissions.startTime}`) : asc(permissions.startTime), asc(permissions.eventId))
       .limit(rows);
 
   const items: ReturnType<typeof toEventBody>[] = [];
@@ -123,7 +132,7 @@ export async function listEvents(db: Db, actor: Actor, query: ListQuery) {
   // series and a Tuesday window) would otherwise make one page read the whole calendar.
   while (items.length <= query.limit && !exhausted && left > 0) {
     size = Math.min(size, left);
-    const results = parts.length === 1 ? [await page(parts[0], after, size)] : await db.batch([page(parts[0], after, size), page(parts[1], after, size)]);
+    const results = parts.length === 1 ? [await page(parts[0], after, size)] : await db.batch([page(parts[0], after, size), page(parts[1], after, size, 1), page(parts[2], after, size)]);
     exhausted = results.every((rows) => rows.length < size);
     const rows = results
       .flat()
