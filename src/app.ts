@@ -5,7 +5,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
 import { calendarRoutes } from "./calendar/routes";
-import { createDb } from "./db/client";
+import { BOOKMARK_HEADER, createDb, openSession } from "./db/client";
 import { docsRoutes, registerOpenApi } from "./docs/routes";
 import type { AppEnv } from "./env";
 import { eventRoutes } from "./events/routes";
@@ -47,14 +47,21 @@ export function createApp() {
     const origins = (c.env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
     return cors({
       origin: origins.includes("*") ? "*" : origins,
-      allowHeaders: ["Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match"],
-      exposeHeaders: ["ETag", "Location", "Retry-After", "X-Request-Id"],
+      allowHeaders: ["Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match", BOOKMARK_HEADER],
+      exposeHeaders: ["ETag", "Location", "Retry-After", "X-Request-Id", BOOKMARK_HEADER],
       maxAge: 600,
     })(c, next);
   });
   app.use(async function database(c, next) {
-    c.set("db", createDb(c.env.DB));
+    // A socket upgrade is a GET, but it checks a session that then lives for hours: at the primary.
+    const reads = (c.req.method === "GET" || c.req.method === "HEAD") && !c.req.header("upgrade");
+    const session = openSession(c.env.DB, reads ? "first-unconstrained" : "first-primary", c.req.header(BOOKMARK_HEADER));
+    c.set("db", createDb(session));
     await next();
+    // Errors included: by now onError or notFound has rendered the response. A request that asked
+    // D1 nothing and brought no bookmark has none to give (see openSession).
+    const bookmark = session.getBookmark();
+    if (bookmark && c.req.path.startsWith("/api/")) c.header(BOOKMARK_HEADER, bookmark);
   });
   app.use(contentNegotiation());
   app.use(

@@ -24,6 +24,8 @@ export const healthRoutes = createRouter()
   .openapi(liveRoute, (c) => c.json({ status: "ok" as const }, 200))
   .openapi(healthRoute, async (c) => {
   try {
+    // The binding, not the request's session: it goes to the primary, which every write needs; a
+    // replica answering would hide a primary outage.
     await c.env.DB.prepare("SELECT 1").first();
     return c.json({ status: "ok" as const, db: "ok" as const }, 200);
   } catch (error) {

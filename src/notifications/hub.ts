@@ -91,6 +91,9 @@ export class UserNotificationHub extends DurableObject<Env> {
   /** Sends hello, at most REPLAY_FRAME_LIMIT missed notifications, then the queued live ones. */
   private async replay(socket: WebSocket, attachment: SocketAttachment, since: number | null): Promise<boolean> {
     try {
+      // The binding, not a Sessions API session: every query goes to the primary. The hub's reads
+      // are revocation checks (socket start, auth frames) for sockets that live for hours, which a
+      // lagging replica must not pass, and a hub answers no /api request to hand a bookmark to.
       const db = createDb(this.env.DB);
       const { lastId, sessionLive } = await socketStart(db, attachment.userId, attachment.sessionId);
       if (!sessionLive) {
