@@ -81,6 +81,28 @@ describe("an agenda page deep in a dense day", () => {
     expect(statements).toBeLessThanOrEqual(16);
   });
 
+  it(`sends a bounded number of statements for the first page of one when ${OVERLAPPING} shared events start at the same instant`, async () => {
+    const viewer = await registerUser("advagendat");
+    const friend = await registerUser("advagendatf");
+    const now = Date.now();
+    const at = Date.UTC(2042, 2, 25, 9);
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO events (owner_id, title, description, location, start_time, end_time, series_end, is_recurring, recurrence_pattern, timezone, version, created_at, updated_at)
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?2 - 1)
+         SELECT ?1, 'Tied ' || i, '', NULL, ?3, ?3 + 3600000, ?3 + 3600000, 0, NULL, 'UTC', 1, ?4, ?4 FROM n`,
+      ).bind(friend.id, OVERLAPPING, at, now),
+      env.DB.prepare(`INSERT INTO permissions (event_id, user_id, role, granted_by, granted_at, start_time, series_end) SELECT id, ?2, 'viewer', owner_id, ?3, start_time, series_end FROM events WHERE owner_id = ?1`).bind(friend.id, viewer.id, now),
+    ]);
+    const rows = (await env.DB.prepare("SELECT id FROM events WHERE owner_id = ? ORDER BY id").bind(friend.id).all<{ id: number }>()).results;
+    const { statements, page } = await statementsOfPage(viewer, { limit: 1 });
+    expect(page.items.map((i) => i.event_id)).toEqual([rows[0].id]);
+    expect(statements).toBeLessThanOrEqual(8);
+    const second = await statementsOfPage(viewer, { limit: 1, after: [at, rows[0].id] });
+    expect(second.page.items.map((i) => i.event_id)).toEqual([rows[1].id]);
+    expect(second.statements).toBeLessThanOrEqual(16);
+  });
+
   it("still lists the dense day in order through the API, page after page", async () => {
     const titles: string[] = [];
     let cursor: string | null = null;

@@ -162,7 +162,8 @@ async function agendaPage(db: Db, actor: Actor, query: { start: number; end: num
   // still have one there. A max() bounded on the span index reads one entry.
   const longestShort = sql`coalesce((SELECT max(p2.series_end - p2.start_time) FROM permissions p2 WHERE p2.user_id = ${actor.id} AND p2.series_end - p2.start_time <= ${SHORT_SPAN_MS}), 0)`;
   let shortAfter: [number, number] | null = null;
-  let readUpTo = position - SHORT_SPAN_MS - 1;
+  /** The (start, event id) of the last short row read; unread ones all come after it. */
+  let readUpTo: [number, number] = [position - SHORT_SPAN_MS - 1, -Infinity];
   let shortDone = false;
   // A read that finds only rows of earlier pages (events overlapping the position, which lead the
   // order) makes the next one twice as large, so skipping them takes a few statements, not one per
@@ -186,7 +187,7 @@ async function agendaPage(db: Db, actor: Actor, query: { start: number; end: num
     shortDone = rows.length < size;
     const last = rows.at(-1);
     if (last) shortAfter = [last.startTime, last.id];
-    readUpTo = last ? last.startTime : Infinity;
+    readUpTo = last ? [last.startTime, last.id] : [Infinity, Infinity];
     let fresh = 0;
     for (const row of rows) {
       for (const occurrence of occurrencesBetween(seriesSpecOf(row), start, end, undefined, budget)) {
@@ -201,8 +202,11 @@ async function agendaPage(db: Db, actor: Actor, query: { start: number; end: num
   const page: Head[] = [];
   while (page.length <= limit) {
     const next = merge.peek();
-    // An unread short event starts at or after readUpTo, so nothing before that instant is missing.
-    if (!shortDone && (!next || next.occurrence.start >= readUpTo)) {
+    // An unread short event comes after readUpTo in (start, id) order, and so do its occurrences:
+    // nothing before that position is missing. Comparing the instant alone would read on through
+    // every event that starts at the same instant as the last one read, limit + 1 rows at a time.
+    const unreadMayPrecede = !next || next.occurrence.start > readUpTo[0] || (next.occurrence.start === readUpTo[0] && next.row.id > readUpTo[1]);
+    if (!shortDone && unreadMayPrecede) {
       await readShort();
       continue;
     }
