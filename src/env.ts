@@ -21,11 +21,20 @@ export interface Actor {
   sessionId: string;
 }
 
+/** What a verified access token says, before its session is checked against D1. */
+export interface SessionClaims {
+  userId: number;
+  sessionId: string;
+  expiresAt: number;
+}
+
 export interface AppEnv {
   Bindings: Env;
   Variables: {
     requestId: string;
     db: Db;
     actor: Actor;
+    /** Set instead of `actor` until the route's first batch has checked the session. */
+    claims: SessionClaims;
   };
 }

@@ -23,7 +23,7 @@ const BUDGETS: Record<string, number> = {
   "POST /api/events": 3, // target 1 (issue 13): the overlap check inside the write batch
   "POST /api/events/batch": 3, // target 2 (issue 13)
   "GET /api/events": 2, // target 1 (issue 13)
-  "GET /api/events/:id": 2, // target 1 (issue 13)
+  "GET /api/events/:id": 1,
   "PATCH /api/events/:id": 3, // target 2 (issue 13)
   "PUT /api/events/:id": 3, // target 2 (issue 13)
   "DELETE /api/events/:id": 3, // target 2 (issue 13)

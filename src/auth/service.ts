@@ -1,7 +1,7 @@
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { sessions, users } from "../db/schema";
-import type { Actor } from "../env";
+import type { Actor, SessionClaims } from "../env";
 import { ApiError } from "../lib/problem";
 import { enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
 import { closeSessionSockets } from "../notifications/delivery";
@@ -206,14 +206,21 @@ export async function authenticate(db: Db, env: Env, token: string): Promise<Act
 export async function authenticateAccess(db: Db, env: Env, token: string): Promise<{ actor: Actor; expiresAt: number } | null> {
   const claims = await verifyAccessToken(env, token);
   if (!claims) return null;
-  const [row] = await db
+  const actor = actorOf(claims, await sessionCheck(db, claims));
+  return actor && { actor, expiresAt: claims.expiresAt };
+}
+
+/** The session check of verified claims, as a query a route can put into its own first batch. */
+export const sessionCheck = (db: Db, claims: SessionClaims) =>
+  db
     .select({ id: users.id, username: users.username, email: users.email, createdAt: users.createdAt, revokedAt: sessions.revokedAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.id, claims.sessionId), eq(sessions.userId, claims.userId)));
+
+/** The actor from the session check's rows, or null when the session is gone or revoked. */
+export function actorOf(claims: SessionClaims, rows: Awaited<ReturnType<typeof sessionCheck>>): Actor | null {
+  const [row] = rows;
   if (!row || row.revokedAt !== null) return null;
-  return {
-    actor: { id: row.id, username: row.username, email: row.email, createdAt: row.createdAt, sessionId: claims.sessionId },
-    expiresAt: claims.expiresAt,
-  };
+  return { id: row.id, username: row.username, email: row.email, createdAt: row.createdAt, sessionId: claims.sessionId };
 }

@@ -3,7 +3,7 @@ import * as z from "../lib/zod";
 import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { IdParam, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
-import { authenticated } from "../auth/middleware";
+import { authenticated, batchWithSessionCheck } from "../auth/middleware";
 import { prefersMsgpack } from "../lib/formats";
 import { validationFailed } from "../lib/problem";
 import { BATCH_RULE_BUDGET, RULE_BUDGET } from "../recurrence";
@@ -65,7 +65,7 @@ const getRoute = createRoute({
   summary: "One event with its permissions; `?at=` gives it as it was then",
   description:
     "The `ETag` is strong and changes whenever this body would: a content change (`version`), a share, a role change or a revocation (`permissions`), or your `my_role`. JSON and MessagePack have different tags. `If-None-Match` (a list, or `*`; weak comparison per RFC 9110) answers 304 with the ETag. `?at=` responses carry no ETag.",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: {
     params: IdParams,
     query: z.object({ at: z.string().max(64).optional().openapi({ param: { in: "query" }, description: "An instant; the event as it was then" }) }),
@@ -144,8 +144,8 @@ export const eventRoutes = createRouter()
   .openapi(getRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { at } = c.req.valid("query");
-    // Access and permissions in one round trip; the permissions are only shown if access holds.
-    const [[access], permissionRows] = await c.var.db.batch([accessQuery(c.var.db, c.var.actor.id, id), permissionsQuery(c.var.db, id)]);
+    // Session, access and permissions in one round trip; the permissions are only shown if access holds.
+    const [[access], permissionRows] = await batchWithSessionCheck(c, [accessQuery(c.var.db, c.var.claims.userId, id), permissionsQuery(c.var.db, id)]);
     const { event, role } = checkAccess(access, "read");
     const { detail, tags } = await detailOf(event, role, permissionRows as PermissionRow[]);
     if (at !== undefined) {

@@ -1,0 +1,137 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { call, json, registerUser, slotMaker, type TestUser } from "./helpers";
+import { countingDatabase, roundTripLog } from "./support/counting-db";
+import { sendWith } from "./support/faults";
+
+const slot = slotMaker(2037);
+const SECRET_TITLE = "Quarterly numbers, do not leak";
+
+/**
+ * The DB binding with `around` run just before or just after the request's first D1 call, in
+ * whatever session the request opens: a revocation landing while the request is in flight.
+ */
+function revokingDatabase(when: "before" | "after", around: () => Promise<unknown>): D1Database {
+  let done = false;
+  const once = async () => {
+    if (done) return;
+    done = true;
+    await around();
+  };
+  const wrapSession = (session: D1DatabaseSession) =>
+    new Proxy(session, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (property !== "batch") return typeof value === "function" ? value.bind(target) : value;
+        return async (statements: D1PreparedStatement[]) => {
+          if (when === "before") await once();
+          const results = await target.batch(statements);
+          if (when === "after") await once();
+          return results;
+        };
+      },
+    });
+  return new Proxy(env.DB, {
+    get(target, property) {
+      if (property === "withSession") return (constraint: string) => wrapSession(target.withSession(constraint));
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+let owner: TestUser;
+let eventId: number;
+let etag: string;
+
+beforeAll(async () => {
+  owner = await registerUser("sc_owner");
+  const created = await json("POST", "/api/events", { token: owner.token, body: { title: SECRET_TITLE, ...slot() } });
+  eventId = created.body.id;
+  etag = created.headers.get("etag")!;
+});
+
+/** A second session of the owner, so revoking it leaves the fixture's own token working. */
+async function secondSession(): Promise<string> {
+  const res = await json("POST", "/api/auth/login", { body: { username: owner.username, password: owner.password } });
+  expect(res.status).toBe(200);
+  return res.body.access_token;
+}
+
+const logout = (token: string) => call("POST", "/api/auth/logout", { token, body: {} });
+
+describe("GET /api/events/{id} checks the session in its one batch", () => {
+  it("costs one D1 round trip for a live session and answers the event", async () => {
+    const log = roundTripLog();
+    const res = await sendWith({ DB: countingDatabase(env.DB, log) }, { method: "GET", path: `/api/events/${eventId}`, headers: { Authorization: `Bearer ${owner.token}` } });
+    expect(res.status).toBe(200);
+    expect((res.body as { title: string }).title).toBe(SECRET_TITLE);
+    expect(log.roundTrips).toBe(1);
+  });
+
+  it("answers a revoked session's token 401 with no event data, also for HEAD, ?at= and a matching If-None-Match", async () => {
+    const token = await secondSession();
+    expect((await logout(token)).status).toBe(204);
+    const requests = [
+      json("GET", `/api/events/${eventId}`, { token }),
+      json("GET", `/api/events/${eventId}?at=2037-06-01T00:00:00Z`, { token }),
+      json("GET", `/api/events/${eventId}`, { token, headers: { "If-None-Match": etag } }),
+    ];
+    for (const res of await Promise.all(requests)) {
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe("unauthorized");
+      expect(JSON.stringify(res.body)).not.toContain(SECRET_TITLE);
+      expect(res.headers.get("etag")).toBeNull();
+    }
+    const head = await call("HEAD", `/api/events/${eventId}`, { token });
+    expect(head.status).toBe(401);
+    expect(head.headers.get("etag")).toBeNull();
+  });
+
+  it("answers 401 with no data when the session is revoked while the request is in flight, after its token was verified", async () => {
+    const token = await secondSession();
+    let revoked = 0;
+    const DB = revokingDatabase("before", async () => (revoked = (await logout(token)).status));
+    const res = await sendWith({ DB }, { method: "GET", path: `/api/events/${eventId}`, headers: { Authorization: `Bearer ${token}` } });
+    expect(revoked).toBe(204);
+    expect(res.status).toBe(401);
+    expect(res.text).not.toContain(SECRET_TITLE);
+    expect(res.headers.get("etag")).toBeNull();
+  });
+
+  it("a revocation that lands after the batch leaves that answer standing (the data was read while the session lived) and refuses the next request", async () => {
+    const token = await secondSession();
+    const DB = revokingDatabase("after", () => logout(token));
+    const res = await sendWith({ DB }, { method: "GET", path: `/api/events/${eventId}`, headers: { Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect((await json("GET", `/api/events/${eventId}`, { token })).status).toBe(401);
+  });
+
+  it("answers a session revoked by a password change 401, and the session that changed it 200", async () => {
+    const user = await registerUser("sc_password");
+    const other = await json("POST", "/api/auth/login", { body: { username: user.username, password: user.password } });
+    const mine = await json("POST", "/api/events", { token: user.token, body: { title: "Mine", ...slot() } });
+    const changed = await call("POST", "/api/auth/password", { token: user.token, body: { current_password: user.password, new_password: "a brand new passphrase" } });
+    expect(changed.status).toBe(204);
+    expect((await json("GET", `/api/events/${mine.body.id}`, { token: other.body.access_token })).status).toBe(401);
+    expect((await json("GET", `/api/events/${mine.body.id}`, { token: user.token })).status).toBe(200);
+  });
+
+  it("answers a bad or missing token 401 without asking D1 anything", async () => {
+    for (const headers of [{} as Record<string, string>, { Authorization: "Bearer not-a-jwt" }, { Authorization: `Bearer ${owner.token.slice(0, -2)}xx` }]) {
+      const log = roundTripLog();
+      const res = await sendWith({ DB: countingDatabase(env.DB, log) }, { method: "GET", path: `/api/events/${eventId}`, headers });
+      expect(res.status).toBe(401);
+      expect(log.calls).toBe(0);
+    }
+  });
+
+  it("answers another user's event 404 after the same single batch, not 401", async () => {
+    const stranger = await registerUser("sc_stranger");
+    const log = roundTripLog();
+    const res = await sendWith({ DB: countingDatabase(env.DB, log) }, { method: "GET", path: `/api/events/${eventId}`, headers: { Authorization: `Bearer ${stranger.token}` } });
+    expect(res.status).toBe(404);
+    expect(res.text).not.toContain(SECRET_TITLE);
+    expect(log.roundTrips).toBe(1);
+  });
+});
