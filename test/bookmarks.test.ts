@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { openSession } from "../src/db/client";
 import { call, json, registerUser, slotMaker } from "./helpers";
 import { sendWith } from "./support/faults";
 
@@ -10,7 +11,7 @@ const ORIGIN = "http://localhost:8787";
 const bookmarkOf = (res: { headers: Headers }) => res.headers.get("x-d1-bookmark");
 
 /** The DB binding, recording the constraint or bookmark of every session a request opens. */
-function sessionRecordingDb(opened: string[], refuse?: "withSession" | "first query"): D1Database {
+function sessionRecordingDb(opened: string[], refuse?: "withSession" | "first query", message = "D1_ERROR: bookmark is not valid for this database"): D1Database {
   return new Proxy(env.DB, {
     get(target, property) {
       if (property === "withSession") {
@@ -21,7 +22,7 @@ function sessionRecordingDb(opened: string[], refuse?: "withSession" | "first qu
           const session = target.withSession(constraint);
           if (!isBookmark || refuse !== "first query") return session;
           // How production may refuse a bookmark of the right form: every query of that session fails.
-          const fail = () => Promise.reject(new Error("D1_ERROR: bookmark is not valid for this database"));
+          const fail = () => Promise.reject(new Error(message));
           const statement = { bind: () => statement, first: fail, all: fail, run: fail, raw: fail };
           return { prepare: () => statement, batch: fail, getBookmark: () => session.getBookmark() };
         };
@@ -158,6 +159,36 @@ describe("invalid bookmarks are ignored", () => {
       expect(list.body.items.filter((e: { title: string }) => e.title === title)).toHaveLength(1);
     });
   }
+});
+
+describe("a session opened at a bookmark D1 refuses", () => {
+  const bookmark = "00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683";
+
+  it("recovers calls that were in flight together with one fallback session", async () => {
+    const opened: string[] = [];
+    const session = openSession(sessionRecordingDb(opened, "first query"), "first-unconstrained", bookmark);
+    const [a, b] = await Promise.all([session.prepare("SELECT 1 AS n").first<{ n: number }>(), session.prepare("SELECT 2 AS n").all<{ n: number }>()]);
+    expect([a?.n, b.results[0].n]).toEqual([1, 2]);
+    expect(opened).toEqual([bookmark, "first-unconstrained"]);
+    expect(session.getBookmark()).toMatch(BOOKMARK);
+  });
+
+  it("does not run a write again when its first call failed for another reason", async () => {
+    const opened: string[] = [];
+    const session = openSession(sessionRecordingDb(opened, "first query", "D1_ERROR: UNIQUE constraint failed"), "first-primary", bookmark);
+    await expect(session.prepare("INSERT INTO users (username, email, password_hash, created_at) VALUES ('x', 'x', '-', 0)").run()).rejects.toThrow(/UNIQUE/);
+    expect(opened).toEqual([bookmark]);
+  });
+
+  it("keeps the bookmark once D1 answered at it: a later failing read is not retried elsewhere", async () => {
+    const opened: string[] = [];
+    const primary = env.DB.withSession("first-primary");
+    await primary.prepare("SELECT 1").first();
+    const session = openSession(sessionRecordingDb(opened), "first-unconstrained", primary.getBookmark()!);
+    await session.prepare("SELECT 1").first();
+    await expect(session.prepare("SELECT * FROM no_such_table").all()).rejects.toThrow(/no such table/);
+    expect(opened).toHaveLength(1);
+  });
 });
 
 describe("CORS", () => {

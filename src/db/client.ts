@@ -57,7 +57,10 @@ interface Bound {
  */
 class BookmarkSession implements D1Client {
   private session: D1DatabaseSession;
-  private settled = false;
+  /** The session at the client's bookmark, until D1 refuses it. */
+  private readonly bookmarked: D1DatabaseSession | null = null;
+  /** D1 answered a query at the bookmark: from now on an error is the query's own. */
+  private accepted = false;
 
   constructor(
     private readonly d1: D1Database,
@@ -65,10 +68,9 @@ class BookmarkSession implements D1Client {
     private readonly fallback: D1SessionConstraint,
   ) {
     try {
-      this.session = d1.withSession(bookmark);
+      this.session = this.bookmarked = d1.withSession(bookmark);
     } catch {
       this.session = d1.withSession(fallback);
-      this.settled = true;
     }
   }
 
@@ -77,15 +79,16 @@ class BookmarkSession implements D1Client {
   }
 
   async execute<T>(writes: boolean, run: (session: D1DatabaseSession) => Promise<T>): Promise<T> {
-    if (this.settled) return run(this.session);
+    const session = this.session;
+    if (this.accepted || session !== this.bookmarked) return run(session);
     try {
-      const result = await run(this.session);
-      this.settled = true;
+      const result = await run(session);
+      this.accepted = true;
       return result;
     } catch (error) {
-      if (this.settled || (writes && !/bookmark/i.test(String(error)))) throw error;
-      this.settled = true;
-      this.session = this.d1.withSession(this.fallback);
+      if (this.accepted || (writes && !/bookmark/i.test(String(error)))) throw error;
+      // Calls that were in flight together all failed at the bookmark: one fallback for them all.
+      if (this.session === this.bookmarked) this.session = this.d1.withSession(this.fallback);
       return run(this.session);
     }
   }
