@@ -1,4 +1,7 @@
-import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { DrizzleD1Database } from "drizzle-orm/d1";
+import { SQLiteD1Session } from "drizzle-orm/d1/session";
+import { createTableRelationsHelpers, extractTablesRelationalConfig, type ExtractTablesWithRelations } from "drizzle-orm/relations";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema";
 
 /**
@@ -10,8 +13,18 @@ export type D1Client = Pick<D1Database, "prepare" | "batch">;
 
 export type Db = DrizzleD1Database<typeof schema>;
 
+type Tables = ExtractTablesWithRelations<typeof schema>;
+
+// What drizzle(d1, { schema }) derives from the schema, derived once per isolate: with a session per
+// request, drizzle() itself cost 17-24 µs a request, building its parts from these 1.5 µs.
+const dialect = new SQLiteAsyncDialect();
+const relational = (() => {
+  const { tables, tableNamesMap } = extractTablesRelationalConfig(schema, createTableRelationsHelpers);
+  return { fullSchema: schema, schema: tables as Tables, tableNamesMap };
+})();
+
 const instances = new WeakMap<D1Client, Db>();
-const build = (d1: D1Client): Db => drizzle(d1 as D1Database, { schema });
+const build = (d1: D1Client): Db => new DrizzleD1Database("async", dialect, new SQLiteD1Session(d1 as D1Database, dialect, relational, {}), relational);
 
 /**
  * A Drizzle database over a D1 binding or session. One instance per client: a binding keeps its
