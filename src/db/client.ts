@@ -165,6 +165,36 @@ export type RequestSession = D1Client & Pick<D1DatabaseSession, "getBookmark">;
  * const session = openSession(env.DB, "first-unconstrained", c.req.header(BOOKMARK_HEADER));
  */
 export function openSession(d1: D1Database, constraint: D1SessionConstraint, header: string | undefined): RequestSession {
-  const bookmark = validBookmark(header);
-  return bookmark ? new BookmarkSession(d1, bookmark, constraint) : d1.withSession(constraint);
+  return new LazySession(d1, constraint, validBookmark(header));
+}
+
+/**
+ * Opens the session at its first query: a request that asks D1 nothing (docs, `/health/live`, a 401
+ * without a token) never touches the binding, so a D1 that fails even `withSession` fails only the
+ * requests that need it, each through its own error path. Until then the bookmark is the client's.
+ */
+class LazySession implements RequestSession {
+  private opened: RequestSession | undefined;
+
+  constructor(
+    private readonly d1: D1Database,
+    private readonly constraint: D1SessionConstraint,
+    private readonly bookmark: string | undefined,
+  ) {}
+
+  private get session(): RequestSession {
+    return (this.opened ??= this.bookmark ? new BookmarkSession(this.d1, this.bookmark, this.constraint) : this.d1.withSession(this.constraint));
+  }
+
+  prepare(sql: string) {
+    return this.session.prepare(sql);
+  }
+
+  batch<T = unknown>(statements: D1PreparedStatement[]) {
+    return this.session.batch<T>(statements);
+  }
+
+  getBookmark() {
+    return this.opened ? this.opened.getBookmark() : (this.bookmark ?? null);
+  }
 }
