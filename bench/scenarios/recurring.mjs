@@ -30,6 +30,7 @@ const SERIES_SLOTS_PER_DAY = (18 * 60) / SERIES_MINUTES; // 108: 00:00-18:00
 const WEEKLY_CAPACITY = 7 * (SERIES_SLOTS_PER_DAY - DAILY_SLOTS);
 const ONE_OFF_MINUTES = 30;
 const ONE_OFFS_PER_DAY = 12; // 18:00-24:00
+const SERIES_BATCH = 5;
 const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 
 const iso = (ms) => new Date(ms).toISOString();
@@ -82,9 +83,11 @@ export async function seedRecurringOwners(api, sizes, log = () => {}) {
     owner.series = seriesCountOf(sizes[i]);
     owner.oneOffs = sizes[i] - owner.series;
     owner.batchMs = { series: [], oneOffs: [] };
-    for (let from = 0; from < owner.series; from += 100) {
+    // Each series is checked against every other for two years; batches of SERIES_BATCH keep each
+    // write inside the conflict budget (CONFLICT_BUDGET in src/recurrence/work.ts).
+    for (let from = 0; from < owner.series; from += SERIES_BATCH) {
       const t = performance.now();
-      const to = Math.min(owner.series, from + 100);
+      const to = Math.min(owner.series, from + SERIES_BATCH);
       await api.createBatch(owner.token, Array.from({ length: to - from }, (_, k) => seriesEvent(from + k)));
       owner.batchMs.series.push(performance.now() - t);
     }

@@ -54,7 +54,7 @@ function overlapOf(a: Compared, b: Compared, budget: WorkBudget) {
  * that may run at the same time). Past it the write is refused before the comparison: reading
  * and holding that many rows is itself what a write must not cost.
  */
-export const MAX_CONFLICT_CANDIDATES = CONFLICT_BUDGET / 10;
+export const MAX_CONFLICT_CANDIDATES = 20_000;
 
 /** The 422 for a check that would pass its bounds, on the event being checked. */
 function tooCostly(c: Candidate | undefined, message: string) {
