@@ -30,7 +30,7 @@ const SERIES_SLOTS_PER_DAY = (18 * 60) / SERIES_MINUTES; // 108: 00:00-18:00
 const WEEKLY_CAPACITY = 7 * (SERIES_SLOTS_PER_DAY - DAILY_SLOTS);
 const ONE_OFF_MINUTES = 30;
 const ONE_OFFS_PER_DAY = 12; // 18:00-24:00
-const SERIES_BATCH = 5;
+const SERIES_BATCH = 1;
 const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 
 const iso = (ms) => new Date(ms).toISOString();
