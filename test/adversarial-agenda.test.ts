@@ -1,35 +1,20 @@
 import { env } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
 import { beforeAll, describe, expect, it } from "vitest";
 import { agenda } from "../src/calendar/service";
-import * as schema from "../src/db/schema";
 import type { Actor } from "../src/env";
 import { isoUtc, json, registerUser, type TestUser } from "./helpers";
+import { recordingDb } from "./support/recording-db";
 
-const MINUTE = 60_000;
 const DENSE_DAY = Date.UTC(2042, 2, 2);
 const WINDOW = { start: Date.UTC(2042, 2, 1), end: Date.UTC(2042, 3, 1) };
 const DENSE = 1440;
 
 /** Runs the agenda service on a recording D1 and counts the statements one page sends. */
 async function statementsOfPage(user: TestUser, query: { limit: number; after?: [number, number] }) {
-  let statements = 0;
-  const recording = {
-    prepare: (sql: string) => {
-      const statement = env.DB.prepare(sql);
-      return new Proxy(statement, {
-        get(target, key) {
-          if (key === "bind") return (...params: unknown[]) => (statements++, target.bind(...params));
-          const value = Reflect.get(target, key);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      });
-    },
-    batch: (list: D1PreparedStatement[]) => env.DB.batch(list),
-  } as unknown as D1Database;
+  const { db, statements: recorded } = recordingDb();
   const actor: Actor = { id: user.id, username: user.username, email: user.email, createdAt: 0, sessionId: "measure" };
-  const page = await agenda(drizzle(recording, { schema }), actor, { ...WINDOW, ...query });
-  return { statements, page };
+  const page = await agenda(db, actor, { ...WINDOW, ...query });
+  return { statements: recorded.length, page };
 }
 
 let user: TestUser;

@@ -1,7 +1,5 @@
 import { env } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
 import { beforeAll, describe, expect, it } from "vitest";
-import * as schema from "../src/db/schema";
 import type { Actor } from "../src/env";
 import { listEvents, type ListQuery } from "../src/events/service";
 import { json, registerUser, type TestUser } from "./helpers";
@@ -18,23 +16,10 @@ const SERIES = 2000;
 
 /** Statements a listEvents page sends, counted through a recording D1 (drizzle's logger skips batches). */
 async function statementsOfPage(user: TestUser, query: Partial<ListQuery>) {
-  let statements = 0;
-  const recording = {
-    prepare: (sql: string) => {
-      const statement = env.DB.prepare(sql);
-      return new Proxy(statement, {
-        get(target, key) {
-          if (key === "bind") return (...params: unknown[]) => (statements++, target.bind(...params));
-          const value = Reflect.get(target, key);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      });
-    },
-    batch: (list: D1PreparedStatement[]) => env.DB.batch(list),
-  } as unknown as D1Database;
+  const { db, statements: recorded } = recordingDb();
   const actor: Actor = { id: user.id, username: user.username, email: user.email, createdAt: 0, sessionId: "measure" };
-  const page = await listEvents(drizzle(recording, { schema }), actor, { limit: 1, ...query });
-  return { statements, page };
+  const page = await listEvents(db, actor, { limit: 1, ...query });
+  return { statements: recorded.length, page };
 }
 
 let user: TestUser;
