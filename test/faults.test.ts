@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { UserNotificationHub } from "../src/notifications/hub";
 import { freshIp, isoUtc, json, registerUser, type TestUser } from "./helpers";
 import { faultyDatabase, interferingDatabase, sendWith, type FaultLog, type Interference } from "./support/faults";
+import { registerCrews, sharedEvent, type Crew } from "./support/crews";
 import { integrityReport } from "./support/integrity";
 import { openSocket, sleep } from "./support/sockets";
 import { digestDelta, stateDigest } from "./support/state";
@@ -239,42 +240,14 @@ describe("a failing notification hub loses no notification", () => {
  * 4xx and the database is exactly as the interfering request left it.
  */
 describe("a premise that vanishes between a write's reads and its batch", () => {
-  interface Crew {
-    creator: TestUser;
-    coOwner: TestUser;
-    editor: TestUser;
-    viewer: TestUser;
-    outsider: TestUser;
-  }
   let crews: Crew[];
   let turn = 0;
   beforeAll(async () => {
-    crews = await Promise.all(
-      [0, 1].map(async () => {
-        const [creator, coOwner, editor, viewer, outsider] = await Promise.all(["zr_creator", "zr_coowner", "zr_editor", "zr_viewer", "zr_outsider"].map((p) => registerUser(p)));
-        return { creator, coOwner, editor, viewer, outsider };
-      }),
-    );
+    crews = await registerCrews(2, "zr");
   });
 
-  /** An event of the crew's creator at version 2, shared with a co-owner, an editor and a viewer. */
-  async function fixture(crew: Crew, title: string) {
-    const created = await json("POST", "/api/events", { token: crew.creator.token, body: { title, ...slot() } });
-    expect(created.status).toBe(201);
-    const id = created.body.id as number;
-    const shared = await json("POST", `/api/events/${id}/share`, {
-      token: crew.creator.token,
-      body: [
-        { user_id: crew.coOwner.id, role: "owner" },
-        { user_id: crew.editor.id, role: "editor" },
-        { user_id: crew.viewer.id, role: "viewer" },
-      ],
-    });
-    expect(shared.status).toBe(200);
-    expect((await json("PATCH", `/api/events/${id}`, { token: crew.creator.token, body: { description: "version 2" } })).status).toBe(200);
-    const read = await json("GET", `/api/events/${id}`, { token: crew.editor.token });
-    return { id, etag: read.headers.get("etag")!, start_time: read.body.start_time as string, end_time: read.body.end_time as string };
-  }
+  /** An event of the crew's creator at version 2, shared with a co-owner, an editor and a viewer, as the editor sees it. */
+  const fixture = (crew: Crew, title: string) => sharedEvent(crew, title, slot(), crew.editor);
   type Fixture = Awaited<ReturnType<typeof fixture>>;
 
   const requestAs = (user: TestUser, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): WireRequest => ({
@@ -393,15 +366,15 @@ describe("a premise that vanishes between a write's reads and its batch", () => 
     },
     {
       name: "a share whose author is demoted to editor answers 403 and grants nothing",
-      request: (c, e) => requestAs(c.coOwner, "POST", `/api/events/${e.id}/share`, { user_id: c.outsider.id, role: "owner" }),
+      request: (c, e) => requestAs(c.coOwner, "POST", `/api/events/${e.id}/share`, { user_id: c.stranger.id, role: "owner" }),
       interfere: (c, e) => setRoleBy(c.creator, e, c.coOwner, "editor"),
       interferenceStatus: 200,
       expected: [403, "forbidden"],
-      after: async (c, e) => expect(await roleOf(e, c.outsider)).toBeUndefined(),
+      after: async (c, e) => expect(await roleOf(e, c.stranger)).toBeUndefined(),
     },
     {
       name: "a share whose event is deleted answers 404 and leaves no permission behind",
-      request: (c, e) => requestAs(c.coOwner, "POST", `/api/events/${e.id}/share`, { user_id: c.outsider.id, role: "viewer" }),
+      request: (c, e) => requestAs(c.coOwner, "POST", `/api/events/${e.id}/share`, { user_id: c.stranger.id, role: "viewer" }),
       interfere: (c, e) => deleteBy(c.creator, e),
       interferenceStatus: 204,
       expected: [404, "not_found"],

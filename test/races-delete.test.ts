@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { json, registerUser, slotMaker, type TestUser } from "./helpers";
+import { json, slotMaker } from "./helpers";
 import { MAX_COLLABORATORS } from "../src/sharing/schemas";
+import { registerCrews, sharedEvent, type Crew } from "./support/crews";
 import { eventStates, integrityReport, silentUsers } from "./support/integrity";
 
 /**
@@ -14,48 +15,17 @@ import { eventStates, integrityReport, silentUsers } from "./support/integrity";
 const TRIALS = 20;
 const slot = slotMaker(2041);
 
-interface Crew {
-  creator: TestUser;
-  coOwner: TestUser;
-  editor: TestUser;
-  viewer: TestUser;
-  stranger: TestUser;
-}
-
 /** Several crews, used in turn, so no user's write limit (120 per 10 s) is reached by the trials. */
 let crews: Crew[];
 let turn = 0;
 const nextCrew = () => crews[turn++ % crews.length];
 
 beforeAll(async () => {
-  crews = await Promise.all(
-    [0, 1, 2, 3].map(async () => {
-      const [creator, coOwner, editor, viewer, stranger] = await Promise.all(["rd_creator", "rd_coowner", "rd_editor", "rd_viewer", "rd_stranger"].map((p) => registerUser(p)));
-      return { creator, coOwner, editor, viewer, stranger };
-    }),
-  );
+  // Eight crews: a creator writes about six times a trial, and six tests of 20 trials run back to back.
+  crews = await registerCrews(8, "rd");
 });
 
-/** An event of the crew's creator, shared with co-owner, editor and viewer, at version 2. */
-async function sharedEvent(crew: Crew, title: string) {
-  const created = await json("POST", "/api/events", { token: crew.creator.token, body: { title, ...slot() } });
-  expect(created.status).toBe(201);
-  const id = created.body.id as number;
-  const shared = await json("POST", `/api/events/${id}/share`, {
-    token: crew.creator.token,
-    body: [
-      { user_id: crew.coOwner.id, role: "owner" },
-      { user_id: crew.editor.id, role: "editor" },
-      { user_id: crew.viewer.id, role: "viewer" },
-    ],
-  });
-  expect(shared.status).toBe(200);
-  const changed = await json("PATCH", `/api/events/${id}`, { token: crew.creator.token, body: { description: "second version" } });
-  expect(changed.status).toBe(200);
-  const read = await json("GET", `/api/events/${id}`, { token: crew.coOwner.token });
-  expect(read.status).toBe(200);
-  return { id, etag: read.headers.get("etag")!, version: read.body.version as number };
-}
+const sharedEventOf = (crew: Crew, title: string) => sharedEvent(crew, title, slot());
 
 type Outcome = { op: string; status: number; body: unknown };
 
@@ -117,7 +87,7 @@ describe("content writes racing a delete of the same event", () => {
     const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
-      const event = await sharedEvent(crew, `Race ${trial}`);
+      const event = await sharedEventOf(crew, `Race ${trial}`);
       const outcomes = await atOnce({
         patchByEditor: () => json("PATCH", `/api/events/${event.id}`, { token: crew.editor.token, body: { description: `editor ${trial}` } }),
         delete: () => json("DELETE", `/api/events/${event.id}`, { token: crew.creator.token }),
@@ -139,7 +109,7 @@ describe("content writes racing a delete of the same event", () => {
     const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
-      const event = await sharedEvent(crew, `Conditional race ${trial}`);
+      const event = await sharedEventOf(crew, `Conditional race ${trial}`);
       const { first, second } = stagger(trial);
       const outcomes = await atOnce({
         delete: () => after(first, () => json("DELETE", `/api/events/${event.id}`, { token: crew.coOwner.token, headers: { "If-Match": event.etag } })),
@@ -173,7 +143,7 @@ describe("permission writes racing a delete of the same event", () => {
     const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
-      const event = await sharedEvent(crew, `Sharing race ${trial}`);
+      const event = await sharedEventOf(crew, `Sharing race ${trial}`);
       const outcomes = await atOnce({
         share: () => json("POST", `/api/events/${event.id}/share`, { token: crew.coOwner.token, body: { user_id: crew.stranger.id, role: "viewer" } }),
         setRole: () => json("PUT", `/api/events/${event.id}/permissions/${crew.viewer.id}`, { token: crew.coOwner.token, body: { role: "editor" } }),
@@ -197,7 +167,7 @@ describe("a co-owner deleting while the creator takes their role away", () => {
     const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
-      const event = await sharedEvent(crew, `Demotion race ${trial}`);
+      const event = await sharedEventOf(crew, `Demotion race ${trial}`);
       const { first, second } = stagger(trial);
       const outcomes = await atOnce({
         demote: () => after(first, () => json("PUT", `/api/events/${event.id}/permissions/${crew.coOwner.id}`, { token: crew.creator.token, body: { role: "viewer" } })),
@@ -227,7 +197,7 @@ describe("a co-owner deleting while the creator takes their role away", () => {
     const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
-      const event = await sharedEvent(crew, `Removal race ${trial}`);
+      const event = await sharedEventOf(crew, `Removal race ${trial}`);
       const { first, second } = stagger(trial);
       const outcomes = await atOnce({
         revoke: () => after(first, () => json("DELETE", `/api/events/${event.id}/permissions/${crew.coOwner.id}`, { token: crew.creator.token })),
@@ -250,7 +220,7 @@ describe("a co-owner deleting while the creator takes their role away", () => {
     const pairs: string[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const crew = nextCrew();
-      const event = await sharedEvent(crew, `Share-demotion race ${trial}`);
+      const event = await sharedEventOf(crew, `Share-demotion race ${trial}`);
       const { first, second } = stagger(trial);
       const outcomes = await atOnce({
         demote: () => after(first, () => json("PUT", `/api/events/${event.id}/permissions/${crew.coOwner.id}`, { token: crew.creator.token, body: { role: "editor" } })),
@@ -277,7 +247,7 @@ describe("a share with the most collaborators allowed racing a delete", () => {
     const pairs: string[] = [];
     for (let trial = 0; trial < 5; trial++) {
       const crew = nextCrew();
-      const event = await sharedEvent(crew, `Big share race ${trial}`);
+      const event = await sharedEventOf(crew, `Big share race ${trial}`);
       const grantees = await silentUsers(env.DB, `bs${trial}`, MAX_COLLABORATORS - 3);
       const { first, second } = stagger(trial);
       const outcomes = await atOnce({
