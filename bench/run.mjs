@@ -358,7 +358,7 @@ function renderMain(r, R) {
         row("S0  GET /health/live (baseline)", s0, "interleaved with the next 3"),
         row("    GET /health (1 D1 query)", r.baseline.health),
         row("    GET /api/auth/me (JWT + session query)", r.baseline.me),
-        row("S3  GET /api/events/{id}", r.baseline.s3, "session query + one D1 batch (event with role, permissions): 2 round trips"),
+        row("S3  GET /api/events/{id}", r.baseline.s3, "the session check in the same D1 batch as the event, its role and permissions: 1 round trip"),
         row("S1  POST /api/auth/login", r.login, `${r.login.ok} logins`),
         row("S2  POST /api/events (owner per conn.)", r.create.distinctOwners, "slots counting up"),
         row("S2' POST /api/events (one owner)", r.create.oneOwner, "8 writers on one calendar guard"),
