@@ -135,3 +135,54 @@ describe("GET /api/events/{id} checks the session in its one batch", () => {
     expect(log.roundTrips).toBe(1);
   });
 });
+
+/** A new user's session that can read the secret event (logins are rate limited per account). */
+async function reader(): Promise<string> {
+  const user = await registerUser("sc_reader");
+  const shared = await json("POST", `/api/events/${eventId}/share`, { token: owner.token, body: { user_id: user.id, role: "viewer" } });
+  expect(shared.status).toBe(200);
+  return user.token;
+}
+
+/** A revoked session's token gets 401 and no data, and so does one revoked while its request is in flight. */
+async function expectRefused(path: string) {
+  const token = await reader();
+  expect((await json("GET", path, { token })).status).toBe(200);
+  expect((await logout(token)).status).toBe(204);
+  const res = await json("GET", path, { token });
+  expect(res.status).toBe(401);
+  expect(res.body.code).toBe("unauthorized");
+  expect(JSON.stringify(res.body)).not.toContain(SECRET_TITLE);
+
+  const live = await reader();
+  let revoked = 0;
+  const DB = revokingDatabase("before", async () => (revoked = (await logout(live)).status));
+  const inFlight = await sendWith({ DB }, { method: "GET", path, headers: { Authorization: `Bearer ${live}` } });
+  expect(revoked).toBe(204);
+  expect(inFlight.status).toBe(401);
+  expect(inFlight.text).not.toContain(SECRET_TITLE);
+}
+
+/** The round trips of one GET with the owner's live token, and its body. */
+async function liveRoundTrips(path: string) {
+  const log = roundTripLog();
+  const res = await sendWith({ DB: countingDatabase(env.DB, log) }, { method: "GET", path, headers: { Authorization: `Bearer ${owner.token}` } });
+  expect(res.status).toBe(200);
+  return { roundTrips: log.roundTrips, text: res.text };
+}
+
+describe("GET /api/events checks the session in the list's first batch", () => {
+  const paths = ["/api/events", "/api/events?q=quarterly", "/api/events?start=2037-01-01T00:00:00Z&end=2038-01-01T00:00:00Z", "/api/events?q=numbers&start=2037-01-01T00:00:00Z"];
+
+  it("costs one D1 round trip for a live session, plain, searched and windowed, and lists the event", async () => {
+    for (const path of paths) {
+      const { roundTrips, text } = await liveRoundTrips(path);
+      expect(text).toContain(SECRET_TITLE);
+      expect(roundTrips).toBe(1);
+    }
+  });
+
+  it("answers a revoked session's token 401 with no events, plain, searched and windowed, also when revoked in flight", async () => {
+    for (const path of paths) await expectRefused(path);
+  });
+});

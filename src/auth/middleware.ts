@@ -1,6 +1,7 @@
 import type { BatchItem, BatchResponse } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import type { Batch } from "../db/batch";
 import type { AppEnv } from "../env";
 import { BEARER } from "../lib/openapi";
 import { ApiError } from "../lib/problem";
@@ -65,6 +66,25 @@ export async function batchWithSessionCheck<U extends BatchItem<"sqlite">, T ext
   if (!actor) throw unauthorized();
   c.set("actor", actor);
   return results as BatchResponse<T>;
+}
+
+/**
+ * A `Batch` for services that read in several sequential calls: the first call goes through
+ * `batchWithSessionCheck` (401 before any result is looked at), later ones straight to D1 once it
+ * passed: the session was live when the first data was read.
+ *
+ * @example
+ * const page = await service.listEvents(c.var.db, { id: c.var.claims.userId }, query, sessionCheckedBatch(c));
+ */
+export function sessionCheckedBatch(c: Context<AppEnv>): Batch {
+  let checked: Promise<unknown> | undefined;
+  return async (queries) => {
+    // A later call waits for the check, so nothing is read for a refused session even in parallel.
+    if (checked) return checked.then(() => c.var.db.batch(queries));
+    const first = batchWithSessionCheck(c, queries);
+    checked = first;
+    return first;
+  };
 }
 
 /** Spread into a route: documents the bearer requirement and enforces it, once per request. */

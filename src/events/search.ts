@@ -1,4 +1,5 @@
 import { and, asc, eq, getTableColumns, gt, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
 import type { Actor } from "../env";
@@ -65,7 +66,7 @@ function meetsWindow(row: EventRow, query: ListQuery): boolean {
  * dropped by 0010) made a query of common trigrams cost 50-90 list pages, its doclists spanning
  * every user's events, so neither the results nor the cost depend on other users' events now.
  */
-export async function searchEvents(db: Db, actor: Actor, query: ListQuery & { q: string }) {
+export async function searchEvents(db: Db, actor: Pick<Actor, "id">, query: ListQuery & { q: string }, batch: Batch = plainBatch(db)) {
   const needle = fold(query.q);
   const hits = (event: EventRow) => fold(event.title).includes(needle) || (event.location !== null && fold(event.location).includes(needle)) || fold(event.description).includes(needle);
 
@@ -96,7 +97,7 @@ export async function searchEvents(db: Db, actor: Actor, query: ListQuery & { q:
   let size = query.limit + 1;
   while (left > 0) {
     size = Math.min(size, left);
-    const rows = await slice(after, size);
+    const [rows] = await batch([slice(after, size)]);
     for (const { role, event } of rows) {
       if (event.description === null) continue;
       const row = { ...event, description: event.description };

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, gt, isNull, lt, lte, ne, sql, type SQL } from "drizzle-orm";
 import { applyChange, candidateOf, changeContent, commit, creationStatements, detailOf, readForChange, type Delivery } from "../changes/pipeline";
 import type { Snapshot } from "../changes/history";
+import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import { events, notifications, permissions, versions } from "../db/schema";
 import type { Actor } from "../env";
@@ -83,13 +84,14 @@ export interface ListQuery {
 /**
  * The caller's events (own and shared) in (start_time, id) order. Keyset pagination over the
  * permissions index: a page reads about `limit` rows however large the calendar. Series are
- * pre-filtered by their span in SQL, then kept only if an occurrence meets the window.
+ * pre-filtered by their span in SQL, then kept only if an occurrence meets the window. Every read
+ * goes through `batch`, so a route can fold its session check into the first.
  */
-export async function listEvents(db: Db, actor: Actor, query: ListQuery) {
+export async function listEvents(db: Db, actor: Pick<Actor, "id">, query: ListQuery, batch: Batch = plainBatch(db)) {
   const conditions: (SQL | undefined)[] = [eq(permissions.userId, actor.id)];
   if (query.role) conditions.push(eq(permissions.role, query.role));
   if (query.end !== undefined) conditions.push(lt(permissions.startTime, query.end));
-  if (query.q) return searchEvents(db, actor, { ...query, q: query.q });
+  if (query.q) return searchEvents(db, actor, { ...query, q: query.q }, batch);
   // With a window start, "still running at start" splits into three index ranges so the scan never
   // walks the whole past: short finite events (a day at most) that started at most the user's
   // longest such span before it, long finite ones still running (the partial index of migration
@@ -132,7 +134,7 @@ export async function listEvents(db: Db, actor: Actor, query: ListQuery) {
   // series and a Tuesday window) would otherwise make one page read the whole calendar.
   while (items.length <= query.limit && !exhausted && left > 0) {
     size = Math.min(size, left);
-    const results = parts.length === 1 ? [await page(parts[0], after, size)] : await db.batch([page(parts[0], after, size), page(parts[1], after, size, 1), page(parts[2], after, size)]);
+    const results = parts.length === 1 ? await batch([page(parts[0], after, size)]) : await batch([page(parts[0], after, size), page(parts[1], after, size, 1), page(parts[2], after, size)]);
     exhausted = results.every((rows) => rows.length < size);
     const rows = results
       .flat()
