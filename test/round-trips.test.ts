@@ -37,7 +37,7 @@ const BUDGETS: Record<string, number> = {
   "POST /api/events/:id/rollback/:version": 4, // target 2 (issue 13)
   "GET /api/events/:id/occurrences": 2, // target 1 (issue 13)
   "GET /api/agenda": 3, // target 1 (issue 13)
-  "GET /api/notifications": 2, // target 1 (issue 13)
+  "GET /api/notifications": 1,
   "POST /api/notifications/:id/read": 2,
   "POST /api/notifications/read-all": 2,
   // The Worker's token check; the hub then reads D1 itself (session check, replay).

@@ -186,3 +186,25 @@ describe("GET /api/events checks the session in the list's first batch", () => {
     for (const path of paths) await expectRefused(path);
   });
 });
+
+describe("GET /api/notifications checks the session in the list's batch", () => {
+  it("costs one D1 round trip for a live session and answers the share's notice with the title", async () => {
+    const token = await reader();
+    const log = roundTripLog();
+    const res = await sendWith({ DB: countingDatabase(env.DB, log) }, { method: "GET", path: "/api/notifications", headers: { Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(SECRET_TITLE);
+    expect(log.roundTrips).toBe(1);
+  });
+
+  it("answers a revoked session's token 401 with no notifications, also when revoked in flight", async () => {
+    for (const path of ["/api/notifications", "/api/notifications?unread=true", "/api/notifications?since=0"]) await expectRefused(path);
+  });
+
+  it("still checks the session before a write: a revoked token marks nothing read", async () => {
+    const token = await reader();
+    expect((await logout(token)).status).toBe(204);
+    expect((await call("POST", "/api/notifications/read-all", { token, body: {} })).status).toBe(401);
+    expect((await call("POST", "/api/notifications/1/read", { token, body: {} })).status).toBe(401);
+  });
+});

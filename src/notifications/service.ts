@@ -1,4 +1,5 @@
 import { SQL, and, asc, count, desc, eq, gt, is, isNull, lt, lte, sql } from "drizzle-orm";
+import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import { notifications, permissions, sessions, users } from "../db/schema";
 import { formatUtc } from "../recurrence";
@@ -167,13 +168,13 @@ export interface ListQuery {
  * A page of the user's inbox: newest first, or with `since` the ones after it, oldest first.
  * Keyset on the id, so every page reads about `limit` rows.
  */
-export async function listNotifications(db: Db, userId: number, query: ListQuery) {
+export async function listNotifications(db: Db, userId: number, query: ListQuery, batch: Batch = plainBatch(db)) {
   const ascending = query.since !== undefined;
   const conditions = [eq(notifications.userId, userId)];
   if (query.unread) conditions.push(eq(notifications.isRead, false));
   if (ascending) conditions.push(gt(notifications.id, Math.max(query.since ?? 0, query.after ?? 0)));
   else if (query.after !== undefined) conditions.push(lt(notifications.id, query.after));
-  const [rows, [unread]] = await db.batch([
+  const [rows, [unread]] = await batch([
     db
       .select(selectBody)
       .from(notifications)
