@@ -28,7 +28,7 @@ const BUDGETS: Record<string, number> = {
   "PUT /api/events/:id": 3, // target 2 (issue 13)
   "DELETE /api/events/:id": 3, // target 2 (issue 13)
   "POST /api/events/:id/share": 5, // target 2 (issue 13)
-  "GET /api/events/:id/permissions": 3, // target 1 (issue 13)
+  "GET /api/events/:id/permissions": 1,
   "PUT /api/events/:id/permissions/:userId": 5, // target 2 (issue 13)
   "DELETE /api/events/:id/permissions/:userId": 4, // target 2 (issue 13)
   "GET /api/events/:id/changelog": 3, // target 1 (issue 13)

@@ -208,3 +208,27 @@ describe("GET /api/notifications checks the session in the list's batch", () => 
     expect((await call("POST", "/api/notifications/1/read", { token, body: {} })).status).toBe(401);
   });
 });
+
+describe("GET /api/events/{id}/permissions checks the session in its one batch", () => {
+  it("costs one D1 round trip for a live session and lists the owner", async () => {
+    const { roundTrips, text } = await liveRoundTrips(`/api/events/${eventId}/permissions`);
+    expect(text).toContain(owner.username);
+    expect(roundTrips).toBe(1);
+  });
+
+  it("answers a revoked session's token 401 with no permissions, also when revoked in flight", async () => {
+    await expectRefused(`/api/events/${eventId}/permissions`);
+    const token = await reader();
+    expect((await logout(token)).status).toBe(204);
+    expect(JSON.stringify((await json("GET", `/api/events/${eventId}/permissions`, { token })).body)).not.toContain(owner.username);
+  });
+
+  it("answers another user's event 404 after the same single batch, not 401", async () => {
+    const stranger = await registerUser("sc_stranger");
+    const log = roundTripLog();
+    const res = await sendWith({ DB: countingDatabase(env.DB, log) }, { method: "GET", path: `/api/events/${eventId}/permissions`, headers: { Authorization: `Bearer ${stranger.token}` } });
+    expect(res.status).toBe(404);
+    expect(res.text).not.toContain(owner.username);
+    expect(log.roundTrips).toBe(1);
+  });
+});

@@ -3,7 +3,8 @@ import * as z from "../lib/zod";
 import type { Context } from "hono";
 import { PermissionSchema } from "../events/schemas";
 import { IdParam, bodyOf, createRouter, problemResponses } from "../lib/openapi";
-import { authenticated } from "../auth/middleware";
+import { authenticated, batchWithSessionCheck } from "../auth/middleware";
+import { accessQuery, checkAccess } from "../events/policy";
 import { enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
 import { scheduleDelivery } from "../notifications/schedule";
 import type { AppEnv } from "../env";
@@ -31,7 +32,7 @@ const listRoute = createRoute({
   path: "/{id}/permissions",
   tags,
   summary: "Who has access; the creator first",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: EventParams },
   responses: { 200: bodyOf(z.array(PermissionSchema), "Permissions"), ...problemResponses(401, 404) },
 });
@@ -73,7 +74,13 @@ export const sharingRoutes = createRouter()
     scheduleDelivery(c, deliveries);
     return c.json(permissions, 200);
   })
-  .openapi(listRoute, async (c) => c.json(await sharing.readPermissions(c.var.db, c.var.actor, c.req.valid("param").id), 200))
+  .openapi(listRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    // Session, access and the list in one round trip; the list is only shown if access holds.
+    const [[access], rows] = await batchWithSessionCheck(c, [accessQuery(c.var.db, c.var.claims.userId, id), sharing.permissionsQuery(c.var.db, id)]);
+    checkAccess(access, "read");
+    return c.json(rows.map(sharing.toPermissionBody), 200);
+  })
   .openapi(setRoleRoute, async (c) => {
     const { id, userId } = c.req.valid("param");
     const { permission, deliveries } = await sharing.setRole(c.var.db, c.var.actor, id, userId, c.req.valid("json").role);
