@@ -31,9 +31,9 @@ const BUDGETS: Record<string, number> = {
   "GET /api/events/:id/permissions": 1,
   "PUT /api/events/:id/permissions/:userId": 5, // target 2 (issue 13)
   "DELETE /api/events/:id/permissions/:userId": 4, // target 2 (issue 13)
-  "GET /api/events/:id/changelog": 3, // target 1 (issue 13)
-  "GET /api/events/:id/history/:version": 2, // target 1 (issue 13)
-  "GET /api/events/:id/diff/:v1/:v2": 2, // target 1 (issue 13)
+  "GET /api/events/:id/changelog": 1,
+  "GET /api/events/:id/history/:version": 1,
+  "GET /api/events/:id/diff/:v1/:v2": 1,
   "POST /api/events/:id/rollback/:version": 4, // target 2 (issue 13)
   "GET /api/events/:id/occurrences": 2, // target 1 (issue 13)
   "GET /api/agenda": 3, // target 1 (issue 13)

@@ -46,9 +46,12 @@ let etag: string;
 
 beforeAll(async () => {
   owner = await registerUser("sc_owner");
-  const created = await json("POST", "/api/events", { token: owner.token, body: { title: SECRET_TITLE, ...slot() } });
+  const created = await json("POST", "/api/events", { token: owner.token, body: { title: "Draft", ...slot() } });
   eventId = created.body.id;
-  etag = created.headers.get("etag")!;
+  // A second version, so the version reads (history 2, diff 1..2) hold the secret title too.
+  const patched = await json("PATCH", `/api/events/${eventId}`, { token: owner.token, headers: { "If-Match": created.headers.get("etag")! }, body: { title: SECRET_TITLE } });
+  expect(patched.status).toBe(200);
+  etag = patched.headers.get("etag")!;
 });
 
 /** A second session of the owner, so revoking it leaves the fixture's own token working. */
@@ -230,5 +233,42 @@ describe("GET /api/events/{id}/permissions checks the session in its one batch",
     expect(res.status).toBe(404);
     expect(res.text).not.toContain(owner.username);
     expect(log.roundTrips).toBe(1);
+  });
+});
+
+describe("the version reads check the session in their one batch", () => {
+  const paths = () => [`/api/events/${eventId}/changelog`, `/api/events/${eventId}/history/2`, `/api/events/${eventId}/diff/1/2`];
+
+  it("each costs one D1 round trip for a live session and answers the title", async () => {
+    for (const path of paths()) {
+      const { roundTrips, text } = await liveRoundTrips(path);
+      expect(text).toContain(SECRET_TITLE);
+      expect(roundTrips).toBe(1);
+    }
+  });
+
+  it("answers a revoked session's token 401 with no version data on changelog, history and diff, also when revoked in flight", async () => {
+    for (const path of paths()) await expectRefused(path);
+  });
+
+  it("answers a revoked session's token 401 with no data for the HTML views too", async () => {
+    const token = await reader();
+    expect((await logout(token)).status).toBe(204);
+    for (const path of paths()) {
+      const res = await call("GET", path, { token, headers: { Accept: "text/html" } });
+      expect(res.status).toBe(401);
+      expect(await res.text()).not.toContain(SECRET_TITLE);
+    }
+  });
+
+  it("answers another user's event 404 after the same single batch, not 401", async () => {
+    const stranger = await registerUser("sc_stranger");
+    for (const path of paths()) {
+      const log = roundTripLog();
+      const res = await sendWith({ DB: countingDatabase(env.DB, log) }, { method: "GET", path, headers: { Authorization: `Bearer ${stranger.token}` } });
+      expect(res.status).toBe(404);
+      expect(res.text).not.toContain(SECRET_TITLE);
+      expect(log.roundTrips).toBe(1);
+    }
   });
 });

@@ -2,16 +2,16 @@ import { createRoute } from "@hono/zod-openapi";
 import * as z from "../lib/zod";
 import type { Context } from "hono";
 import { accepts } from "hono/accepts";
-import { accessQuery, authorize, checkAccess } from "../events/policy";
+import { accessQuery, checkAccess } from "../events/policy";
 import { EventSchema } from "../events/schemas";
 import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { MSGPACK_TYPES, prefersMsgpack } from "../lib/formats";
 import { IdParam, PageQuery, bodyOf, createRouter, problemResponses } from "../lib/openapi";
-import { authenticated } from "../auth/middleware";
+import { authenticated, batchWithSessionCheck } from "../auth/middleware";
 import { scheduleDelivery } from "../notifications/schedule";
 import { changelogPage, diffPage, snapshotPage } from "./html";
-import { changelog, diffSnapshots, foundVersion, rollbackEvent, versionQuery, type VersionEntry } from "./service";
+import { changelog, changelogOf, changelogQuery, diffSnapshots, foundVersion, rollbackEvent, versionQuery, type VersionEntry } from "./service";
 
 const tags = ["Versions"];
 const VersionParam = IdParam.openapi({ param: { in: "path", required: true }, example: 1 });
@@ -41,7 +41,7 @@ const changelogRoute = createRoute({
   tags,
   summary: "Every version, oldest first, with who changed what",
   description: "`Accept: text/html` renders a readable page-history view.",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: z.object({ id: IdParam }), query: PageQuery },
   responses: { 200: { description: "A page of versions", content: { ...bodyOf(ChangelogPage, "").content, ...html } }, ...problemResponses(401, 404, 422) },
 });
@@ -52,7 +52,7 @@ const historyRoute = createRoute({
   tags,
   summary: "The event as of one version",
   description: "`Accept: text/html` renders the version as a page linked to its neighbours.",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: z.object({ id: IdParam, version: VersionParam }) },
   responses: { 200: { description: "The snapshot", content: { ...bodyOf(SnapshotSchema, "").content, ...html } }, ...problemResponses(401, 404) },
 });
@@ -63,7 +63,7 @@ const diffRoute = createRoute({
   tags,
   summary: "Fields that differ between two versions (either order)",
   description: "`Accept: text/html` renders the two versions side by side.",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: z.object({ id: IdParam, v1: VersionParam, v2: VersionParam }) },
   responses: { 200: { description: "The diff", content: { ...bodyOf(DiffSchema, "").content, ...html } }, ...problemResponses(401, 404) },
 });
@@ -94,10 +94,12 @@ export const versionRoutes = createRouter()
   .openapi(changelogRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const { event } = await authorize(c.var.db, c.var.actor.id, id, "read");
-    const scope = `changelog:${c.var.actor.id}:${id}`;
+    const scope = `changelog:${c.var.claims.userId}:${id}`;
     const after = cursor ? Number((await decodeCursor(c.env, scope, cursor))[0]) : 0;
-    const page = await changelog(c.var.db, id, limit, after);
+    // Session, access and the page in one round trip; the page is only shown if access holds.
+    const [[access], rows] = await batchWithSessionCheck(c, [accessQuery(c.var.db, c.var.claims.userId, id), changelogQuery(c.var.db, id, limit, after)]);
+    const { event } = checkAccess(access, "read");
+    const page = changelogOf(rows, limit);
     const last = page.entries.at(-1);
     const next = page.hasMore && last ? await encodeCursor(c.env, scope, [last.version]) : null;
     if (wantsHtml(c)) return c.html(changelogPage(event, page.entries, next, limit), 200);
@@ -105,8 +107,8 @@ export const versionRoutes = createRouter()
   })
   .openapi(historyRoute, async (c) => {
     const { id, version } = c.req.valid("param");
-    // Access and version in one round trip; the version is only shown if access holds.
-    const [[access], rows] = await c.var.db.batch([accessQuery(c.var.db, c.var.actor.id, id), versionQuery(c.var.db, id, version)]);
+    // Session, access and version in one round trip; the version is only shown if access holds.
+    const [[access], rows] = await batchWithSessionCheck(c, [accessQuery(c.var.db, c.var.claims.userId, id), versionQuery(c.var.db, id, version)]);
     const { event } = checkAccess(access, "read");
     const entry = foundVersion(rows);
     if (wantsHtml(c)) return c.html(snapshotPage(event, entry), 200);
@@ -116,7 +118,7 @@ export const versionRoutes = createRouter()
   .openapi(diffRoute, async (c) => {
     const { id, v1, v2 } = c.req.valid("param");
     const db = c.var.db;
-    const [[access], fromRows, toRows] = await db.batch([accessQuery(db, c.var.actor.id, id), versionQuery(db, id, v1), versionQuery(db, id, v2)]);
+    const [[access], fromRows, toRows] = await batchWithSessionCheck(c, [accessQuery(db, c.var.claims.userId, id), versionQuery(db, id, v1), versionQuery(db, id, v2)]);
     const { event } = checkAccess(access, "read");
     const [from, to] = [foundVersion(fromRows), foundVersion(toRows)];
     const changes = diffSnapshots(from.snapshot, to.snapshot);

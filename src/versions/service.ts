@@ -45,16 +45,21 @@ function toEntry(row: Row): VersionEntry {
   };
 }
 
-/** A page of the changelog, oldest first, keyset on the version number. */
-export async function changelog(db: Db, eventId: number, limit: number, afterVersion = 0) {
-  const rows = await db
+/** A page of the changelog, oldest first, keyset on the version number: `limit + 1` rows, for a batch (see changelogOf). */
+export const changelogQuery = (db: Db, eventId: number, limit: number, afterVersion = 0) =>
+  db
     .select(columns)
     .from(versions)
     .leftJoin(users, eq(users.id, versions.changedBy))
     .where(and(eq(versions.eventId, eventId), gt(versions.version, afterVersion)))
     .orderBy(asc(versions.version))
     .limit(limit + 1);
-  return { entries: rows.slice(0, limit).map(toEntry), hasMore: rows.length > limit };
+
+/** The page a changelogQuery read. */
+export const changelogOf = (rows: Row[], limit: number) => ({ entries: rows.slice(0, limit).map(toEntry), hasMore: rows.length > limit });
+
+export async function changelog(db: Db, eventId: number, limit: number, afterVersion = 0) {
+  return changelogOf(await changelogQuery(db, eventId, limit, afterVersion), limit);
 }
 
 /** One version of an event: zero or one row, for a batch (see foundVersion). */
