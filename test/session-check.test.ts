@@ -272,3 +272,22 @@ describe("the version reads check the session in their one batch", () => {
     }
   });
 });
+
+describe("GET /api/events/{id}/occurrences checks the session in its one batch", () => {
+  const path = () => `/api/events/${eventId}/occurrences?start=2037-01-01T00:00:00Z&end=2037-12-31T00:00:00Z`;
+
+  it("costs one D1 round trip for a live session and answers the occurrence", async () => {
+    const { roundTrips, text } = await liveRoundTrips(path());
+    expect((JSON.parse(text) as { items: unknown[] }).items).toHaveLength(1);
+    expect(roundTrips).toBe(1);
+  });
+
+  it("answers a revoked session's token 401 with no occurrences, also when revoked in flight", async () => {
+    await expectRefused(path());
+    const token = await reader();
+    expect((await logout(token)).status).toBe(204);
+    const res = await json("GET", path(), { token });
+    expect(res.status).toBe(401);
+    expect(res.body.items).toBeUndefined();
+  });
+});

@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
 import type { Actor } from "../env";
 import { seriesColumns, seriesSpecOf } from "../events/content";
-import { authorize } from "../events/policy";
+import { accessQuery, checkAccess } from "../events/policy";
 import type { Role } from "../events/schemas";
 import { validationFailed } from "../lib/problem";
 import { BudgetExceeded, formatUtc, occurrences, occurrencesBetween, WorkBudget, type Occurrence } from "../recurrence";
@@ -39,9 +40,10 @@ export function assertWindow(start: number, end: number): void {
  * Occurrences of one event in [start, end): at most one a day, so at most 367 for the widest
  * window, each found without walking the series from its first occurrence.
  */
-export async function eventOccurrences(db: Db, actor: Actor, eventId: number, start: number, end: number) {
+export async function eventOccurrences(db: Db, actor: Pick<Actor, "id">, eventId: number, start: number, end: number, batch: Batch = plainBatch(db)) {
   assertWindow(start, end);
-  const { event } = await authorize(db, actor.id, eventId, "read");
+  const [[access]] = await batch([accessQuery(db, actor.id, eventId)]);
+  const { event } = checkAccess(access, "read");
   return occurrencesBetween(seriesSpecOf(event), start, end).map((o) => ({ start_time: formatUtc(o.start), end_time: formatUtc(o.end) }));
 }
 
