@@ -36,7 +36,7 @@ const BUDGETS: Record<string, number> = {
   "GET /api/events/:id/diff/:v1/:v2": 1,
   "POST /api/events/:id/rollback/:version": 4, // target 2 (issue 13)
   "GET /api/events/:id/occurrences": 1,
-  "GET /api/agenda": 3, // target 1 (issue 13)
+  "GET /api/agenda": 1,
   "GET /api/notifications": 1,
   "POST /api/notifications/:id/read": 2,
   "POST /api/notifications/read-all": 2,

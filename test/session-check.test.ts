@@ -291,3 +291,18 @@ describe("GET /api/events/{id}/occurrences checks the session in its one batch",
     expect(res.body.items).toBeUndefined();
   });
 });
+
+describe("GET /api/agenda checks the session in the page's first batch", () => {
+  const path = "/api/agenda?start=2037-01-01T00:00:00Z&end=2037-12-31T00:00:00Z";
+
+  it("costs one D1 round trip for a live session and answers the event's occurrence", async () => {
+    const { roundTrips, text } = await liveRoundTrips(path);
+    expect(text).toContain(SECRET_TITLE);
+    expect(roundTrips).toBe(1);
+  });
+
+  it("answers a revoked session's token 401 with no agenda, for a full and a one-item page, also when revoked in flight", async () => {
+    await expectRefused(path);
+    await expectRefused(`${path}&limit=1`);
+  });
+});

@@ -43,7 +43,7 @@ const agendaRoute = createRoute({
     `Occurrences of your own and shared events in [start, end) (at most ${MAX_WINDOW_DAYS} days), ordered by start, then event id, paged by \`cursor\`. ` +
     `Each page does bounded work: events spanning more than a day (series, multi-day events) that still run at the page's position are merged lazily from that position, at most ${MAX_AGENDA_SERIES} of them ` +
     `(more is a 422 naming \`start\`), with at most ${AGENDA_BUDGET} expansion steps (more is a 422 naming \`end\`: narrow the window); shorter events are read in start order from your longest such event's length (at most a day) before the position, only as far as the page needs.`,
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { query: Window.extend(PageQuery.shape) },
   responses: { 200: bodyOf(AgendaPage, "A page of occurrences"), ...problemResponses(401, 422) },
 });
@@ -60,8 +60,9 @@ export const calendarRoutes = createRouter()
     const start = queryInstant(query.start, "start")!;
     const end = queryInstant(query.end, "end")!;
     // The cursor is bound to the window too: a page of one window cannot continue another.
-    const scope = `agenda:${c.var.actor.id}:${start}:${end}`;
+    const scope = `agenda:${c.var.claims.userId}:${start}:${end}`;
     const after = query.cursor ? ((await decodeCursor(c.env, scope, query.cursor)) as [number, number]) : undefined;
-    const page = await agenda(c.var.db, c.var.actor, { start, end, limit: query.limit, after });
+    // The user the token names; the session check rides in the page's first batch.
+    const page = await agenda(c.var.db, { id: c.var.claims.userId }, { start, end, limit: query.limit, after }, sessionCheckedBatch(c));
     return c.json({ items: page.items, next_cursor: page.next ? await encodeCursor(c.env, scope, page.next) : null }, 200);
   });

@@ -116,49 +116,22 @@ class Merge {
  *   day) before the position, `limit + 1` rows at a time, only until the page is full.
  * D1 reads about (long events) + (short events starting in that look-back) + the page.
  */
-export async function agenda(db: Db, actor: Actor, query: { start: number; end: number; limit: number; after?: [number, number] }) {
+export async function agenda(db: Db, actor: Pick<Actor, "id">, query: { start: number; end: number; limit: number; after?: [number, number] }, batch: Batch = plainBatch(db)) {
   assertWindow(query.start, query.end);
   try {
-    return await agendaPage(db, actor, query, new WorkBudget(AGENDA_BUDGET));
+    return await agendaPage(db, actor, query, new WorkBudget(AGENDA_BUDGET), batch);
   } catch (error) {
     if (!(error instanceof BudgetExceeded)) throw error;
     throw validationFailed([{ field: "end", message: `Expanding the window's series needs more than ${AGENDA_BUDGET} steps; narrow the window.` }]);
   }
 }
 
-async function agendaPage(db: Db, actor: Actor, query: { start: number; end: number; limit: number; after?: [number, number] }, budget: WorkBudget) {
+async function agendaPage(db: Db, actor: Pick<Actor, "id">, query: { start: number; end: number; limit: number; after?: [number, number] }, budget: WorkBudget, batch: Batch) {
   const { start, end, limit, after } = query;
   const position = Math.max(start, after ? after[0] : -Infinity);
   const afterCursor = (s: number, id: number) => !after || s > after[0] || (s === after[0] && id > after[1]);
   const base = () => db.select(columns).from(permissions).innerJoin(events, eq(events.id, permissions.eventId));
-  const [endless, longFinite] = await db.batch([
-    base()
-      .where(and(eq(permissions.userId, actor.id), isNull(permissions.seriesEnd), lt(permissions.startTime, end)))
-      .limit(MAX_AGENDA_SERIES + 1),
-    base()
-      .where(and(eq(permissions.userId, actor.id), gt(permissions.seriesEnd, position), sql`${permissions.seriesEnd} - ${permissions.startTime} > ${sql.raw(String(SHORT_SPAN_MS))}`, lt(permissions.startTime, end)))
-      .limit(MAX_AGENDA_SERIES + 1),
-  ]);
-  if (endless.length + longFinite.length > MAX_AGENDA_SERIES) {
-    throw validationFailed(
-      [{ field: "start", message: `At most ${MAX_AGENDA_SERIES} recurring or multi-day events may run in the window; narrow it, or read series one by one through /api/events/{id}/occurrences.` }],
-      `More than ${MAX_AGENDA_SERIES} recurring or multi-day events run in this window; an agenda page merges at most ${MAX_AGENDA_SERIES}.`,
-    );
-  }
-
   const merge = new Merge();
-  /** Puts the source's next occurrence after the cursor into the merge. */
-  const advance = (row: AgendaRow, stream: Generator<Occurrence, void, number | undefined>) => {
-    for (let r = stream.next(); !r.done; r = stream.next()) {
-      if (afterCursor(r.value.start, row.id)) return merge.push({ occurrence: r.value, row, stream });
-    }
-  };
-  for (const row of [...endless, ...longFinite]) {
-    const spec = seriesSpecOf(row);
-    // Entered at the position: what ends by then was on earlier pages (or before the window).
-    advance(row, occurrences(spec, position, end, budget));
-  }
-
   // Short events: every occurrence starts within the event's span of its start_time, so none that
   // starts earlier than the user's longest short span (at most a day) before the position can
   // still have one there. A max() bounded on the span index reads one entry.
@@ -171,8 +144,8 @@ async function agendaPage(db: Db, actor: Actor, query: { start: number; end: num
   // order) makes the next one twice as large, so skipping them takes a few statements, not one per
   // `limit + 1` of them.
   let size = limit + 1;
-  const readShort = async () => {
-    const rows = await base()
+  const shortQuery = () =>
+    base()
       .where(
         and(
           eq(permissions.userId, actor.id),
@@ -186,6 +159,7 @@ async function agendaPage(db: Db, actor: Actor, query: { start: number; end: num
       )
       .orderBy(asc(permissions.startTime), asc(permissions.eventId))
       .limit(size);
+  const takeShort = (rows: AgendaRow[]) => {
     shortDone = rows.length < size;
     const last = rows.at(-1);
     if (last) shortAfter = [last.startTime, last.id];
@@ -200,6 +174,38 @@ async function agendaPage(db: Db, actor: Actor, query: { start: number; end: num
     }
     if (!fresh) size *= 2;
   };
+  const readShort = async () => takeShort((await batch([shortQuery()]))[0]);
+
+  // The first short read rides in the long events' batch: it depends on nothing they return.
+  const [endless, longFinite, firstShort] = await batch([
+    base()
+      .where(and(eq(permissions.userId, actor.id), isNull(permissions.seriesEnd), lt(permissions.startTime, end)))
+      .limit(MAX_AGENDA_SERIES + 1),
+    base()
+      .where(and(eq(permissions.userId, actor.id), gt(permissions.seriesEnd, position), sql`${permissions.seriesEnd} - ${permissions.startTime} > ${sql.raw(String(SHORT_SPAN_MS))}`, lt(permissions.startTime, end)))
+      .limit(MAX_AGENDA_SERIES + 1),
+    shortQuery(),
+  ]);
+  if (endless.length + longFinite.length > MAX_AGENDA_SERIES) {
+    throw validationFailed(
+      [{ field: "start", message: `At most ${MAX_AGENDA_SERIES} recurring or multi-day events may run in the window; narrow it, or read series one by one through /api/events/{id}/occurrences.` }],
+      `More than ${MAX_AGENDA_SERIES} recurring or multi-day events run in this window; an agenda page merges at most ${MAX_AGENDA_SERIES}.`,
+    );
+  }
+
+  /** Puts the source's next occurrence after the cursor into the merge. */
+  const advance = (row: AgendaRow, stream: Generator<Occurrence, void, number | undefined>) => {
+    for (let r = stream.next(); !r.done; r = stream.next()) {
+      if (afterCursor(r.value.start, row.id)) return merge.push({ occurrence: r.value, row, stream });
+    }
+  };
+  for (const row of [...endless, ...longFinite]) {
+    const spec = seriesSpecOf(row);
+    // Entered at the position: what ends by then was on earlier pages (or before the window).
+    advance(row, occurrences(spec, position, end, budget));
+  }
+
+  takeShort(firstShort);
 
   const page: Head[] = [];
   while (page.length <= limit) {
