@@ -16,11 +16,6 @@ export async function listPermissions(db: Db, event: Pick<EventRow, "id">) {
   return (await permissionsQuery(db, event.id)).map(toPermissionBody);
 }
 
-export async function readPermissions(db: Db, actor: Actor, eventId: number) {
-  const { event } = await authorize(db, actor.id, eventId, "read");
-  return listPermissions(db, event);
-}
-
 const creatorEntry = (field: string, index?: number) =>
   validationFailed([{ field, message: "The creator's entry cannot be changed or removed.", ...(index !== undefined ? { index } : {}) }]);
 
