@@ -1,10 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { createApp } from "../../src/app";
+import { interceptDatabase, statementSql } from "./intercept-db";
 import { send, type WireRequest, type WireResponse } from "./wire";
 
 const WRITE_SQL = /^\s*(insert|update|delete|replace)\b/i;
-const statementSql = (statement: D1PreparedStatement) => (statement as unknown as { statement: string }).statement;
 
 /** What a faulty database saw: the length of every batch that writes. */
 export interface FaultLog {
@@ -54,51 +54,15 @@ export interface Interference {
  * matches zero rows, which is exactly how a lost race looks to D1. Everything else passes through.
  */
 export function interferingDatabase(db: D1Database, interfere: () => Promise<void>, seen: Interference = { ran: false }): D1Database {
-  const unwrap = new WeakMap<object, D1PreparedStatement>();
-  const once = async (sql: string) => {
-    if (seen.ran) return;
-    seen.ran = true;
-    seen.before = sql;
-    await interfere();
-  };
-  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
-    const proxy = new Proxy(statement, {
-      get(target, property) {
-        const value = Reflect.get(target, property, target);
-        if (typeof value !== "function") return value;
-        if (property === "bind") return (...params: unknown[]) => wrap(value.apply(target, params) as D1PreparedStatement);
-        if (["run", "all", "first", "raw"].includes(String(property))) {
-          return async (...args: unknown[]) => {
-            const sql = statementSql(target);
-            if (WRITE_SQL.test(sql)) await once(sql);
-            return value.apply(target, args);
-          };
-        }
-        return value.bind(target);
-      },
-    });
-    unwrap.set(proxy, statement);
-    return proxy;
-  };
-  type Database = Pick<D1Database, "prepare" | "batch">;
-  const wrapDatabase = <T extends Database>(inner: T): T =>
-    new Proxy(inner, {
-      get(target, property) {
-        const value = Reflect.get(target, property, target) as (...args: unknown[]) => unknown;
-        if (property === "withSession") return (...args: unknown[]) => wrapDatabase(value.apply(target, args) as Database);
-        if (property === "prepare") return (sql: string) => wrap(value.call(target, sql) as D1PreparedStatement);
-        if (property === "batch") {
-          return async (statements: D1PreparedStatement[]) => {
-            const real = statements.map((s) => unwrap.get(s) ?? s);
-            const write = real.find((s) => WRITE_SQL.test(statementSql(s)));
-            if (write) await once(statementSql(write));
-            return value.call(target, real);
-          };
-        }
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  return wrapDatabase(db);
+  return interceptDatabase(db, async (sql, run) => {
+    const write = sql.find((statement) => WRITE_SQL.test(statement));
+    if (write !== undefined && !seen.ran) {
+      seen.ran = true;
+      seen.before = write;
+      await interfere();
+    }
+    return run();
+  });
 }
 
 const app = createApp();
