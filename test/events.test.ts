@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, expectProblem, freshIp, json, registerUser, type TestUser, slotMaker } from "./helpers";
-import { interferingDatabase, sendWith, type Interference } from "./support/faults";
-import type { WireRequest } from "./support/wire";
+import { call, expectProblem, json, registerUser, type TestUser, slotMaker } from "./helpers";
+import { requestAs, squeezed } from "./support/faults";
 
 let alice: TestUser;
 let bob: TestUser;
@@ -329,19 +328,6 @@ describe("POST /api/events/batch", () => {
 });
 
 describe("the write pipeline when its premise moves between its read and its batch", () => {
-  const wire = (user: TestUser, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): WireRequest => ({
-    method,
-    path,
-    headers: { Authorization: `Bearer ${user.token}`, "CF-Connecting-IP": freshIp(), ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  /** Sends `request`, running `interfere` to completion just before its first write reaches D1. */
-  const squeezed = async (request: WireRequest, interfere: () => Promise<unknown>) => {
-    const seen: Interference = { ran: false };
-    const res = await sendWith({ DB: interferingDatabase(env.DB, async () => void (await interfere()), seen) }, request);
-    expect(seen.ran).toBe(true);
-    return res;
-  };
   // A fresh owner of its own: the per-user write limit must not throttle the squeezed request.
   let owner: TestUser;
   beforeAll(async () => {
@@ -352,7 +338,7 @@ describe("the write pipeline when its premise moves between its read and its bat
 
   it("re-applies a PATCH without If-Match on top of one that got in first: both land, versions 2 and 3", async () => {
     const made = await create(owner, { title: "Two writers", ...slot() });
-    const res = await squeezed(wire(owner, "PATCH", `/api/events/${made.body.id}`, { description: "second" }), () => expectStatus(json("PATCH", `/api/events/${made.body.id}`, { token: owner.token, body: { title: "first" } }), 200));
+    const res = await squeezed(requestAs(owner, "PATCH", `/api/events/${made.body.id}`, { description: "second" }), () => expectStatus(json("PATCH", `/api/events/${made.body.id}`, { token: owner.token, body: { title: "first" } }), 200));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ version: 3, title: "first", description: "second" });
     const changelog = (await json("GET", `/api/events/${made.body.id}/changelog`, { token: owner.token })).body.items;
@@ -366,7 +352,7 @@ describe("the write pipeline when its premise moves between its read and its bat
   it("answers 412 to an If-Match PATCH when a share got in first, though the content is unchanged, and writes nothing", async () => {
     const made = await create(owner, { title: "Shared meanwhile", ...slot() });
     const tag = made.headers.get("etag")!;
-    const res = await squeezed(wire(owner, "PATCH", `/api/events/${made.body.id}`, { title: "Mine" }, { "If-Match": tag }), () =>
+    const res = await squeezed(requestAs(owner, "PATCH", `/api/events/${made.body.id}`, { title: "Mine" }, { "If-Match": tag }), () =>
       expectStatus(json("POST", `/api/events/${made.body.id}/share`, { token: owner.token, body: { user_id: bob.id, role: "viewer" } }), 200),
     );
     expect(res.status).toBe(412);
@@ -377,7 +363,7 @@ describe("the write pipeline when its premise moves between its read and its bat
   it("answers 404 to a PATCH whose event was deleted first, leaving no version, permission or notification of it but the deletion notices", async () => {
     const made = await create(owner, { title: "Gone", ...slot() });
     expect((await json("POST", `/api/events/${made.body.id}/share`, { token: owner.token, body: { user_id: bob.id, role: "editor" } })).status).toBe(200);
-    const res = await squeezed(wire(bob, "PATCH", `/api/events/${made.body.id}`, { title: "Too late" }), () => expectStatus(call("DELETE", `/api/events/${made.body.id}`, { token: owner.token }), 204));
+    const res = await squeezed(requestAs(bob, "PATCH", `/api/events/${made.body.id}`, { title: "Too late" }), () => expectStatus(call("DELETE", `/api/events/${made.body.id}`, { token: owner.token }), 204));
     expect(res.status).toBe(404);
     expect(await count("SELECT count(*) AS n FROM versions WHERE event_id = ?", made.body.id)).toBe(0);
     expect(await count("SELECT count(*) AS n FROM permissions WHERE event_id = ?", made.body.id)).toBe(0);
@@ -387,7 +373,7 @@ describe("the write pipeline when its premise moves between its read and its bat
   it("answers 403 to a DELETE by a co-owner demoted first, and the event keeps its whole history", async () => {
     const made = await create(owner, { title: "Demoted", ...slot() });
     expect((await json("POST", `/api/events/${made.body.id}/share`, { token: owner.token, body: { user_id: bob.id, role: "owner" } })).status).toBe(200);
-    const res = await squeezed(wire(bob, "DELETE", `/api/events/${made.body.id}`), () => expectStatus(json("PUT", `/api/events/${made.body.id}/permissions/${bob.id}`, { token: owner.token, body: { role: "viewer" } }), 200));
+    const res = await squeezed(requestAs(bob, "DELETE", `/api/events/${made.body.id}`), () => expectStatus(json("PUT", `/api/events/${made.body.id}/permissions/${bob.id}`, { token: owner.token, body: { role: "viewer" } }), 200));
     expect(res.status).toBe(403);
     expect((await json("GET", `/api/events/${made.body.id}`, { token: owner.token })).status).toBe(200);
     expect(await count("SELECT count(*) AS n FROM versions WHERE event_id = ?", made.body.id)).toBe(1);

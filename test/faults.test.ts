@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { UserNotificationHub } from "../src/notifications/hub";
 import { freshIp, isoUtc, json, registerUser, type TestUser } from "./helpers";
-import { faultyDatabase, interferingDatabase, sendWith, type FaultLog, type Interference } from "./support/faults";
+import { faultyDatabase, interferingDatabase, requestAs, sendWith, type FaultLog, type Interference } from "./support/faults";
 import { registerCrews, sharedEvent, type Crew } from "./support/crews";
 import { integrityReport } from "./support/integrity";
 import { openSocket, sleep } from "./support/sockets";
@@ -250,12 +250,6 @@ describe("a premise that vanishes between a write's reads and its batch", () => 
   const fixture = (crew: Crew, title: string) => sharedEvent(crew, title, slot(), crew.editor);
   type Fixture = Awaited<ReturnType<typeof fixture>>;
 
-  const requestAs = (user: TestUser, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): WireRequest => ({
-    method,
-    path,
-    headers: { Authorization: `Bearer ${user.token}`, "CF-Connecting-IP": freshIp(), ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
 
   /** Sends `request` with `interfere` squeezed in before its first write; returns both digests. */
   async function interleaved(request: WireRequest, interfere: () => Promise<{ status: number }>, interferenceStatus: number) {

@@ -1,9 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_COLLABORATORS } from "../src/sharing/schemas";
-import { call, expectProblem, freshIp, json, registerUser, type TestUser } from "./helpers";
-import { interferingDatabase, sendWith, type Interference } from "./support/faults";
-import type { WireRequest } from "./support/wire";
+import { call, expectProblem, json, registerUser, type TestUser } from "./helpers";
+import { requestAs, squeezed } from "./support/faults";
 
 let alice: TestUser;
 let bob: TestUser;
@@ -457,18 +456,6 @@ describe("an editor's move is conflict-checked against the owner's calendar", ()
 });
 
 describe("permission writes when their premise moves between their read and their batch", () => {
-  const wire = (user: TestUser, method: string, path: string, body?: unknown): WireRequest => ({
-    method,
-    path,
-    headers: { Authorization: `Bearer ${user.token}`, "CF-Connecting-IP": freshIp(), ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const squeezed = async (request: WireRequest, interfere: () => Promise<unknown>) => {
-    const seen: Interference = { ran: false };
-    const res = await sendWith({ DB: interferingDatabase(env.DB, async () => void (await interfere()), seen) }, request);
-    expect(seen.ran).toBe(true);
-    return res;
-  };
   // A fresh owner of its own: the per-user write limit must not throttle the squeezed request.
   let owner: TestUser;
   beforeAll(async () => {
@@ -486,7 +473,7 @@ describe("permission writes when their premise moves between their read and thei
 
   it("re-plans a share when the same user's role changed first, so its notice names the role that was really replaced", async () => {
     const event = await eventOf([[bob, "viewer"]]);
-    const res = await squeezed(wire(owner, "POST", `/api/events/${event.id}/share`, { user_id: bob.id, role: "owner" }), () => expectStatus(setRole(owner, event.id, bob.id, { role: "editor" }), 200));
+    const res = await squeezed(requestAs(owner, "POST", `/api/events/${event.id}/share`, { user_id: bob.id, role: "owner" }), () => expectStatus(setRole(owner, event.id, bob.id, { role: "editor" }), 200));
     expect(res.status).toBe(200);
     const last = (await notices(event.id, "permission_updated")).at(-1)!;
     expect(JSON.parse(last.data)).toMatchObject({ user_id: bob.id, role: "owner", previous_role: "editor" });
@@ -495,7 +482,7 @@ describe("permission writes when their premise moves between their read and thei
 
   it("answers 404 to a share whose event was deleted first, leaving no permission or notice of the share", async () => {
     const event = await eventOf([]);
-    const res = await squeezed(wire(owner, "POST", `/api/events/${event.id}/share`, { user_id: bob.id, role: "viewer" }), () => expectStatus(call("DELETE", `/api/events/${event.id}`, { token: owner.token }), 204));
+    const res = await squeezed(requestAs(owner, "POST", `/api/events/${event.id}/share`, { user_id: bob.id, role: "viewer" }), () => expectStatus(call("DELETE", `/api/events/${event.id}`, { token: owner.token }), 204));
     expect(res.status).toBe(404);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM permissions WHERE event_id = ?").bind(event.id).first("n")).toBe(0);
     expect(await notices(event.id, "event_shared")).toEqual([]);
@@ -503,7 +490,7 @@ describe("permission writes when their premise moves between their read and thei
 
   it("answers 404 to a revocation when the collaborator left first, and only the leave is notified", async () => {
     const event = await eventOf([[bob, "editor"], [carol, "viewer"]]);
-    const res = await squeezed(wire(owner, "DELETE", `/api/events/${event.id}/permissions/${carol.id}`), () => expectStatus(revoke(carol, event.id, carol.id), 204));
+    const res = await squeezed(requestAs(owner, "DELETE", `/api/events/${event.id}/permissions/${carol.id}`), () => expectStatus(revoke(carol, event.id, carol.id), 204));
     expect(res.status).toBe(404);
     expect((res.body as { code: string }).code).toBe("not_found");
     expect((await notices(event.id, "permission_revoked")).map((n) => n.user_id).sort((a, b) => a - b)).toEqual([owner.id, bob.id, carol.id].sort((a, b) => a - b));
@@ -511,14 +498,14 @@ describe("permission writes when their premise moves between their read and thei
 
   it("answers 403 to a co-owner's revocation when they were demoted first, and the collaborator keeps access", async () => {
     const event = await eventOf([[bob, "owner"], [carol, "viewer"]]);
-    const res = await squeezed(wire(bob, "DELETE", `/api/events/${event.id}/permissions/${carol.id}`), () => expectStatus(setRole(owner, event.id, bob.id, { role: "viewer" }), 200));
+    const res = await squeezed(requestAs(bob, "DELETE", `/api/events/${event.id}/permissions/${carol.id}`), () => expectStatus(setRole(owner, event.id, bob.id, { role: "viewer" }), 200));
     expect(res.status).toBe(403);
     expect((await getEvent(carol, event.id)).status).toBe(200);
   });
 
   it("answers 404 to leaving an event deleted first", async () => {
     const event = await eventOf([[bob, "viewer"]]);
-    const res = await squeezed(wire(bob, "DELETE", `/api/events/${event.id}/permissions/${bob.id}`), () => expectStatus(call("DELETE", `/api/events/${event.id}`, { token: owner.token }), 204));
+    const res = await squeezed(requestAs(bob, "DELETE", `/api/events/${event.id}/permissions/${bob.id}`), () => expectStatus(call("DELETE", `/api/events/${event.id}`, { token: owner.token }), 204));
     expect(res.status).toBe(404);
     expect(await notices(event.id, "permission_revoked")).toEqual([]);
   });

@@ -1,6 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
 import { createApp } from "../../src/app";
+import { freshIp } from "../helpers";
 import { interceptDatabase, statementSql } from "./intercept-db";
 import { send, type WireRequest, type WireResponse } from "./wire";
 
@@ -72,5 +74,21 @@ export async function sendWith(bindings: Partial<Env>, request: WireRequest): Pr
   const ctx = createExecutionContext();
   const res = await send(request, (req) => Promise.resolve(app.fetch(req, { ...env, ...bindings }, ctx)));
   await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** A JSON request as `user`, from a fresh client IP, ready for `sendWith`. */
+export const requestAs = (user: { token: string }, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): WireRequest => ({
+  method,
+  path,
+  headers: { Authorization: `Bearer ${user.token}`, "CF-Connecting-IP": freshIp(), ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
+  body: body === undefined ? undefined : JSON.stringify(body),
+});
+
+/** Sends `request`, running `interfere` to completion just before its first write reaches D1. */
+export async function squeezed(request: WireRequest, interfere: () => Promise<unknown>): Promise<WireResponse> {
+  const seen: Interference = { ran: false };
+  const res = await sendWith({ DB: interferingDatabase(env.DB, async () => void (await interfere()), seen) }, request);
+  expect(seen.ran).toBe(true);
   return res;
 }
