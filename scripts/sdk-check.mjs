@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // CI check of the SDK (run after `npm run build`): sdk/schema.d.ts is what the built Worker's
 // /openapi.json generates; the SDK and its flow test type-check under strict, with the Worker's
-// types and alone with the browser's; and the generated types of every 409 and 412 body and of
+// types and alone with the browser's, the README's examples included (sdk/example.ts); and the generated types of every 409 and 412 body and of
 // the changelog, history and diff bodies contain no `unknown` (an untyped member would reach the
 // app as `unknown`). Prints one PASS/FAIL line per check and `sdk: N passed, M failed`.
 import { execFileSync } from "node:child_process";
@@ -22,6 +22,15 @@ const document = await servedDocument();
 const generated = await schemaSource(document);
 const committed = readFileSync(join(ROOT, "sdk", "schema.d.ts"), "utf8");
 record("sdk/schema.d.ts is what /openapi.json generates", committed === generated ? null : "differs; run `npm run sdk:generate` and commit sdk/schema.d.ts");
+
+{
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### SDK"), readme.indexOf("\n## ", readme.indexOf("### SDK")));
+  const example = readFileSync(join(ROOT, "sdk", "example.ts"), "utf8");
+  const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const drifted = blocks.filter((block) => !example.includes(block)).length;
+  record("the README's SDK examples are sdk/example.ts", blocks.length === 0 ? "no ```ts block under ### SDK" : drifted ? `${drifted} of ${blocks.length} blocks differ from sdk/example.ts` : null);
+}
 
 for (const project of ["sdk/tsconfig.json", "sdk/tsconfig.browser.json"]) {
   try {

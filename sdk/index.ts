@@ -100,14 +100,19 @@ export interface ApiClient extends Client<paths, JsonMedia> {
   notifications(options: Omit<NotificationStreamOptions, "baseUrl" | "accessToken" | "pageSince">): NotificationStream;
 }
 
-/** Thrown by the auth helpers when the server refuses; carries the problem body. */
+/**
+ * A refused request as an exception, for code that prefers throwing: `throw new ApiError(response.status, error)`.
+ * The auth helpers throw it. `problem` is the problem body (the document types it per status).
+ */
 export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly problem: Problem | undefined,
-  ) {
-    super(problem?.detail ?? `HTTP ${status}`);
+  readonly status: number;
+  readonly problem: Problem | undefined;
+  constructor(status: number, body: unknown) {
+    const problem = body && typeof body === "object" && "detail" in body ? (body as Problem) : undefined;
+    super(typeof problem?.detail === "string" ? problem.detail : `HTTP ${status}`);
     this.name = "ApiError";
+    this.status = status;
+    this.problem = problem;
   }
 }
 
