@@ -586,14 +586,17 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description A page */
+                /** @description A page. With `Accept: text/calendar`, the page as one VCALENDAR (RFC 5545) instead, and the next page's URL in `Link: <...>; rel="next"` */
                 200: {
                     headers: {
+                        /** @description With `Accept: text/calendar`: the next page, when there is one */
+                        Link?: string;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": components["schemas"]["EventPage"];
                         "application/msgpack": components["schemas"]["EventPage"];
+                        "text/calendar": string;
                     };
                 };
                 /** @description Missing, invalid, expired or revoked credentials */
@@ -875,7 +878,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The event; its ETag changes whenever this body would */
+                /** @description The event; its ETag changes whenever this body would. With `Accept: text/calendar`, a VCALENDAR holding its VEVENT (RFC 5545), with an ETag of its own */
                 200: {
                     headers: {
                         /** @description Strong entity tag of `GET /api/events/{id}` for this state and reader: changes with the content, the permissions and your role */
@@ -885,6 +888,7 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["EventDetail"];
                         "application/msgpack": components["schemas"]["EventDetail"];
+                        "text/calendar": string;
                     };
                 };
                 /** @description Not modified: If-None-Match names the current ETag */
@@ -2100,6 +2104,383 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/feeds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your feeds, without their secret URLs
+         * @description At most 20 items, oldest first. `last_fetched_at` is recorded at most once per 5 minutes per feed, so it may lag the newest fetch by that much.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Your feeds */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FeedList"];
+                        "application/msgpack": components["schemas"]["FeedList"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a calendar subscription feed
+         * @description The response's `url` (and `webcal_url`) holds the feed's secret token and is shown only here and by rotate: only its SHA-256 is stored. A user holds at most 20 feeds (more is a 409 `feed_limit_reached`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The feed's name (optional) */
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["FeedCreate"];
+                    "application/msgpack": components["schemas"]["FeedCreate"];
+                };
+            };
+            responses: {
+                /** @description Created; subscribe to `url` */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FeedWithUrl"];
+                        "application/msgpack": components["schemas"]["FeedWithUrl"];
+                    };
+                };
+                /** @description Malformed body (bad JSON or MessagePack bytes) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported media type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/feeds/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give a feed a new secret URL; the old one answers 410 Gone */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The feed with its new URL */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FeedWithUrl"];
+                        "application/msgpack": components["schemas"]["FeedWithUrl"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to you */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/feeds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a feed; its URL answers 410 Gone */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to you */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A calendar feed (iCalendar), for apps that cannot send a bearer token
+         * @description No authentication: the URL's token is the credential. The calendar holds every event the feed's user can see now that still runs after midnight UTC 30 days ago, and every later one (series as RRULE, so an endless series is one VEVENT), at most 500 events (the earliest-starting). A rotated or deleted feed's URL is 410 Gone (Thunderbird then stops polling); a token never issued is 404. ETag and Last-Modified answer If-None-Match and If-Modified-Since with 304; HEAD works. Each feed may be fetched 30 times a minute (429 with Retry-After past that).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description ETags (a list) or `*` */
+                    "if-none-match"?: string;
+                    /** @description An HTTP date; ignored when If-None-Match is sent */
+                    "if-modified-since"?: string;
+                };
+                path: {
+                    file: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The calendar */
+                200: {
+                    headers: {
+                        /** @description Strong tag of this calendar text */
+                        ETag?: string;
+                        /** @description The last change to what the feed shows (or the start of today, UTC, when the window moved since) */
+                        "Last-Modified"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/calendar": string;
+                    };
+                };
+                /** @description Not modified */
+                304: {
+                    headers: {
+                        /** @description Strong tag of this calendar text */
+                        ETag?: string;
+                        /** @description The last change to what the feed shows (or the start of today, UTC, when the window moved since) */
+                        "Last-Modified"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not found, or not visible to you */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The feed was rotated or deleted */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/notifications": {
         parameters: {
             query?: never;
@@ -2681,6 +3062,37 @@ export interface components {
                 my_role: "owner" | "editor" | "viewer";
             }[];
             next_cursor: string | null;
+        };
+        FeedWithUrl: {
+            id: number;
+            name: string;
+            /**
+             * @description The subscription URL; it holds the feed's secret token and is shown only by create and rotate
+             * @example https://api.example.com/feeds/3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics
+             */
+            url: string;
+            /**
+             * @description The same URL with the webcal: scheme, which opens a calendar app
+             * @example webcal://api.example.com/feeds/3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics
+             */
+            webcal_url: string;
+            created_at: string;
+        };
+        FeedCreate: {
+            /**
+             * @description X-WR-CALNAME, the name calendar apps show; default `Events of <username>`
+             * @example Work
+             */
+            name?: string;
+        };
+        FeedList: {
+            items: components["schemas"]["Feed"][];
+        };
+        Feed: {
+            id: number;
+            name: string;
+            created_at: string;
+            last_fetched_at: string | null;
         };
         NotificationPage: {
             items: components["schemas"]["Notification"][];
