@@ -262,8 +262,9 @@ function periodCost(x: Expansion): number {
 
 function candidateCost(x: Expansion): number {
   if (x.yearDays || x.weekNos) {
-    // Each named day or week (in three week-years) is computed, then every filter tests it.
-    const named = (x.yearDays?.length ?? 0) + (x.weekNos ? 3 * 7 * x.weekNos.length : 0);
+    // Each named day is computed and tested; each week number is resolved in three week-years
+    // and yields up to seven days, which the filters then test.
+    const named = (x.yearDays?.length ?? 0) + 10 * (x.weekNos?.length ?? 0);
     return named + (x.monthDays?.length ?? 0) + x.ordinals.length * (x.months?.length ?? 1);
   }
   switch (x.freq) {
