@@ -11,6 +11,7 @@ import type { AppEnv } from "./env";
 import { eventRoutes } from "./events/routes";
 import { healthRoutes } from "./health/routes";
 import { sharingRoutes } from "./sharing/routes";
+import { syncRoutes } from "./sync/routes";
 import { versionRoutes } from "./versions/routes";
 import { contentNegotiation } from "./lib/formats";
 import { ApiError, renderProblem } from "./lib/problem";
@@ -77,6 +78,7 @@ export function createApp() {
   app.route("/api/events", sharingRoutes);
   app.route("/api/events", versionRoutes);
   app.route("/api", calendarRoutes);
+  app.route("/api", syncRoutes);
   app.route("/api/notifications", notificationRoutes);
   app.route("/ws", socketRoutes);
   app.route("/", healthRoutes);
