@@ -15,13 +15,13 @@ const SyncItemSchema = z
     z.object({ kind: z.literal("event"), id: z.number().int(), event: EventSchema }),
     z.object({ kind: z.literal("event"), id: z.number().int(), deleted: z.literal(true) }),
   ])
-  .openapi("SyncItem", { description: "An event as you now see it, or `deleted: true` when it was deleted or you lost access to it" });
+  .openapi("SyncItem");
 
 const SyncPageSchema = z
   .object({
     items: z.array(SyncItemSchema),
-    next_cursor: z.string().nullable().openapi({ description: "Pass back as `cursor` for the next page; null on the last page" }),
-    next_sync_token: z.string().nullable().openapi({ description: "Only on the last page: pass back as `sync_token` to get what changed since" }),
+    next_cursor: z.string().nullable(),
+    next_sync_token: z.string().nullable(),
   })
   .openapi("SyncPage");
 
@@ -30,20 +30,16 @@ const syncRoute = createRoute({
   path: "/sync",
   tags,
   summary: "Everything you can see, or what changed since a sync token",
-  description:
-    "Without `sync_token`: every event you can see, in pages, in the order and form of `GET /api/events`. With it: each event that changed for you since the token once, in the order of its latest change, " +
-    "as you now see it (`event`) or `deleted: true` when it was deleted or your access was revoked. Continue with `cursor` alone until `next_cursor` is null; the last page carries `next_sync_token`. " +
-    "A page of changes reads at most `limit` change records, so it may hold fewer items than `limit`, even none, while `next_cursor` is set. Changes made while you page come in the next sync. " +
-    `A token is valid for ${SYNC_TOKEN_RETENTION_DEFAULT_SECONDS / 86_400} days (the \`SYNC_TOKEN_RETENTION_SECONDS\` var); an older, tampered or foreign token is 410 \`sync_token_expired\`: sync again from scratch.`,
+  description: `Without \`sync_token\`: every event, as \`GET /api/events\` lists them. With it: each event changed since, once, by latest change; \`deleted\` when gone or revoked. Page with \`cursor\` alone; the last page has \`next_sync_token\`. Tokens last ${SYNC_TOKEN_RETENTION_DEFAULT_SECONDS / 86_400} days; past that, tampered or foreign: 410.`,
   ...authenticated({ sessionCheck: "first-batch" }),
   request: {
     query: PageQuery.extend({
-      sync_token: z.string().max(500).optional().openapi({ param: { in: "query" }, description: "`next_sync_token` of your last sync" }),
+      sync_token: z.string().max(500).optional().openapi({ param: { in: "query" } }),
     }),
   },
   responses: {
     200: bodyOf(SyncPageSchema, "A page"),
-    410: { description: "The sync token is expired, tampered or not yours (`sync_token_expired`): sync from scratch", content: { "application/problem+json": { schema: ProblemSchema } } },
+    410: { description: "sync_token_expired: sync from scratch", content: { "application/problem+json": { schema: ProblemSchema } } },
     ...problemResponses(401, 422),
   },
 });
