@@ -9,6 +9,7 @@ import { BOOKMARK_HEADER, createDb, openSession } from "./db/client";
 import { docsRoutes, registerOpenApi } from "./docs/routes";
 import type { AppEnv } from "./env";
 import { eventRoutes } from "./events/routes";
+import { feedRoutes, publicFeedRoutes } from "./feeds/routes";
 import { healthRoutes } from "./health/routes";
 import { sharingRoutes } from "./sharing/routes";
 import { syncRoutes } from "./sync/routes";
@@ -79,6 +80,8 @@ export function createApp() {
   app.route("/api/events", versionRoutes);
   app.route("/api", calendarRoutes);
   app.route("/api", syncRoutes);
+  app.route("/api/feeds", feedRoutes);
+  app.route("/feeds", publicFeedRoutes);
   app.route("/api/notifications", notificationRoutes);
   app.route("/ws", socketRoutes);
   app.route("/", healthRoutes);
