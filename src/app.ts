@@ -12,6 +12,7 @@ import { eventRoutes } from "./events/routes";
 import { feedRoutes, publicFeedRoutes } from "./feeds/routes";
 import { healthRoutes } from "./health/routes";
 import { sharingRoutes } from "./sharing/routes";
+import { syncRoutes } from "./sync/routes";
 import { versionRoutes } from "./versions/routes";
 import { contentNegotiation } from "./lib/formats";
 import { ApiError, renderProblem } from "./lib/problem";
@@ -78,6 +79,7 @@ export function createApp() {
   app.route("/api/events", sharingRoutes);
   app.route("/api/events", versionRoutes);
   app.route("/api", calendarRoutes);
+  app.route("/api", syncRoutes);
   app.route("/api/feeds", feedRoutes);
   app.route("/feeds", publicFeedRoutes);
   app.route("/api/notifications", notificationRoutes);

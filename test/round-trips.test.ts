@@ -40,6 +40,8 @@ const BUDGETS: Record<string, number> = {
   "GET /api/notifications": 1,
   "POST /api/notifications/:id/read": 2,
   "POST /api/notifications/read-all": 2,
+  // An incremental sync: session, change-log window and changed events in one batch.
+  "GET /api/sync": 1,
   // The Worker's token check; the hub then reads D1 itself (session check, replay).
   "GET /ws/notifications": 1,
   "POST /api/feeds": 2,
@@ -170,6 +172,16 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /api/notifications": { status: 200, request: async () => ({ method: "GET", path: "/api/notifications", headers: headersOf(friend) }) },
   "POST /api/notifications/:id/read": { status: 204, request: async () => ({ method: "POST", path: `/api/notifications/${notificationId}/read`, headers: headersOf(friend) }) },
   "POST /api/notifications/read-all": { status: 204, request: async () => ({ method: "POST", path: "/api/notifications/read-all", headers: headersOf(friend) }) },
+  "GET /api/sync": {
+    status: 200,
+    request: async () => {
+      const full = await json("GET", "/api/sync", { token: friend.token });
+      if (full.status !== 200) throw new Error(`sync failed: ${full.status}`);
+      const moved = await json("PATCH", `/api/events/${event.id}`, { token: owner.token, body: { description: "for the sync" } });
+      if (moved.status !== 200) throw new Error(`patch failed: ${moved.status}`);
+      return { method: "GET", path: `/api/sync?sync_token=${encodeURIComponent(full.body.next_sync_token)}`, headers: headersOf(friend) };
+    },
+  },
   "GET /ws/notifications": {
     status: 101,
     request: async () => ({ method: "GET", path: `/ws/notifications?token=${encodeURIComponent(friend.token)}`, headers: { Upgrade: "websocket" } }),
