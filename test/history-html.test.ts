@@ -171,6 +171,6 @@ describe("negotiation and access", () => {
   it("returns MessagePack when that is preferred over HTML", async () => {
     const res = await json("GET", `/api/events/${event.id}/diff/1/2`, { token: owner.token, accept: "application/msgpack, text/html;q=0.5" });
     expect(res.headers.get("content-type")).toBe("application/msgpack");
-    expect(res.body).toEqual({ event_id: event.id, from_version: 1, to_version: 2, changes: { title: { from: "Standup", to: "Standup (moved)" }, location: { from: "Room 4", to: "Room 7" } } });
+    expect(res.body).toEqual({ event_id: event.id, from_version: 1, to_version: 2, changes: { title: { from: "Standup", to: "Standup (moved)" }, location: { from: "Room 4", to: "Room 7" } }, html_url: expect.stringMatching(/^http:\/\/localhost\/history#/) });
   });
 });

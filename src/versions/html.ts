@@ -58,20 +58,35 @@ function changesTable(changes: Changes, fromLabel: string, toLabel: string) {
 </table>`;
 }
 
-const base = (event: Pick<EventRow, "id">) => `/api/events/${event.id}`;
+/** Where a page's links point: the bearer API paths, or signed history links (see links.ts). */
+export interface HistoryLinks {
+  changelog(page?: { limit: number; cursor: string }): string;
+  history(version: number): string;
+  diff(from: number, to: number): string;
+}
 
-export function changelogPage(event: EventRow, entries: VersionEntry[], nextCursor: string | null, limit: number) {
+/** Links to the API's own routes, for pages fetched with a bearer token. */
+export function apiLinks(eventId: number): HistoryLinks {
+  const base = `/api/events/${eventId}`;
+  return {
+    changelog: (page) => (page ? `${base}/changelog?limit=${page.limit}&cursor=${encodeURIComponent(page.cursor)}` : `${base}/changelog`),
+    history: (version) => `${base}/history/${version}`,
+    diff: (from, to) => `${base}/diff/${from}/${to}`,
+  };
+}
+
+export function changelogPage(event: EventRow, entries: VersionEntry[], nextCursor: string | null, limit: number, links: HistoryLinks = apiLinks(event.id)) {
   const items = entries.map((entry) => {
-    const previous = entry.version > 1 ? html` · <a href="${base(event)}/diff/${entry.version - 1}/${entry.version}">diff with v${entry.version - 1}</a>` : "";
-    const restored = entry.restored_from ? html` (restored from <a href="${base(event)}/history/${entry.restored_from}">v${entry.restored_from}</a>)` : "";
+    const previous = entry.version > 1 ? html` · <a href="${links.diff(entry.version - 1, entry.version)}">diff with v${entry.version - 1}</a>` : "";
+    const restored = entry.restored_from ? html` (restored from <a href="${links.history(entry.restored_from)}">v${entry.restored_from}</a>)` : "";
     return html`<li id="v${entry.version}">
-  <a href="${base(event)}/history/${entry.version}">v${entry.version}</a> ·
+  <a href="${links.history(entry.version)}">v${entry.version}</a> ·
   <span class="meta">${when(entry.changed_at)}</span> ·
   <strong>${entry.changed_by.username}</strong> <span class="action">${entry.action.replace("_", " ")}</span>${restored}${previous}
   ${entry.action === "created" ? valuesTable(entry.changes) : changesTable(entry.changes, "Before", "After")}
 </li>`;
   });
-  const more = nextCursor ? html`<p><a rel="next" href="${base(event)}/changelog?limit=${limit}&amp;cursor=${encodeURIComponent(nextCursor)}">Newer changes →</a></p>` : "";
+  const more = nextCursor ? html`<p><a rel="next" href="${links.changelog({ limit, cursor: nextCursor })}">Newer changes →</a></p>` : "";
   return layout(
     `History of ${event.title}`,
     html`<h1>History of “${event.title}”</h1>
@@ -80,39 +95,39 @@ export function changelogPage(event: EventRow, entries: VersionEntry[], nextCurs
   );
 }
 
-export function diffPage(event: EventRow, from: VersionEntry, to: VersionEntry, changes: Changes, between: VersionEntry[] = []) {
+export function diffPage(event: EventRow, from: VersionEntry, to: VersionEntry, changes: Changes, between: VersionEntry[] = [], links: HistoryLinks = apiLinks(event.id)) {
   const label = (v: VersionEntry) => `v${v.version} (${v.changed_by.username}, ${v.changed_at.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC")})`;
   const steps = between.length
     ? html`<p class="meta">Versions in this span: ${between.map(
-        (v, i) => html`${i ? " · " : ""}<a href="${base(event)}/history/${v.version}">v${v.version}</a> by <strong>${v.changed_by.username}</strong> (${Object.keys(v.changes).join(", ") || "no change"})`,
+        (v, i) => html`${i ? " · " : ""}<a href="${links.history(v.version)}">v${v.version}</a> by <strong>${v.changed_by.username}</strong> (${Object.keys(v.changes).join(", ") || "no change"})`,
       )}</p>`
     : "";
   return layout(
     `Diff of ${event.title}: v${from.version} → v${to.version}`,
     html`<h1>“${event.title}”: v${from.version} ↔ v${to.version}</h1>
-<p class="meta"><a href="${base(event)}/changelog">Full history</a>
-${from.version > 1 ? html` · <a href="${base(event)}/diff/${from.version - 1}/${from.version}">← previous change</a>` : ""}
-${to.version < event.version ? html` · <a href="${base(event)}/diff/${to.version}/${to.version + 1}">next change →</a>` : ""}</p>
+<p class="meta"><a href="${links.changelog()}">Full history</a>
+${from.version > 1 ? html` · <a href="${links.diff(from.version - 1, from.version)}">← previous change</a>` : ""}
+${to.version < event.version ? html` · <a href="${links.diff(to.version, to.version + 1)}">next change →</a>` : ""}</p>
 ${steps}
 ${changesTable(changes, label(from), label(to))}`,
   );
 }
 
-export function snapshotPage(event: EventRow, entry: VersionEntry) {
+export function snapshotPage(event: EventRow, entry: VersionEntry, links: HistoryLinks = apiLinks(event.id)) {
   const v = entry.version;
-  const restored = entry.restored_from ? html` (restored from <a href="${base(event)}/history/${entry.restored_from}">v${entry.restored_from}</a>)` : "";
-  const links = [
-    html`<a href="${base(event)}/changelog">Full history</a>`,
-    v > 1 ? html`<a href="${base(event)}/history/${v - 1}">← v${v - 1}</a>` : "",
-    v > 1 ? html`<a href="${base(event)}/diff/${v - 1}/${v}">diff with v${v - 1}</a>` : "",
-    v < event.version ? html`<a href="${base(event)}/diff/${v}/${event.version}">diff with current (v${event.version})</a>` : "",
-    v < event.version ? html`<a href="${base(event)}/history/${v + 1}">v${v + 1} →</a>` : "",
+  const restored = entry.restored_from ? html` (restored from <a href="${links.history(entry.restored_from)}">v${entry.restored_from}</a>)` : "";
+  const nav = [
+    html`<a href="${links.changelog()}">Full history</a>`,
+    v > 1 ? html`<a href="${links.history(v - 1)}">← v${v - 1}</a>` : "",
+    v > 1 ? html`<a href="${links.diff(v - 1, v)}">diff with v${v - 1}</a>` : "",
+    v < event.version ? html`<a href="${links.diff(v, event.version)}">diff with current (v${event.version})</a>` : "",
+    v < event.version ? html`<a href="${links.history(v + 1)}">v${v + 1} →</a>` : "",
   ].filter((link) => link !== "");
   return layout(
     `${entry.snapshot.title} at v${v}`,
     html`<h1>“${entry.snapshot.title}” at v${v}</h1>
 <p class="meta">${entry.changed_by.username} <span class="action">${entry.action.replace("_", " ")}</span>${restored} at ${entry.changed_at}</p>
-<p class="meta">${links.map((link, i) => html`${i ? " · " : ""}${link}`)}</p>
+<p class="meta">${nav.map((link, i) => html`${i ? " · " : ""}${link}`)}</p>
 <table>
   <thead><tr><th>Field</th><th>Value</th></tr></thead>
   <tbody>${SNAPSHOT_FIELDS.map((f) => html`<tr><th scope="row">${f}</th><td>${show(entry.snapshot[f])}</td></tr>`)}</tbody>
