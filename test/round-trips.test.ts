@@ -55,7 +55,6 @@ const BUDGETS: Record<string, number> = {
   "GET /": 0,
   "GET /history": 0,
   "GET /favicon.ico": 0,
-  "GET /favicon.svg": 0,
 };
 
 const slot = slotMaker(2036);
@@ -186,7 +185,6 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /": { status: 200, request: async () => ({ method: "GET", path: "/" }) },
   "GET /history": { status: 200, request: async () => ({ method: "GET", path: "/history" }) },
   "GET /favicon.ico": { status: 200, request: async () => ({ method: "GET", path: "/favicon.ico" }) },
-  "GET /favicon.svg": { status: 200, request: async () => ({ method: "GET", path: "/favicon.svg" }) },
 };
 
 /** Every route of the app as Hono knows it; middleware (method ALL) is not a route. */

@@ -36,11 +36,11 @@ describe("the favicon", () => {
     expect(view.getUint32(14, true)).toBe(bytes.length - offset);
   });
 
-  it("is an SVG at /favicon.svg, which the landing page names", async () => {
-    const res = await call("GET", "/favicon.svg");
+  it("is an SVG at /static/favicon.svg, which the landing page names", async () => {
+    const res = await call("GET", "/static/favicon.svg");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^image\/svg\+xml/);
     expect(await res.text()).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    expect(await (await call("GET", "/")).text()).toContain('<link rel="icon" href="/favicon.svg" type="image/svg+xml">');
+    expect(await (await call("GET", "/")).text()).toContain('<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">');
   });
 });

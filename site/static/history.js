@@ -41,8 +41,6 @@ async function load() {
   // The server escapes every value and sends no script; a parsed document runs none either.
   const page = new DOMParser().parseFromString(text, "text/html");
   document.title = page.title;
-  for (const style of document.head.querySelectorAll("style")) style.remove();
-  document.head.append(...page.head.querySelectorAll("style"));
   document.body.replaceWith(document.adoptNode(page.body));
   window.scrollTo(0, 0);
 }

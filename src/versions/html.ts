@@ -1,4 +1,4 @@
-import { html, raw } from "hono/html";
+import { html } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import type { EventRow } from "../events/policy";
 import { SNAPSHOT_FIELDS, type Changes, type VersionEntry } from "./service";
@@ -6,22 +6,8 @@ import { SNAPSHOT_FIELDS, type Changes, type VersionEntry } from "./service";
 /**
  * Server-rendered history pages in the spirit of a wiki's page history: who changed what and
  * when, old and new values side by side, links between versions. No client script; every value
- * goes through hono/html's escaping.
+ * goes through hono/html's escaping. The style is a static asset (site/static/history.css).
  */
-
-const STYLE = raw(`<style>
-body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#202122}
-h1{font-weight:normal;border-bottom:1px solid #a2a9b1}
-table{border-collapse:collapse;width:100%;margin:1rem 0;table-layout:fixed}
-col.field{width:11rem}
-th,td{border:1px solid #c8ccd1;padding:.35rem .6rem;vertical-align:top;text-align:left}
-th{background:#eaecf0}
-td.from{background:#fee7e6}td.to{background:#d5fdf4}
-del,ins{text-decoration:none}del::before{content:"− ";color:#b32424}ins::before{content:"+ ";color:#14866d}
-.meta{color:#54595d}.action{font-weight:600}
-ul.history{list-style:none;padding:0}ul.history li{padding:.5rem 0;border-bottom:1px solid #eaecf0}
-code{white-space:pre-wrap;word-break:break-word}
-</style>`);
 
 const show = (value: unknown) => {
   if (value === null || value === undefined) return html`<em>none</em>`;
@@ -31,12 +17,13 @@ const show = (value: unknown) => {
 
 function layout(title: string, body: HtmlEscapedString | Promise<HtmlEscapedString>) {
   return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title>${STYLE}</head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title><link rel="stylesheet" href="/static/history.css"></head>
 <body>${body}</body></html>`;
 }
 
 /** A readable UTC time that machines can still read from `datetime`. */
-const when = (iso: string) => html`<time datetime="${iso}">${iso.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC")}</time>`;
+const readable = (iso: string) => iso.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC");
+const when = (iso: string) => html`<time datetime="${iso}">${readable(iso)}</time>`;
 
 /** The first version has nothing before it: its fields as a plain list. */
 function valuesTable(changes: Changes) {
@@ -58,24 +45,14 @@ function changesTable(changes: Changes, fromLabel: string, toLabel: string) {
 </table>`;
 }
 
-/** Where a page's links point: the bearer API paths, or signed history links (see links.ts). */
+/** Where a page's links point: signed history links (see links.ts), so every page opens in a plain tab. */
 export interface HistoryLinks {
   changelog(page?: { limit: number; cursor: string }): string;
   history(version: number): string;
   diff(from: number, to: number): string;
 }
 
-/** Links to the API's own routes, for pages fetched with a bearer token. */
-export function apiLinks(eventId: number): HistoryLinks {
-  const base = `/api/events/${eventId}`;
-  return {
-    changelog: (page) => (page ? `${base}/changelog?limit=${page.limit}&cursor=${encodeURIComponent(page.cursor)}` : `${base}/changelog`),
-    history: (version) => `${base}/history/${version}`,
-    diff: (from, to) => `${base}/diff/${from}/${to}`,
-  };
-}
-
-export function changelogPage(event: EventRow, entries: VersionEntry[], nextCursor: string | null, limit: number, links: HistoryLinks = apiLinks(event.id)) {
+export function changelogPage(event: EventRow, entries: VersionEntry[], nextCursor: string | null, limit: number, links: HistoryLinks) {
   const items = entries.map((entry) => {
     const previous = entry.version > 1 ? html` · <a href="${links.diff(entry.version - 1, entry.version)}">diff with v${entry.version - 1}</a>` : "";
     const restored = entry.restored_from ? html` (restored from <a href="${links.history(entry.restored_from)}">v${entry.restored_from}</a>)` : "";
@@ -95,8 +72,8 @@ export function changelogPage(event: EventRow, entries: VersionEntry[], nextCurs
   );
 }
 
-export function diffPage(event: EventRow, from: VersionEntry, to: VersionEntry, changes: Changes, between: VersionEntry[] = [], links: HistoryLinks = apiLinks(event.id)) {
-  const label = (v: VersionEntry) => `v${v.version} (${v.changed_by.username}, ${v.changed_at.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC")})`;
+export function diffPage(event: EventRow, from: VersionEntry, to: VersionEntry, changes: Changes, between: VersionEntry[] = [], links: HistoryLinks) {
+  const label = (v: VersionEntry) => `v${v.version} (${v.changed_by.username}, ${readable(v.changed_at)})`;
   const steps = between.length
     ? html`<p class="meta">Versions in this span: ${between.map(
         (v, i) => html`${i ? " · " : ""}<a href="${links.history(v.version)}">v${v.version}</a> by <strong>${v.changed_by.username}</strong> (${Object.keys(v.changes).join(", ") || "no change"})`,
@@ -113,7 +90,7 @@ ${changesTable(changes, label(from), label(to))}`,
   );
 }
 
-export function snapshotPage(event: EventRow, entry: VersionEntry, links: HistoryLinks = apiLinks(event.id)) {
+export function snapshotPage(event: EventRow, entry: VersionEntry, links: HistoryLinks) {
   const v = entry.version;
   const restored = entry.restored_from ? html` (restored from <a href="${links.history(entry.restored_from)}">v${entry.restored_from}</a>)` : "";
   const nav = [

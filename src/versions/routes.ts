@@ -12,15 +12,15 @@ import { authenticated, batchWithSessionCheck } from "../auth/middleware";
 import { scheduleDelivery } from "../notifications/schedule";
 import { ApiError } from "../lib/problem";
 import { changelogPage, diffPage, snapshotPage, type HistoryLinks } from "./html";
-import { HISTORY_LINK_TTL_SECONDS, historyLinkIssuer, verifyHistoryLink, type HistoryView } from "./links";
+import { HISTORY_LINK_TTL_SECONDS, historyLinkIssuer, refusedLink, verifyHistoryLink, type HistoryView } from "./links";
 import { changelogOf, changelogQuery, diffSnapshots, foundVersion, rollbackEvent, versionQuery, type VersionEntry } from "./service";
 
 const tags = ["Versions"];
 const VersionParam = IdParam.openapi({ param: { in: "path", required: true }, example: 1 });
 
 const HtmlUrl = z.string().openapi({
-  description: `A signed link that opens this view as an HTML page in a plain browser tab, with no bearer header and no cookie. It works for ${HISTORY_LINK_TTL_SECONDS / 60} minutes, only for the user (and session) it was issued to, and only while they can still read the event. The signature is in the URL fragment, which browsers never send, so it appears in no request log and no Referer.`,
-  example: "http://localhost:8787/history#WzEsInMiLDcsWyJoIiwyXSwxNzk0MDAwMDAwXQ.q1w2e3r4t5y6u7i8o9p0aA",
+  description: "A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).",
+  example: "http://localhost:8787/history#<token>",
 });
 const ChangesSchema = z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).openapi("FieldChanges");
 const Attribution = z.object({ id: z.number().int(), username: z.string() });
@@ -123,36 +123,55 @@ async function readDiff(c: Context<AppEnv>, userId: number, id: number, v1: numb
   const db = c.var.db;
   const [low, high] = v1 < v2 ? [v1, v2] : [v2, v1];
   const span = steps && high - low <= 100 ? high - low : 0;
-  const [[access], fromRows, toRows, between = []] = span
-    ? await batchWithSessionCheck(c, [accessQuery(db, userId, id), versionQuery(db, id, v1), versionQuery(db, id, v2), changelogQuery(db, id, span, low)])
-    : await batchWithSessionCheck(c, [accessQuery(db, userId, id), versionQuery(db, id, v1), versionQuery(db, id, v2)]);
+  const reads = [accessQuery(db, userId, id), versionQuery(db, id, v1), versionQuery(db, id, v2)] as const;
+  const [[access], fromRows, toRows, between = []] = await batchWithSessionCheck(c, span ? [...reads, changelogQuery(db, id, span, low)] : reads);
   const { event } = checkAccess(access, "read");
   const [from, to] = [foundVersion(fromRows), foundVersion(toRows)];
   return { event, from, to, changes: diffSnapshots(from.snapshot, to.snapshot), between: changelogOf(between, span).entries };
 }
 
+/** The HTML page of a view, whose links are signed for the same holder. */
+async function renderView(c: Context<AppEnv>, userId: number, eventId: number, view: HistoryView, links: HistoryLinks) {
+  switch (view[0]) {
+    case "c": {
+      const { event, entries, next } = await readChangelog(c, userId, eventId, view[1], view[2] ?? undefined);
+      return changelogPage(event, entries, next, view[1], links);
+    }
+    case "h": {
+      const { event, entry } = await readVersion(c, userId, eventId, view[1]);
+      return snapshotPage(event, entry, links);
+    }
+    case "d": {
+      const { event, from, to, changes, between } = await readDiff(c, userId, eventId, view[1], view[2], true);
+      return diffPage(event, from, to, changes, between, links);
+    }
+  }
+}
+
+/** Answers a bearer route with its HTML page when the client prefers HTML (see wantsHtml). */
+const htmlPage = async (c: Context<AppEnv>, id: number, view: HistoryView) => c.html(await renderView(c, c.var.claims.userId, id, view, historyLinkIssuer(c.env, c.var.claims, id).pageLinks()), 200);
+
 export const versionRoutes = createRouter()
   .openapi(changelogRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const { event, entries, next } = await readChangelog(c, c.var.claims.userId, id, limit, cursor);
-    if (wantsHtml(c)) return c.html(changelogPage(event, entries, next, limit), 200);
+    const view: HistoryView = ["c", limit, cursor ?? null];
+    if (wantsHtml(c)) return htmlPage(c, id, view);
+    const { entries, next } = await readChangelog(c, c.var.claims.userId, id, limit, cursor);
     const links = linksFor(c, id);
-    return c.json({ items: entries.map((entry) => ({ ...withoutSnapshot(entry), html_url: links.url({ kind: "history", version: entry.version }) })), next_cursor: next, html_url: links.url({ kind: "changelog", limit, ...(cursor ? { cursor } : {}) }) }, 200);
+    return c.json({ items: entries.map((entry) => ({ ...withoutSnapshot(entry), html_url: links.url(["h", entry.version]) })), next_cursor: next, html_url: links.url(view) }, 200);
   })
   .openapi(historyRoute, async (c) => {
     const { id, version } = c.req.valid("param");
-    const { event, entry } = await readVersion(c, c.var.claims.userId, id, version);
-    if (wantsHtml(c)) return c.html(snapshotPage(event, entry), 200);
-    const { snapshot, changes: _changes, ...meta } = entry;
-    return c.json({ ...snapshot, ...meta, html_url: linksFor(c, id).url({ kind: "history", version }) }, 200);
+    if (wantsHtml(c)) return htmlPage(c, id, ["h", version]);
+    const { snapshot, changes: _changes, ...meta } = (await readVersion(c, c.var.claims.userId, id, version)).entry;
+    return c.json({ ...snapshot, ...meta, html_url: linksFor(c, id).url(["h", version]) }, 200);
   })
   .openapi(diffRoute, async (c) => {
     const { id, v1, v2 } = c.req.valid("param");
-    const html = wantsHtml(c);
-    const { event, from, to, changes, between } = await readDiff(c, c.var.claims.userId, id, v1, v2, html);
-    if (html) return c.html(diffPage(event, from, to, changes, between), 200);
-    return c.json({ event_id: id, from_version: v1, to_version: v2, changes, html_url: linksFor(c, id).url({ kind: "diff", from: v1, to: v2 }) }, 200);
+    if (wantsHtml(c)) return htmlPage(c, id, ["d", v1, v2]);
+    const { changes } = await readDiff(c, c.var.claims.userId, id, v1, v2, false);
+    return c.json({ event_id: id, from_version: v1, to_version: v2, changes, html_url: linksFor(c, id).url(["d", v1, v2]) }, 200);
   })
   .openapi(rollbackRoute, async (c) => {
     const { id, version } = c.req.valid("param");
@@ -166,39 +185,17 @@ const historyViewRoute = createRoute({
   method: "get",
   path: "/history-view",
   tags,
-  summary: "One history page (changelog, snapshot or diff) for a signed link",
-  description:
-    "What the page at an `html_url` (`/history#<token>`) loads: it sends the token from the URL fragment as `Authorization: HistoryLink <token>` and shows the HTML answer, whose links are signed links too. " +
-    `A link works for ${HISTORY_LINK_TTL_SECONDS / 60} minutes, for the user and session it was issued to, while they can still read the event: ` +
-    "a tampered, malformed or expired link, or one whose session was revoked, is a `401`; one whose user lost access to the event is a `404`.",
+  summary: "The history page of a signed link",
+  description: `For \`/history#<token>\` (an \`html_url\`). A link works for ${HISTORY_LINK_TTL_SECONDS / 60} minutes, for its user and session, while they can read the event.`,
   security: [],
   request: {
     headers: z.object({
-      authorization: z.string().optional().openapi({ param: { in: "header" }, description: "`HistoryLink <token>`, the fragment of an `html_url`", example: "HistoryLink WzEsInMiLDcsWyJoIiwyXSwxNzk0MDAwMDAwXQ.q1w2e3r4t5y6u7i8o9p0aA" }),
+      authorization: z.string().optional().openapi({ param: { in: "header" }, example: "HistoryLink <token>" }),
     }),
   },
   responses: { 200: { description: "The page, with links of the same kind", content: html }, ...problemResponses(401, 404) },
 });
 
-const revokedLink = () => new ApiError(401, "unauthorized", "The session this history link was issued to has ended. Sign in and open the history again.", { headers: { "WWW-Authenticate": 'HistoryLink realm="history"' } });
-
-/** Renders one signed view; links on the page are signed for the same holder and expire 10 minutes from now. */
-async function renderView(c: Context<AppEnv>, userId: number, eventId: number, view: HistoryView, links: HistoryLinks) {
-  switch (view.kind) {
-    case "changelog": {
-      const { event, entries, next } = await readChangelog(c, userId, eventId, view.limit, view.cursor);
-      return changelogPage(event, entries, next, view.limit, links);
-    }
-    case "history": {
-      const { event, entry } = await readVersion(c, userId, eventId, view.version);
-      return snapshotPage(event, entry, links);
-    }
-    case "diff": {
-      const { event, from, to, changes, between } = await readDiff(c, userId, eventId, view.from, view.to, true);
-      return diffPage(event, from, to, changes, between, links);
-    }
-  }
-}
 
 /** Signed-link pages, outside /api/events: the link, not a bearer token, is the credential. */
 export const historyViewRoutes = createRouter().openapi(historyViewRoute, async (c) => {
@@ -212,6 +209,6 @@ export const historyViewRoutes = createRouter().openapi(historyViewRoute, async 
     return c.html(page, 200, { "Cache-Control": "no-store" });
   } catch (error) {
     // The session check's 401 speaks of bearer tokens; this caller holds a link.
-    throw error instanceof ApiError && error.status === 401 ? revokedLink() : error;
+    throw error instanceof ApiError && error.status === 401 ? refusedLink("The session of this history link has ended.") : error;
   }
 });
