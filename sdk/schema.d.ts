@@ -1962,6 +1962,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/history-view": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The history page of a signed link
+         * @description For `/history#<token>` (an `html_url`). A link works for 10 minutes, for its user and session, while they can read the event.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: {
+                    authorization?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The page, with links of the same kind */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to you */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events/{id}/occurrences": {
         parameters: {
             query?: never;
@@ -2082,6 +2143,79 @@ export interface paths {
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                         "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything you can see, or what changed since a sync token
+         * @description Without `sync_token`: every event, as `GET /api/events` lists them. With it: each event changed since, once, by latest change; `deleted` when gone or revoked. Page with `cursor` alone; the last page has `next_sync_token`. Tokens last 7 days; past that, tampered or foreign: 410.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                    sync_token?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SyncPage"];
+                        "application/msgpack": components["schemas"]["SyncPage"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description sync_token_expired: sync from scratch */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description Validation failed */
@@ -2798,6 +2932,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Landing page */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Landing page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The page of a signed history link (`html_url`) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The page of a signed history link (`html_url`) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/favicon.ico": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Site icon */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Site icon */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/x-icon": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3001,6 +3243,11 @@ export interface components {
         ChangelogPage: {
             items: components["schemas"]["ChangelogEntry"][];
             next_cursor: string | null;
+            /**
+             * @description A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).
+             * @example http://localhost:8787/history#<token>
+             */
+            html_url: string;
         };
         ChangelogEntry: {
             version: number;
@@ -3013,6 +3260,11 @@ export interface components {
             changed_at: string;
             changes: components["schemas"]["FieldChanges"];
             restored_from?: number;
+            /**
+             * @description A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).
+             * @example http://localhost:8787/history#<token>
+             */
+            html_url: string;
         };
         FieldChanges: {
             [key: string]: {
@@ -3039,12 +3291,22 @@ export interface components {
             };
             changed_at: string;
             restored_from?: number;
+            /**
+             * @description A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).
+             * @example http://localhost:8787/history#<token>
+             */
+            html_url: string;
         };
         Diff: {
             event_id: number;
             from_version: number;
             to_version: number;
             changes: components["schemas"]["FieldChanges"];
+            /**
+             * @description A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).
+             * @example http://localhost:8787/history#<token>
+             */
+            html_url: string;
         };
         Occurrences: {
             items: {
@@ -3062,6 +3324,23 @@ export interface components {
                 my_role: "owner" | "editor" | "viewer";
             }[];
             next_cursor: string | null;
+        };
+        SyncPage: {
+            items: components["schemas"]["SyncItem"][];
+            next_cursor: string | null;
+            next_sync_token: string | null;
+        };
+        SyncItem: {
+            /** @enum {string} */
+            kind: "event";
+            id: number;
+            event: components["schemas"]["Event"];
+        } | {
+            /** @enum {string} */
+            kind: "event";
+            id: number;
+            /** @enum {boolean} */
+            deleted: true;
         };
         FeedWithUrl: {
             id: number;
