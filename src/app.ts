@@ -12,7 +12,9 @@ import { eventRoutes } from "./events/routes";
 import { feedRoutes, publicFeedRoutes } from "./feeds/routes";
 import { healthRoutes } from "./health/routes";
 import { sharingRoutes } from "./sharing/routes";
-import { versionRoutes } from "./versions/routes";
+import { siteRoutes } from "./site/routes";
+import { syncRoutes } from "./sync/routes";
+import { historyViewRoutes, versionRoutes } from "./versions/routes";
 import { contentNegotiation } from "./lib/formats";
 import { ApiError, renderProblem } from "./lib/problem";
 import { notificationRoutes, socketRoutes } from "./notifications/routes";
@@ -77,13 +79,16 @@ export function createApp() {
   app.route("/api/events", eventRoutes);
   app.route("/api/events", sharingRoutes);
   app.route("/api/events", versionRoutes);
+  app.route("/api", historyViewRoutes);
   app.route("/api", calendarRoutes);
+  app.route("/api", syncRoutes);
   app.route("/api/feeds", feedRoutes);
   app.route("/feeds", publicFeedRoutes);
   app.route("/api/notifications", notificationRoutes);
   app.route("/ws", socketRoutes);
   app.route("/", healthRoutes);
   app.route("/", docsRoutes);
+  app.route("/", siteRoutes);
   registerOpenApi(app);
 
   app.notFound((c) => renderProblem(c, new ApiError(404, "not_found", `No route matches ${c.req.method} ${c.req.path}.`)));

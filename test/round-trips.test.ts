@@ -41,6 +41,8 @@ const BUDGETS: Record<string, number> = {
   "GET /api/notifications": 1,
   "POST /api/notifications/:id/read": 2,
   "POST /api/notifications/read-all": 2,
+  // An incremental sync: session, change-log window and changed events in one batch.
+  "GET /api/sync": 1,
   // The Worker's token check; the hub then reads D1 itself (session check, replay).
   "GET /ws/notifications": 1,
   "POST /api/feeds": 2,
@@ -56,6 +58,12 @@ const BUDGETS: Record<string, number> = {
   "GET /redoc": 0,
   "GET /static/docs/swagger-init.js": 0,
   "GET /static/*": 0,
+  // A signed history link: session, access and the page in one batch, like the bearer routes.
+  "GET /api/history-view": 1,
+  // Static pages of site/, served from the assets.
+  "GET /": 0,
+  "GET /history": 0,
+  "GET /favicon.ico": 0,
 };
 
 const slot = slotMaker(2036);
@@ -180,6 +188,16 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /api/notifications": { status: 200, request: async () => ({ method: "GET", path: "/api/notifications", headers: headersOf(friend) }) },
   "POST /api/notifications/:id/read": { status: 204, request: async () => ({ method: "POST", path: `/api/notifications/${notificationId}/read`, headers: headersOf(friend) }) },
   "POST /api/notifications/read-all": { status: 204, request: async () => ({ method: "POST", path: "/api/notifications/read-all", headers: headersOf(friend) }) },
+  "GET /api/sync": {
+    status: 200,
+    request: async () => {
+      const full = await json("GET", "/api/sync", { token: friend.token });
+      if (full.status !== 200) throw new Error(`sync failed: ${full.status}`);
+      const moved = await json("PATCH", `/api/events/${event.id}`, { token: owner.token, body: { description: "for the sync" } });
+      if (moved.status !== 200) throw new Error(`patch failed: ${moved.status}`);
+      return { method: "GET", path: `/api/sync?sync_token=${encodeURIComponent(full.body.next_sync_token)}`, headers: headersOf(friend) };
+    },
+  },
   "GET /ws/notifications": {
     status: 101,
     request: async () => ({ method: "GET", path: `/ws/notifications?token=${encodeURIComponent(friend.token)}`, headers: { Upgrade: "websocket" } }),
@@ -204,6 +222,16 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /redoc": { status: 200, request: async () => ({ method: "GET", path: "/redoc" }) },
   "GET /static/docs/swagger-init.js": { status: 200, request: async () => ({ method: "GET", path: "/static/docs/swagger-init.js" }) },
   "GET /static/*": { status: 200, request: async () => ({ method: "GET", path: "/static/docs/swagger-init.js" }) },
+  "GET /api/history-view": {
+    status: 200,
+    request: async () => {
+      const diff = await json("GET", `/api/events/${event.id}/diff/1/2`, { token: owner.token });
+      return { method: "GET", path: "/api/history-view", headers: { Authorization: `HistoryLink ${new URL(diff.body.html_url).hash.slice(1)}`, "CF-Connecting-IP": freshIp() } };
+    },
+  },
+  "GET /": { status: 200, request: async () => ({ method: "GET", path: "/" }) },
+  "GET /history": { status: 200, request: async () => ({ method: "GET", path: "/history" }) },
+  "GET /favicon.ico": { status: 200, request: async () => ({ method: "GET", path: "/favicon.ico" }) },
 };
 
 /** Every route of the app as Hono knows it; middleware (method ALL) is not a route. */

@@ -136,6 +136,8 @@ export const notifications = sqliteTable(
     index("notifications_user_unread_idx").on(t.userId, t.isRead, t.id),
     // Deleting an event removes the notifications about it (see events/service deleteEvent).
     index("notifications_event_idx").on(t.eventId),
+    // Sync: whether a later change of the same event follows a change-log row (migration 0013).
+    index("notifications_user_event_idx").on(t.userId, t.eventId, t.id),
   ],
 );
 
