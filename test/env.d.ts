@@ -4,7 +4,7 @@ declare namespace Cloudflare {
   }
 }
 
-/** Vite's `?raw` imports: a file's text (tests read the source they check against documents). */
+/** Files imported as text (Vite's `?raw`): fixtures, and source that tests check documents against. */
 declare module "*?raw" {
   const text: string;
   export default text;
