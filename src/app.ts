@@ -9,6 +9,7 @@ import { BOOKMARK_HEADER, createDb, openSession } from "./db/client";
 import { docsRoutes, registerOpenApi } from "./docs/routes";
 import type { AppEnv } from "./env";
 import { eventRoutes } from "./events/routes";
+import { exceptionRoutes } from "./exceptions/routes";
 import { healthRoutes } from "./health/routes";
 import { sharingRoutes } from "./sharing/routes";
 import { versionRoutes } from "./versions/routes";
@@ -76,6 +77,7 @@ export function createApp() {
   app.route("/api/events", eventRoutes);
   app.route("/api/events", sharingRoutes);
   app.route("/api/events", versionRoutes);
+  app.route("/api/events", exceptionRoutes);
   app.route("/api", calendarRoutes);
   app.route("/api/notifications", notificationRoutes);
   app.route("/ws", socketRoutes);

@@ -103,15 +103,32 @@ export const EventSchema = z
     is_recurring: z.boolean(),
     recurrence_pattern: z.string().nullable(),
     timezone: z.string(),
+    split_from: z.number().int().optional().openapi({ description: "Only on a series split off another by `PATCH .../occurrences/{original_start}?scope=following`: that series' id" }),
     owner_id: z.number().int(),
     version: z.number().int(),
     created_at: z.string(),
     updated_at: z.string(),
     my_role: z.enum(ROLES),
+    dropped_exceptions: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: "Only in the answer to a write that changed the rule or times (update, rollback): original starts of the exceptions it dropped because they no longer match an occurrence. The changelog names them in `changes.exceptions.dropped`." }),
   })
   .openapi("Event");
 
-export const EventDetailSchema = EventSchema.extend({ permissions: z.array(PermissionSchema) }).openapi("EventDetail");
+const ExceptionItemSchema = z
+  .object({
+    original_start: z.string(),
+    cancelled: z.boolean(),
+    title: z.string().optional(),
+    description: z.string().optional(),
+    location: z.string().nullable().optional(),
+    start_time: z.string().optional(),
+    end_time: z.string().optional(),
+  })
+  .openapi("ExceptionItem", { description: "One changed occurrence of a series (see GET /api/events/{id}/exceptions)" });
+
+export const EventDetailSchema = EventSchema.extend({ exceptions: z.array(ExceptionItemSchema), permissions: z.array(PermissionSchema) }).openapi("EventDetail");
 
 export const EventPage = z.object({ items: z.array(EventSchema), next_cursor: z.string().nullable() }).openapi("EventPage");
 
