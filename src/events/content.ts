@@ -281,7 +281,8 @@ export function contentFromPatch(current: EventContent, patch: EventPatchInput, 
 
 /**
  * True when the change moves the event in time, so it needs a conflict check: its times or rule,
- * or where its exceptions put occurrences (a rollback can bring a cancelled one back).
+ * or an exception that puts an occurrence where there was none (a moved one, or a cancelled one
+ * brought back by a rollback). Cancelling, or changing only texts, frees or keeps slots.
  */
 export const timesChanged = (a: EventContent, b: EventContent) =>
   a.startTime !== b.startTime ||
@@ -289,12 +290,20 @@ export const timesChanged = (a: EventContent, b: EventContent) =>
   a.isRecurring !== b.isRecurring ||
   a.recurrencePattern !== b.recurrencePattern ||
   a.timezone !== b.timezone ||
-  (!sameExceptions(a.exceptions, b.exceptions) && !samePlacement(a, b));
+  (!sameExceptions(a.exceptions, b.exceptions) && occupiesNewSlots(a, b));
 
-/** The exceptions of a and b show the same occurrences at the same times (they differ in titles or texts only). */
-function samePlacement(a: EventContent, b: EventContent): boolean {
-  const places = (c: EventContent) => c.exceptions.map((x) => (x.cancelled ? `${x.original_start}:x` : `${x.original_start}:${JSON.stringify(timesOf(x, c.endTime - c.startTime))}`)).join(",");
-  return places(a) === places(b);
+function occupiesNewSlots(a: EventContent, b: EventContent): boolean {
+  const duration = a.endTime - a.startTime;
+  const slot = (items: ExceptionItem[], originalStart: string) => {
+    const item = items.find((x) => x.original_start === originalStart);
+    if (item?.cancelled) return null;
+    const { start, end } = item ? timesOf(item, duration) : { start: Date.parse(originalStart), end: Date.parse(originalStart) + duration };
+    return `${start}/${end}`;
+  };
+  return b.exceptions.some((x) => {
+    const after = slot(b.exceptions, x.original_start);
+    return after !== null && after !== slot(a.exceptions, x.original_start);
+  }) || a.exceptions.some((x) => !b.exceptions.some((y) => y.original_start === x.original_start) && slot(a.exceptions, x.original_start) !== slot(b.exceptions, x.original_start));
 }
 
 export const preconditionFailed = (current: ReturnType<typeof toEventBody>) =>

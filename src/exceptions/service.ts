@@ -46,8 +46,6 @@ const upsert = (items: readonly ExceptionItem[], item: ExceptionItem) => [...ite
 /** The exceptions after a change, validated with the rest of the content (bounds, rule); nothing is dropped since the rule is unchanged. */
 const withExceptions = (current: EventContent, exceptions: ExceptionItem[]): ValidContent => contentFromPatch(current, {}, exceptions);
 
-/** Which occurrence a change touched, for the notification: the contract's `data.original_start`. */
-const occurrenceData = (originalStart: number) => () => ({ original_start: formatUtc(originalStart) });
 
 /**
  * The exception a PATCH of one occurrence makes: the fields sent override the series' (a cancelled
@@ -130,7 +128,8 @@ export async function changeOccurrence(db: Db, actor: Actor, eventId: number, ra
       const slot = timesOf(item, next.endTime - next.startTime);
       return [{ spec: { startMs: slot.start, endMs: slot.end, timeZone: next.timezone, rule: null }, seriesEnd: slot.end, excludeId: current.id }];
     },
-    notifyData: occurrenceData(at),
+    // Which occurrence the change touched: the contract's `data.original_start`.
+    notifyData: () => ({ original_start: formatUtc(at) }),
     message: (next) => `${actor.username} changed the ${formatUtc(at)} occurrence of "${next.title}"`,
   });
   return { occurrence: occurrenceOf(result.row, at), tags: result.tags, deliveries: result.deliveries };
@@ -150,7 +149,8 @@ export async function cancelOccurrence(db: Db, actor: Actor, eventId: number, ra
       const content = contentOf(current);
       return withExceptions(content, upsert(content.exceptions, { original_start: formatUtc(at), cancelled: true }));
     },
-    notifyData: occurrenceData(at),
+    // Which occurrence the change touched: the contract's `data.original_start`.
+    notifyData: () => ({ original_start: formatUtc(at) }),
     message: (next) => `${actor.username} cancelled the ${formatUtc(at)} occurrence of "${next.title}"`,
   });
   return { deliveries };
