@@ -12,8 +12,8 @@ const Window = z.object({
   end: z.string().max(64).openapi({ param: { in: "query" }, example: "2031-04-01T00:00:00Z", description: `At most ${MAX_WINDOW_DAYS} days after start` }),
 });
 
-const originalStart = z.string().openapi({ description: "The start the rule gave this occurrence: its identity, kept when it is moved" });
-const isException = z.literal(true).optional().openapi({ description: "Present when the occurrence was changed (moved or overridden); cancelled ones are not listed" });
+const originalStart = z.string();
+const isException = z.literal(true).optional();
 const OccurrenceList = z
   .object({
     items: z.array(
@@ -22,7 +22,7 @@ const OccurrenceList = z
         end_time: z.string(),
         original_start: originalStart,
         is_exception: isException,
-        title: z.string().optional().openapi({ description: "The occurrence's own title, when it overrides the series'" }),
+        title: z.string().optional(),
         description: z.string().optional(),
         location: z.string().nullable().optional(),
       }),

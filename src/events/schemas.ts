@@ -103,7 +103,7 @@ export const EventSchema = z
     is_recurring: z.boolean(),
     recurrence_pattern: z.string().nullable(),
     timezone: z.string(),
-    split_from: z.number().int().optional().openapi({ description: "Only on a series split off another by `PATCH .../occurrences/{original_start}?scope=following`: that series' id" }),
+    split_from: z.number().int().optional().openapi({ description: "The series this one was split off" }),
     owner_id: z.number().int(),
     version: z.number().int(),
     created_at: z.string(),
@@ -112,11 +112,12 @@ export const EventSchema = z
     dropped_exceptions: z
       .array(z.string())
       .optional()
-      .openapi({ description: "Only in the answer to a write that changed the rule or times (update, rollback): original starts of the exceptions it dropped because they no longer match an occurrence. The changelog names them in `changes.exceptions.dropped`." }),
+      .openapi({ description: "Exceptions the write dropped (original starts)" }),
   })
   .openapi("Event");
 
-const ExceptionItemSchema = z
+/** One changed occurrence of a series (see src/exceptions). */
+export const ExceptionSchema = z
   .object({
     original_start: z.string(),
     cancelled: z.boolean(),
@@ -126,9 +127,9 @@ const ExceptionItemSchema = z
     start_time: z.string().optional(),
     end_time: z.string().optional(),
   })
-  .openapi("ExceptionItem", { description: "One changed occurrence of a series (see GET /api/events/{id}/exceptions)" });
+  .openapi("Exception");
 
-export const EventDetailSchema = EventSchema.extend({ exceptions: z.array(ExceptionItemSchema), permissions: z.array(PermissionSchema) }).openapi("EventDetail");
+export const EventDetailSchema = EventSchema.extend({ exceptions: z.array(ExceptionSchema), permissions: z.array(PermissionSchema) }).openapi("EventDetail");
 
 export const EventPage = z.object({ items: z.array(EventSchema), next_cursor: z.string().nullable() }).openapi("EventPage");
 
