@@ -22,6 +22,7 @@ const BUDGETS: Record<string, number> = {
   "GET /api/auth/me": 1,
   "POST /api/events": 3, // target 1 (issue 13): the overlap check inside the write batch
   "POST /api/events/batch": 3, // target 2 (issue 13)
+  "POST /api/events/import": 3, // the batch path's
   "GET /api/events": 1,
   "GET /api/events/:id": 1,
   "PATCH /api/events/:id": 3, // target 2 (issue 13)
@@ -137,6 +138,15 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "POST /api/events/batch": {
     status: 201,
     request: async () => ({ method: "POST", path: "/api/events/batch", headers: headersOf(owner), body: body({ events: [{ title: "Batch one", ...slot() }, { title: "Batch two", ...slot() }] }) }),
+  },
+  "POST /api/events/import": {
+    status: 201,
+    request: async () => {
+      const { start_time, end_time } = slot();
+      const stamp = (iso: string) => iso.replace(/[-:]/g, "").replace(".000", "");
+      const text = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//rt//EN", "BEGIN:VEVENT", "UID:rt", `DTSTART:${stamp(start_time)}`, `DTEND:${stamp(end_time)}`, "SUMMARY:Imported", "END:VEVENT", "END:VCALENDAR"].join("\r\n");
+      return { method: "POST", path: "/api/events/import", headers: { ...headersOf(owner), "Content-Type": "text/calendar" }, body: text };
+    },
   },
   "GET /api/events": { status: 200, request: async () => ({ method: "GET", path: "/api/events", headers: headersOf(owner) }) },
   "GET /api/events/:id": { status: 200, request: async () => ({ method: "GET", path: `/api/events/${event.id}`, headers: headersOf(owner) }) },

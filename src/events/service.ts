@@ -15,6 +15,7 @@ import { searchEvents } from "./search";
 import { contentFromCreate, contentFromPatch, contentOf, seriesSpecOf, toEventBody, type ValidContent } from "./content";
 import type { EventRow } from "./policy";
 import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
+import type { ImportedEvent, ImportWarning } from "../ical/read";
 
 export type { Delivery };
 
@@ -64,6 +65,18 @@ export async function createEvents(db: Db, actor: Actor, items: EventCreateInput
     }
     return { events: created, deliveries };
   });
+}
+
+/**
+ * Creates the events of an iCalendar file (src/ical/read.ts) through the batch path, so conflict
+ * checks and rule budgets apply as to POST /api/events/batch.
+ */
+export async function importEvents(db: Db, actor: Actor, items: ImportedEvent[]) {
+  const { events, deliveries } = await createEvents(db, actor, items.map((item) => ({ ...item.event })));
+  const dropped: ImportWarning[] = items.flatMap((item, index) =>
+    item.exceptions.length ? [{ index, property: "RECURRENCE-ID", message: `${item.exceptions.length} cancelled or changed occurrence(s) were not kept.` }] : [],
+  );
+  return { events, deliveries, dropped };
 }
 
 /**
