@@ -850,6 +850,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import an iCalendar file: its VEVENTs become events, 1..100, all or nothing
+         * @description Body `Content-Type: text/calendar` (RFC 5545, UTF-8, at most 1 MiB). Each VEVENT without RECURRENCE-ID is one event (`index` counts them from 0 in file order) with its RRULE, its TZID (an IANA name, or one ending in one) and its EXDATEs as cancelled occurrences; a VEVENT with the same UID and a RECURRENCE-ID is a changed occurrence. Batch semantics as `POST /api/events/batch`: any invalid item (422) or overlap (409) creates nothing, each error naming its `index`. Malformed text is 400; a file with no VEVENT, more than the limit, an invalid date or a series in an unknown zone is 422. `warnings` lists what was dropped.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description An iCalendar file */
+            requestBody: {
+                content: {
+                    "text/calendar": string;
+                };
+            };
+            responses: {
+                /** @description All created, with what was dropped */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ImportResult"];
+                        "application/msgpack": components["schemas"]["ImportResult"];
+                    };
+                };
+                /** @description Malformed body (bad JSON or MessagePack bytes) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Overlaps another event of the owner; `conflicts` lists them */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            conflicts: components["schemas"]["Conflict"][];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported media type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events/{id}": {
         parameters: {
             query?: never;
@@ -3490,6 +3608,15 @@ export interface components {
         /** @description `{events: [...]}` or a bare array of 1..100 EventCreate objects. */
         BatchCreate: {
             events: components["schemas"]["EventCreate"][];
+        };
+        ImportResult: {
+            events: components["schemas"]["Event"][];
+            /** @description What the file held that was not kept: alarms, attendees, other properties, rules outside the supported grammar */
+            warnings: {
+                index?: number;
+                property?: string;
+                message: string;
+            }[];
         };
         EventPage: {
             items: components["schemas"]["Event"][];
