@@ -1,5 +1,6 @@
 // Copies the Swagger UI and ReDoc browser bundles from node_modules into public/, which wrangler
-// serves as static assets. The docs pages then load nothing from a third-party CDN.
+// serves as static assets (the docs pages then load nothing from a third-party CDN), and builds the
+// OpenAPI document into public/openapi.json (scripts/build-openapi.mjs).
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -19,3 +20,6 @@ const redoc = readFileSync(join(redocDir, "bundles", "redoc.standalone.js"), "ut
 const logo = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'/%3E";
 writeFileSync(join(out, "redoc", "redoc.standalone.js"), redoc.replaceAll("https://cdn.redoc.ly/redoc/logo-mini.svg", logo));
 console.log(`docs assets copied to ${out}`);
+
+const { writeOpenApiDocument } = await import("./build-openapi.mjs");
+console.log(`OpenAPI document written to ${await writeOpenApiDocument()}`);

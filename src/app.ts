@@ -6,7 +6,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
 import { calendarRoutes } from "./calendar/routes";
 import { BOOKMARK_HEADER, createDb, openSession } from "./db/client";
-import { docsRoutes, registerOpenApi } from "./docs/routes";
+import { docsRoutes } from "./docs/routes";
 import type { AppEnv } from "./env";
 import { eventRoutes } from "./events/routes";
 import { healthRoutes } from "./health/routes";
@@ -81,7 +81,6 @@ export function createApp() {
   app.route("/ws", socketRoutes);
   app.route("/", healthRoutes);
   app.route("/", docsRoutes);
-  registerOpenApi(app);
 
   app.notFound((c) => renderProblem(c, new ApiError(404, "not_found", `No route matches ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => renderProblem(c, error));

@@ -1,5 +1,5 @@
 import * as z from "../lib/zod";
-import { PageQuery } from "../lib/openapi";
+import { PageQuery, ProblemSchema, Timestamp, problemResponse } from "../lib/openapi";
 import { bodyContentErrors } from "./content";
 
 export const ROLES = ["owner", "editor", "viewer"] as const;
@@ -88,7 +88,7 @@ export const PermissionSchema = z
     username: z.string(),
     role: z.enum(ROLES),
     granted_by: z.number().int(),
-    granted_at: z.string(),
+    granted_at: Timestamp,
   })
   .openapi("Permission");
 
@@ -97,16 +97,16 @@ export const EventSchema = z
     id: z.number().int(),
     title: z.string(),
     description: z.string(),
-    start_time: z.string().openapi({ example: "2031-03-01T08:00:00Z" }),
-    end_time: z.string(),
+    start_time: Timestamp,
+    end_time: Timestamp,
     location: z.string().nullable(),
     is_recurring: z.boolean(),
     recurrence_pattern: z.string().nullable(),
     timezone: z.string(),
     owner_id: z.number().int(),
     version: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
     my_role: z.enum(ROLES),
   })
   .openapi("Event");
@@ -140,8 +140,18 @@ export const ConflictSchema = z
   .object({
     id: z.number().int().nullable().openapi({ description: "Null for another item of the same batch, or an event you cannot see" }),
     title: z.string().nullable().openapi({ description: "Null for an event you cannot see: only its times are told" }),
-    start_time: z.string().openapi({ description: "The conflicting occurrence" }),
-    end_time: z.string(),
+    start_time: Timestamp.openapi({ description: "The conflicting occurrence" }),
+    end_time: Timestamp,
     index: z.number().int().optional().openapi({ description: "In a batch: the item that conflicts" }),
   })
   .openapi("Conflict");
+
+export const TimeSlot = z.object({ start_time: Timestamp, end_time: Timestamp }).openapi("TimeSlot");
+
+/** 409 of a write that overlaps: the overlapping events, and free slots of the same length nearby. */
+export const ConflictProblem = ProblemSchema.extend({ conflicts: z.array(ConflictSchema), suggestions: z.array(TimeSlot).optional() }).openapi("ConflictProblem");
+/** 412 of a stale If-Match: the event as it is now. */
+export const PreconditionProblem = ProblemSchema.extend({ current: EventSchema }).openapi("PreconditionProblem");
+
+export const conflictResponse = problemResponse(ConflictProblem);
+export const preconditionResponse = problemResponse(PreconditionProblem);
