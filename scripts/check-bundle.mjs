@@ -9,8 +9,14 @@ import { gzipSync } from "node:zlib";
 import { bundleComposition } from "../bench/lib/bundle.mjs";
 import { randomSecret, startWorker, workerOptions } from "../bench/lib/worker.mjs";
 
-/** Gzip bytes (zlib's default level 6, the "gzip" figure `wrangler deploy` prints) the Worker may reach: 120 KiB. */
-export const LIMIT_BYTES = 122_880;
+/**
+ * Gzip bytes (zlib's default level 6, the "gzip" figure `wrangler deploy` prints) the Worker may
+ * reach: 120 KiB, plus what the iCalendar libraries cost (issue 15 allows at most 40 KB): the
+ * bundle built with them and with them aliased to stubs (everything else the same) differs by
+ * 17,234 bytes for ical-generator and timezones-ical-library together (8,889 and 8,336 apart).
+ */
+export const ICAL_LIBRARY_BYTES = 17_234;
+export const LIMIT_BYTES = 122_880 + ICAL_LIBRARY_BYTES;
 
 const root = join(import.meta.dirname, "..");
 // Another build's output directory may be named (wrangler deploy --dry-run --outdir <dir> --metafile <dir>/meta.json).

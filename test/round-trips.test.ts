@@ -40,8 +40,16 @@ const BUDGETS: Record<string, number> = {
   "GET /api/notifications": 1,
   "POST /api/notifications/:id/read": 2,
   "POST /api/notifications/read-all": 2,
+  // An incremental sync: session, change-log window and changed events in one batch.
+  "GET /api/sync": 1,
   // The Worker's token check; the hub then reads D1 itself (session check, replay).
   "GET /ws/notifications": 1,
+  "POST /api/feeds": 2,
+  "GET /api/feeds": 1,
+  "POST /api/feeds/:id/rotate": 2,
+  "DELETE /api/feeds/:id": 2,
+  // A fetch whose last_fetched_at is recent writes nothing (see test/ical-feeds.test.ts).
+  "GET /feeds/:file": 1,
   "GET /health": 1,
   "GET /health/live": 0,
   "GET /openapi.json": 0,
@@ -71,6 +79,12 @@ async function createEvent(user: TestUser, title: string) {
   const res = await json("POST", "/api/events", { token: user.token, body: { title, ...slot() } });
   if (res.status !== 201) throw new Error(`create failed: ${res.status}`);
   return { id: res.body.id as number, etag: res.headers.get("etag")! };
+}
+
+async function newFeed() {
+  const res = await json("POST", "/api/feeds", { token: owner.token, body: {} });
+  if (res.status !== 201) throw new Error(`feed create failed: ${res.status}`);
+  return res.body as { id: number; url: string };
 }
 
 async function etagOf(user: TestUser, id: number) {
@@ -158,9 +172,32 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /api/notifications": { status: 200, request: async () => ({ method: "GET", path: "/api/notifications", headers: headersOf(friend) }) },
   "POST /api/notifications/:id/read": { status: 204, request: async () => ({ method: "POST", path: `/api/notifications/${notificationId}/read`, headers: headersOf(friend) }) },
   "POST /api/notifications/read-all": { status: 204, request: async () => ({ method: "POST", path: "/api/notifications/read-all", headers: headersOf(friend) }) },
+  "GET /api/sync": {
+    status: 200,
+    request: async () => {
+      const full = await json("GET", "/api/sync", { token: friend.token });
+      if (full.status !== 200) throw new Error(`sync failed: ${full.status}`);
+      const moved = await json("PATCH", `/api/events/${event.id}`, { token: owner.token, body: { description: "for the sync" } });
+      if (moved.status !== 200) throw new Error(`patch failed: ${moved.status}`);
+      return { method: "GET", path: `/api/sync?sync_token=${encodeURIComponent(full.body.next_sync_token)}`, headers: headersOf(friend) };
+    },
+  },
   "GET /ws/notifications": {
     status: 101,
     request: async () => ({ method: "GET", path: `/ws/notifications?token=${encodeURIComponent(friend.token)}`, headers: { Upgrade: "websocket" } }),
+  },
+  "POST /api/feeds": { status: 201, request: async () => ({ method: "POST", path: "/api/feeds", headers: headersOf(owner), body: body({ name: "Measured feed" }) }) },
+  "GET /api/feeds": { status: 200, request: async () => ({ method: "GET", path: "/api/feeds", headers: headersOf(owner) }) },
+  "POST /api/feeds/:id/rotate": { status: 200, request: async () => ({ method: "POST", path: `/api/feeds/${(await newFeed()).id}/rotate`, headers: headersOf(owner) }) },
+  "DELETE /api/feeds/:id": { status: 204, request: async () => ({ method: "DELETE", path: `/api/feeds/${(await newFeed()).id}`, headers: headersOf(owner) }) },
+  "GET /feeds/:file": {
+    status: 200,
+    request: async () => {
+      const path = new URL((await newFeed()).url).pathname;
+      // The first fetch records last_fetched_at; the measured one is a typical poll.
+      if ((await sendWith({}, { method: "GET", path })).status !== 200) throw new Error("feed fetch failed");
+      return { method: "GET", path };
+    },
   },
   "GET /health": { status: 200, request: async () => ({ method: "GET", path: "/health" }) },
   "GET /health/live": { status: 200, request: async () => ({ method: "GET", path: "/health/live" }) },

@@ -4,7 +4,8 @@ import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { IdParam, bodyOf, createRouter, headers, problemResponses, queryInstant } from "../lib/openapi";
 import { authenticated, batchWithSessionCheck, sessionCheckedBatch } from "../auth/middleware";
-import { prefersMsgpack } from "../lib/formats";
+import { prefersCalendar, prefersMsgpack } from "../lib/formats";
+import { fromEventBody, renderCalendar } from "../ical/write";
 import { validationFailed } from "../lib/problem";
 import { scheduleDelivery } from "../notifications/schedule";
 import { detailOf } from "../changes/pipeline";
@@ -48,7 +49,14 @@ const listRoute = createRoute({
   summary: "Events you own or that are shared with you, by start time",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { query: EventListQuery },
-  responses: { 200: bodyOf(EventPage, "A page"), ...problemResponses(401, 422) },
+  responses: {
+    200: {
+      description: "A page. With `Accept: text/calendar`, the page as one VCALENDAR (RFC 5545) instead, and the next page's URL in `Link: <...>; rel=\"next\"`",
+      headers: headers("Link"),
+      content: { ...bodyOf(EventPage, "A page").content, "text/calendar": { schema: z.string() } },
+    },
+    ...problemResponses(401, 422),
+  },
 });
 
 const getRoute = createRoute({
@@ -64,7 +72,11 @@ const getRoute = createRoute({
     headers: z.object({ "if-none-match": z.string().optional().openapi({ param: { in: "header" } }) }),
   },
   responses: {
-    200: { ...bodyOf(EventDetailSchema, "The event; its ETag changes whenever this body would"), headers: headers("ETag") },
+    200: {
+      description: "The event; its ETag changes whenever this body would. With `Accept: text/calendar`, a VCALENDAR holding its VEVENT (RFC 5545), with an ETag of its own",
+      headers: headers("ETag"),
+      content: { ...bodyOf(EventDetailSchema, "The event").content, "text/calendar": { schema: z.string() } },
+    },
     304: { description: "Not modified: If-None-Match names the current ETag", headers: headers("ETag") },
     ...problemResponses(401, 404, 422),
   },
@@ -110,6 +122,7 @@ const update: RouteHandler<ReturnType<typeof updateRoute>, AppEnv> = async (c) =
   return c.json(event, 200, { ETag: tags[variantOf(c)] });
 };
 
+const CALENDAR_TYPE = "text/calendar; charset=utf-8";
 const variantOf = (c: Parameters<typeof prefersMsgpack>[0]) => (prefersMsgpack(c) ? "msgpack" : "json");
 
 export const eventRoutes = createRouter()
@@ -133,6 +146,15 @@ export const eventRoutes = createRouter()
     const scope = `events:${actor.id}`;
     const after = query.cursor ? ((await decodeCursor(c.env, scope, query.cursor)) as [number, number]) : undefined;
     const page = await service.listEvents(c.var.db, actor, { limit: query.limit, start, end, q: query.q, role: query.role, after }, sessionCheckedBatch(c));
+    if (prefersCalendar(c)) {
+      const url = new URL(c.req.url);
+      const headers: Record<string, string> = { "Content-Type": CALENDAR_TYPE };
+      if (page.next) {
+        url.searchParams.set("cursor", await encodeCursor(c.env, scope, page.next));
+        headers.Link = `<${url.pathname}${url.search}>; rel="next"`;
+      }
+      return c.body(renderCalendar(page.items.map(fromEventBody), { name: "Events", host: url.hostname }), 200, headers);
+    }
     return c.json({ items: page.items, next_cursor: page.next ? await encodeCursor(c.env, scope, page.next) : null }, 200);
   })
   .openapi(getRoute, async (c) => {
@@ -142,13 +164,17 @@ export const eventRoutes = createRouter()
     const [[access], permissionRows] = await batchWithSessionCheck(c, [accessQuery(c.var.db, c.var.claims.userId, id), permissionsQuery(c.var.db, id)]);
     const { event, role } = checkAccess(access, "read");
     const { detail, tags } = await detailOf(event, role, permissionRows as PermissionRow[]);
+    const calendar = prefersCalendar(c);
     if (at !== undefined) {
       const past = await service.eventAt(c.var.db, event, role, queryInstant(at, "at")!);
+      if (calendar) return c.body(renderCalendar([fromEventBody(past)], { name: past.title, host: new URL(c.req.url).hostname }), 200, { "Content-Type": CALENDAR_TYPE });
       return c.json({ ...past, permissions: detail.permissions }, 200);
     }
-    const etag = tags[variantOf(c)];
+    // The calendar text shows only the content, so a tag of the JSON body's changes at least as often.
+    const etag = calendar ? tags.json.replace(/"$/, '-ics"') : tags[variantOf(c)];
     const inm = c.req.valid("header")["if-none-match"];
     if (inm !== undefined && noneMatchFails(inm, etag)) return c.body(null, 304, { ETag: etag });
+    if (calendar) return c.body(renderCalendar([event], { name: event.title, host: new URL(c.req.url).hostname }), 200, { ETag: etag, "Content-Type": CALENDAR_TYPE });
     return c.json(detail, 200, { ETag: etag });
   })
   .openapi(updateRoute("put"), update)

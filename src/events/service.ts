@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, lt, lte, ne, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lt, lte, ne, not, sql, type SQL } from "drizzle-orm";
 import { applyChange, candidateOf, changeContent, commit, creationStatements, detailOf, readForChange, type Delivery } from "../changes/pipeline";
 import type { Snapshot } from "../changes/history";
 import { plainBatch, type Batch } from "../db/batch";
@@ -166,10 +166,13 @@ export function updateEvent(db: Db, actor: Actor, eventId: number, patch: EventP
   return changeContent(db, actor, eventId, { action: "update", ifMatch, nextContent: (current) => contentFromPatch(contentOf(current), patch) });
 }
 
+const revokedUsersOwnNotice = sql`(${notifications.type} = 'permission_revoked' AND json_extract(${notifications.data}, '$.user_id') = ${notifications.userId})`;
+
 /**
  * Deletes the event with its permissions, its history and the notifications about it; everyone
- * who had access is notified. The `event_deleted` notices are the only rows that still name the
- * event afterwards: collaborators must learn it is gone.
+ * who had access is notified. The `event_deleted` notices, and the revocation notice each user removed
+ * earlier got, are the only rows that still name the event afterwards: they are what tells
+ * collaborators (and sync, which reads notifications as its change log) that it is gone.
  */
 export async function deleteEvent(db: Db, actor: Actor, eventId: number, ifMatch?: string) {
   return commit(async () => {
@@ -180,7 +183,8 @@ export async function deleteEvent(db: Db, actor: Actor, eventId: number, ifMatch
       premise,
       notify: { audience: "before", spec: { type: "event_deleted", message: `${actor.username} deleted "${event.title}"`, data: { title: event.title } } },
       writes: [
-        db.delete(notifications).where(and(eq(notifications.eventId, event.id), ne(notifications.type, "event_deleted"))),
+        // A revoked user's own revocation notice stays too: it is that user's tombstone for sync.
+        db.delete(notifications).where(and(eq(notifications.eventId, event.id), ne(notifications.type, "event_deleted"), not(revokedUsersOwnNotice))),
         db.delete(permissions).where(eq(permissions.eventId, event.id)),
         db.delete(versions).where(eq(versions.eventId, event.id)),
         db.delete(events).where(eq(events.id, event.id)),

@@ -62,7 +62,7 @@ export function problemResponses(...statuses: number[]) {
 }
 
 /** References to response headers documented once under `components.headers` (src/docs/document.ts). */
-export const headers = (...names: ("ETag" | "Location")[]) => Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
+export const headers = (...names: ("ETag" | "Location" | "Link" | "Last-Modified")[]) => Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
 
 /** A problem response whose body is `schema` (a Problem with typed extra members). */
 export const problemResponse = problem;
