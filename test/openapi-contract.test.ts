@@ -210,7 +210,7 @@ describe("the OpenAPI document as built from the app", () => {
         if (Array.isArray(op.security) && op.security.length === 0) publicOps.push(`${method.toUpperCase()} ${path}`);
       }
     }
-    expect(publicOps.sort()).toEqual(["GET /health", "GET /health/live", "POST /api/auth/login", "POST /api/auth/refresh", "POST /api/auth/register"]);
+    expect(publicOps.sort()).toEqual(["GET /feeds/{file}", "GET /health", "GET /health/live", "POST /api/auth/login", "POST /api/auth/refresh", "POST /api/auth/register"]);
   });
 
   it("states license, contact and servers", () => {

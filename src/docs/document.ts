@@ -105,7 +105,8 @@ function documentOperation(path: string, operation: Operation) {
     const problem = Object.keys(response.content ?? {}).includes("application/problem+json");
     // `default` stands for failures no route expects: the catalogue's 500.
     const numeric = status === "default" ? "500" : status;
-    const entry = ERROR_CATALOGUE.find((e) => String(e.status) === numeric);
+    const code = prose?.problems?.[numeric];
+    const entry = ERROR_CATALOGUE.find((e) => String(e.status) === numeric && (code === undefined || e.code === code));
     if (problem && !response.description) response.description = entry?.summary ?? "Error";
     response.headers = { ...response.headers, "X-Request-Id": ref("X-Request-Id") };
     if (path.startsWith("/api/")) response.headers["X-D1-Bookmark"] = ref("X-D1-Bookmark");

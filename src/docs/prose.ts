@@ -14,6 +14,8 @@ import { INBOUND_FRAMES_PER_WINDOW, INBOUND_WINDOW_MS, MAX_INBOUND_FRAME_BYTES }
 import { RECURRENCE_HORIZON_DAYS } from "../recurrence";
 import { BATCH_RULE_BUDGET, RULE_BUDGET } from "../recurrence/work";
 import { MAX_COLLABORATORS } from "../sharing/schemas";
+import { FEED_WINDOW_DAYS, FETCH_RECORD_INTERVAL_MS, MAX_FEED_EVENTS, MAX_FEEDS_PER_USER } from "../feeds/service";
+import { SYNC_TOKEN_RETENTION_DEFAULT_SECONDS } from "../sync/token";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 /** Named examples of one media type, as OpenAPI's `examples` map. */
@@ -27,6 +29,8 @@ export interface OperationProse {
   request?: Record<string, Examples>;
   /** Response examples by status, then media type as in `request`. */
   responses?: Record<string, Record<string, Examples>>;
+  /** The catalogue code a problem status stands for here, when not the status's first entry. */
+  problems?: Record<string, string>;
 }
 
 export interface CatalogueEntry {
@@ -48,6 +52,9 @@ export const ERROR_CATALOGUE: CatalogueEntry[] = [
   { code: "not_found", status: 404, summary: "Not found, or not visible to you", detail: "The event does not exist or is not visible to you.", action: "Check the id. An event you have no access to answers exactly like one that does not exist; a path id that is not a positive integer names nothing. On share: an unknown user (each is named by `index` in `errors`, never by the name you sent), and nothing was granted." },
   { code: "method_not_allowed", status: 405, summary: "The path exists, the method does not", detail: "DELETE is not allowed here; use GET.", action: "Use one of the methods in the `Allow` response header." },
   { code: "conflict", status: 409, summary: "Overlaps another event of the owner; `conflicts` lists them", detail: "The event overlaps another event of the same owner.", action: "Pick another time: `conflicts` names what overlaps, `suggestions` (when present) offers free slots of the same length. On register: the username or email is taken. \"Changing too fast\": retry the request." },
+  { code: "feed_limit_reached", status: 409, summary: `You already hold ${MAX_FEEDS_PER_USER} feeds`, detail: `You already have ${MAX_FEEDS_PER_USER} feeds; delete one first.`, action: "Delete a feed you no longer use (`DELETE /api/feeds/{id}`), or rotate one instead of creating another." },
+  { code: "gone", status: 410, summary: "The feed URL was rotated or deleted", detail: "This feed was rotated or deleted; ask its owner for the new URL.", action: "Stop polling this URL; its owner can give you the new one (`POST /api/feeds/{id}/rotate` shows it)." },
+  { code: "sync_token_expired", status: 410, summary: "The sync token is too old, tampered with, or not yours", detail: "The sync token has expired or is not valid for you; sync again from scratch (without sync_token).", action: `Drop the local copy and sync from scratch: \`GET /api/sync\` without \`sync_token\` (tokens last ${SYNC_TOKEN_RETENTION_DEFAULT_SECONDS / 86_400} days).` },
   { code: "precondition_failed", status: 412, summary: "If-Match does not match the current version; `current` holds it", detail: "If-Match does not match the current version (3).", action: "Merge your change with `current`, then retry with the ETag of `GET /api/events/{id}`." },
   { code: "payload_too_large", status: 413, summary: `Body over 1 MiB (${MAX_BODY_BYTES.toLocaleString("en-US")} bytes)`, detail: `The request body exceeds ${MAX_BODY_BYTES} bytes.`, action: "Send less: split a batch, shorten descriptions." },
   { code: "unsupported_media_type", status: 415, summary: "Unsupported media type", detail: "Send the body as application/json or application/msgpack.", action: "Send `Content-Type: application/json` or a MessagePack type (`application/msgpack`, `application/x-msgpack`, `application/vnd.msgpack`); login also takes `application/x-www-form-urlencoded`." },
@@ -91,6 +98,8 @@ export const TAGS = [
   { name: "Versions", description: "Every change is a version: the changelog, snapshots, diffs between any two versions, and rollback as a new version. `Accept: text/html` renders readable pages." },
   { name: "Calendar", description: "Occurrences of recurring events (RFC 5545 rules) and the agenda across every event you can see." },
   { name: "Notifications", description: "One notification per change for everyone with access, newest first or since an id, and the WebSocket that pushes them live." },
+  { name: "Feeds", description: "iCalendar (RFC 5545) subscription feeds for Apple Calendar, Google Calendar, Outlook and Thunderbird: a secret URL per feed, rotated or deleted at will." },
+  { name: "Sync", description: "Incremental sync for clients that keep a local copy: a full listing once, then only what changed since a sync token." },
   { name: "Health", description: "Liveness and a D1 round trip, for load balancers and monitors." },
 ];
 
@@ -109,6 +118,8 @@ export const HEADERS: Record<string, Json> = {
   "X-D1-Bookmark": { description: "D1's bookmark after this request. Send it back as the request header `X-D1-Bookmark` to read at least this state (read-your-writes across requests and devices). Absent when the request asked D1 nothing.", schema: { type: "string" }, example: "00000042-00000007-00004fa2-9b1c3e5d7f9a1b3c5d7e9f1a3b5c7d9e" },
   ETag: { description: "Strong entity tag of `GET /api/events/{id}` for this state and reader: it changes with the content, the permissions and your role. JSON and MessagePack have different tags.", schema: { type: "string" }, example: '"3-2b9CwD8mJ1x0aP4qLk7Z"' },
   Location: { description: "The new event's URL.", schema: { type: "string" }, example: "/api/events/7" },
+  Link: { description: 'With `Accept: text/calendar`: the next page, as `<url>; rel="next"`, when there is one.', schema: { type: "string" }, example: '</api/events?cursor=eyJ2IjpbN11.c2lnbmF0dXJl>; rel="next"' },
+  "Last-Modified": { description: "The last change to what the feed shows (or the start of today, UTC, when the window moved since then); If-Modified-Since compares against it.", schema: { type: "string" }, example: "Sat, 01 Mar 2031 09:00:00 GMT" },
   "Retry-After": { description: "Seconds to wait before retrying (the limiter's period; the platform does not say when its window resets).", schema: { type: "integer" }, example: 60 },
   "WWW-Authenticate": { description: "The authentication scheme to use: `Bearer`.", schema: { type: "string" }, example: 'Bearer realm="api"' },
 };
@@ -181,6 +192,21 @@ export const problemValue = (status: number, code: string, detail: string, optio
   problemBody(new ApiError(status, code, detail, options), EXAMPLE_REQUEST_ID) as Json;
 
 const one = (summary: string, value: Json): Examples => ({ example: { summary, value } });
+const vevent = [
+  "BEGIN:VEVENT",
+  "UID:event-7@collab-events.dev",
+  "DTSTAMP:20310202T083000Z",
+  "LAST-MODIFIED:20310202T083000Z",
+  "SEQUENCE:1",
+  "SUMMARY:Design review",
+  "DESCRIPTION:Walk through the new onboarding flow.",
+  "LOCATION:Room 4",
+  "DTSTART;TZID=Europe/Berlin:20310301T100000",
+  "DTEND;TZID=Europe/Berlin:20310301T110000",
+  "END:VEVENT",
+].join("\r\n");
+const calendar = (summary: string, events: string[]): Examples =>
+  one(summary, ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//collab-events//API//EN", "CALSCALE:GREGORIAN", "METHOD:PUBLISH", "X-WR-CALNAME:Work", "BEGIN:VTIMEZONE", "TZID:Europe/Berlin", "…", "END:VTIMEZONE", ...events, "END:VCALENDAR", ""].join("\r\n"));
 const html = (summary: string): Examples => one(summary, "<!doctype html><html lang=\"en\"><head><title>Design review: history</title></head><body>…</body></html>");
 
 /** Problem examples with members the catalogue's plain examples lack. */
@@ -206,6 +232,14 @@ const PROBLEM_EXAMPLES = {
 };
 
 const page = (items: Json[], next: string | null = null) => ({ items, next_cursor: next });
+
+const feedSecret = {
+  id: 3,
+  name: "Work",
+  url: "https://collab-events.dev/feeds/3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics",
+  webcal_url: "webcal://collab-events.dev/feeds/3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics",
+  created_at: "2031-02-01T10:00:00Z",
+};
 
 export const OPERATIONS: Record<string, OperationProse> = {
   register: {
@@ -267,12 +301,12 @@ export const OPERATIONS: Record<string, OperationProse> = {
       },
       role: { description: "Only events where your role is this one (case-insensitive).", example: "owner" },
     },
-    responses: { "200": { "*": one("A page", page([event, standup], "eyJ2IjpbMTkxNDQ2NTYwMDAwMCw4XX0.c2lnbmF0dXJl")) } },
+    responses: { "200": { "*": one("A page", page([event, standup], "eyJ2IjpbMTkxNDQ2NTYwMDAwMCw4XX0.c2lnbmF0dXJl")), "text/calendar": calendar("The page as one calendar", [vevent]) } },
   },
   getEvent: {
     description: "One event with its `permissions`. The `ETag` is strong and changes whenever this body would: a content change (`version`), a share, a role change or a revocation (`permissions`), or your `my_role`; JSON and MessagePack have different tags. `If-None-Match` (a list, or `*`; weak comparison) answers 304 with the ETag when one matches. `?at=` gives the event as it was at that instant (its `permissions` are today's), without an ETag; before the event existed: 404.",
     parameters: { at: { description: "An instant (ISO 8601); the event as it was then.", example: "2031-02-02T08:00:00Z" } },
-    responses: { "200": { "*": one("The event and who has access", { ...event, permissions: [owner, editor] }) } },
+    responses: { "200": { "*": one("The event and who has access", { ...event, permissions: [owner, editor] }), "text/calendar": calendar("The event as a calendar", [vevent]) } },
   },
   updateEvent: {
     description: "Changes any subset of the writable fields; fields not sent are unchanged and `null` clears an optional one. A change that changes nothing creates no version. Owners and editors. Moving the event in time is conflict-checked against the owner's calendar, whoever moves it (409). `If-Match` makes the write conditional: a mismatch is 412 with `current`; of concurrent writers with the same `If-Match` exactly one succeeds. The answer carries the ETag that `GET /api/events/{id}` now gives.",
@@ -384,6 +418,43 @@ export const OPERATIONS: Record<string, OperationProse> = {
       since: { description: `Replay the notifications after this id (at most ${REPLAY_FRAME_LIMIT}) before live ones.`, example: 11 },
       format: { description: "`msgpack`: binary MessagePack frames instead of JSON text.", example: "json" },
     },
+  },
+  createFeed: {
+    description: `Creates a subscription feed of every event you can see. The response's \`url\` (and \`webcal_url\`) holds the feed's secret token and is shown only here and by rotate: only its SHA-256 is stored. A user holds at most ${MAX_FEEDS_PER_USER} feeds (more is a 409 \`feed_limit_reached\`). The body is optional.`,
+    request: { "*": one("A named feed", { name: "Work" }) },
+    responses: { "201": { "*": one("The feed and its secret URL", feedSecret) }, "409": { "*": { feed_limit_reached: { summary: "Too many feeds", value: problemValue(409, "feed_limit_reached", `You already have ${MAX_FEEDS_PER_USER} feeds; delete one first.`) } } } },
+    problems: { "409": "feed_limit_reached" },
+  },
+  listFeeds: {
+    description: `Your feeds, oldest first (at most ${MAX_FEEDS_PER_USER}), without their secret URLs. \`last_fetched_at\` is recorded at most once per ${FETCH_RECORD_INTERVAL_MS / 60_000} minutes per feed, so it may lag the newest fetch by that much.`,
+    responses: { "200": { "*": one("One feed", { items: [{ id: 3, name: "Work", created_at: "2031-02-01T10:00:00Z", last_fetched_at: "2031-02-02T08:35:00Z" }] }) } },
+  },
+  rotateFeed: {
+    description: "Gives the feed a new secret URL, shown in the answer; the old URL answers 410 Gone from then on, so calendar apps subscribed to it stop polling.",
+    responses: { "200": { "*": one("The feed with its new URL", { ...feedSecret, url: feedSecret.url.replace("3q2-7wVx", "Zr8t-1Qa"), webcal_url: feedSecret.webcal_url.replace("3q2-7wVx", "Zr8t-1Qa") }) } },
+  },
+  deleteFeed: { description: "Deletes the feed; its URL answers 410 Gone from then on." },
+  getFeedCalendar: {
+    description: `No authentication: the URL's token is the credential. The calendar holds every event the feed's user can see now that still runs after midnight UTC ${FEED_WINDOW_DAYS} days ago, and every later one (series as RRULE, so an endless series is one VEVENT), at most ${MAX_FEED_EVENTS} events (the earliest-starting). A rotated or deleted feed's URL is 410 Gone (Thunderbird then stops polling); a token never issued is 404. ETag and Last-Modified answer If-None-Match and If-Modified-Since with 304; HEAD works. Each feed may be fetched 30 times a minute (429 with Retry-After past that).`,
+    parameters: {
+      file: { description: "The feed's secret token followed by `.ics`, as in the feed's `url`.", example: "3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics" },
+      "if-modified-since": { description: "An HTTP date; ignored when If-None-Match is sent.", example: "Sat, 01 Mar 2031 09:00:00 GMT" },
+    },
+    responses: { "200": { "text/calendar": calendar("A feed with one event", [vevent]) } },
+    problems: { "410": "gone" },
+  },
+  syncEvents: {
+    description: `Without \`sync_token\`: every event you can see, as \`GET /api/events\` lists them, in pages; the last page has \`next_sync_token\`. With it: each event created, changed or newly visible since the token, once, at its latest change (\`{kind, id, event}\`), and \`{kind, id, deleted: true}\` for events deleted or no longer visible; the last page again has \`next_sync_token\`. Continue either listing with \`cursor\` alone. Applying the pages to an empty copy, then each incremental sync, yields exactly what \`GET /api/events\` lists. Tokens last ${SYNC_TOKEN_RETENTION_DEFAULT_SECONDS / 86_400} days; an older, tampered or foreign one is a 410 \`sync_token_expired\`: sync from scratch.`,
+    parameters: { sync_token: { description: "`next_sync_token` of your last sync; omit it for a full listing.", example: "eyJ1IjoxLCJuIjo0Mn0.c2lnbmF0dXJl" } },
+    responses: {
+      "200": {
+        "*": {
+          changes: { summary: "The last page of an incremental sync", value: { items: [{ kind: "event", id: 7, event: moved }, { kind: "event", id: 9, deleted: true }], next_cursor: null, next_sync_token: "eyJ1IjoxLCJuIjo0NX0.c2lnbmF0dXJl" } },
+          full: { summary: "A first page of a full listing", value: { items: [{ kind: "event", id: 7, event }], next_cursor: "eyJ2IjpbImZ1bGwiLDcsOF19.c2lnbmF0dXJl", next_sync_token: null } },
+        },
+      },
+    },
+    problems: { "410": "sync_token_expired" },
   },
   getLiveness: {
     description: "200 while the Worker runs; touches nothing else (also the benchmarks' baseline route).",
