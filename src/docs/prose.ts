@@ -16,6 +16,7 @@ import { BATCH_RULE_BUDGET, RULE_BUDGET } from "../recurrence/work";
 import { MAX_COLLABORATORS } from "../sharing/schemas";
 import { FEED_WINDOW_DAYS, FETCH_RECORD_INTERVAL_MS, MAX_FEED_EVENTS, MAX_FEEDS_PER_USER } from "../feeds/service";
 import { SYNC_TOKEN_RETENTION_DEFAULT_SECONDS } from "../sync/token";
+import { HISTORY_LINK_TTL_SECONDS } from "../versions/links";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 /** Named examples of one media type, as OpenAPI's `examples` map. */
@@ -100,6 +101,7 @@ export const TAGS = [
   { name: "Notifications", description: "One notification per change for everyone with access, newest first or since an id, and the WebSocket that pushes them live." },
   { name: "Feeds", description: "iCalendar (RFC 5545) subscription feeds for Apple Calendar, Google Calendar, Outlook and Thunderbird: a secret URL per feed, rotated or deleted at will." },
   { name: "Sync", description: "Incremental sync for clients that keep a local copy: a full listing once, then only what changed since a sync token." },
+  { name: "Documentation", description: "Pages for people: the landing page, the page behind signed history links, the site icon." },
   { name: "Health", description: "Liveness and a D1 round trip, for load balancers and monitors." },
 ];
 
@@ -121,7 +123,7 @@ export const HEADERS: Record<string, Json> = {
   Link: { description: 'With `Accept: text/calendar`: the next page, as `<url>; rel="next"`, when there is one.', schema: { type: "string" }, example: '</api/events?cursor=eyJ2IjpbN11.c2lnbmF0dXJl>; rel="next"' },
   "Last-Modified": { description: "The last change to what the feed shows (or the start of today, UTC, when the window moved since then); If-Modified-Since compares against it.", schema: { type: "string" }, example: "Sat, 01 Mar 2031 09:00:00 GMT" },
   "Retry-After": { description: "Seconds to wait before retrying (the limiter's period; the platform does not say when its window resets).", schema: { type: "integer" }, example: 60 },
-  "WWW-Authenticate": { description: "The authentication scheme to use: `Bearer`.", schema: { type: "string" }, example: 'Bearer realm="api"' },
+  "WWW-Authenticate": { description: "The authentication scheme to use: `Bearer` (`HistoryLink` on `GET /api/history-view`).", schema: { type: "string" }, example: 'Bearer realm="api"' },
 };
 
 /** Parameters that mean the same wherever they appear. */
@@ -170,10 +172,11 @@ const editor = { user_id: 2, username: "grace", role: "editor", granted_by: 1, g
 const viewer = { user_id: 3, username: "linus", role: "viewer", granted_by: 1, granted_at: "2031-02-01T10:05:00Z" };
 const createBody = { title: "Design review", description: "Walk through the new onboarding flow.", start_time: "2031-03-01T10:00:00", end_time: "2031-03-01T11:00:00", location: "Room 4", timezone: "Europe/Berlin" };
 const standupBody = { title: "Standup", start_time: "2031-03-03T09:00:00", end_time: "2031-03-03T09:15:00", is_recurring: true, recurrence_pattern: "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10", timezone: "Europe/Berlin" };
+const link = (token: string) => `http://localhost:8787/history#${token}`;
 const changelog: Json[] = [
-  { version: 1, action: "created", changed_by: { id: 1, username: "ada" }, changed_at: "2031-02-01T10:00:00Z", changes: { title: { from: null, to: "Design review" }, start_time: { from: null, to: "2031-03-01T09:00:00Z" }, end_time: { from: null, to: "2031-03-01T10:00:00Z" }, location: { from: null, to: "Room 4" } } },
-  { version: 2, action: "updated", changed_by: { id: 2, username: "grace" }, changed_at: "2031-02-02T08:30:00Z", changes: { location: { from: "Room 4", to: null } } },
-  { version: 3, action: "rolled_back", changed_by: { id: 1, username: "ada" }, changed_at: "2031-02-02T09:00:00Z", changes: { location: { from: null, to: "Room 4" } }, restored_from: 1 },
+  { version: 1, action: "created", changed_by: { id: 1, username: "ada" }, changed_at: "2031-02-01T10:00:00Z", changes: { title: { from: null, to: "Design review" }, start_time: { from: null, to: "2031-03-01T09:00:00Z" }, end_time: { from: null, to: "2031-03-01T10:00:00Z" }, location: { from: null, to: "Room 4" } }, html_url: link("eyJlIjo3LCJ2IjpbImgiLDFdfQ.c2ln") },
+  { version: 2, action: "updated", changed_by: { id: 2, username: "grace" }, changed_at: "2031-02-02T08:30:00Z", changes: { location: { from: "Room 4", to: null } }, html_url: link("eyJlIjo3LCJ2IjpbImgiLDJdfQ.c2ln") },
+  { version: 3, action: "rolled_back", changed_by: { id: 1, username: "ada" }, changed_at: "2031-02-02T09:00:00Z", changes: { location: { from: null, to: "Room 4" } }, restored_from: 1, html_url: link("eyJlIjo3LCJ2IjpbImgiLDNdfQ.c2ln") },
 ];
 const notification = {
   id: 12,
@@ -354,21 +357,21 @@ export const OPERATIONS: Record<string, OperationProse> = {
     description: "Removes a collaborator (owners), or leaves the event (yourself, any role). The creator's entry cannot be removed (422). The removed user is notified with everyone else who had access.",
   },
   listEventChangelog: {
-    description: "Every version of the event, oldest first, with who made it and what changed (`changes`: field → {from, to}); paged like every collection. `Accept: text/html` renders a readable page-history view.",
-    responses: { "200": { "*": one("Created, edited, rolled back", page(changelog)), "text/html": html("The page-history view") } },
+    description: `Every version of the event, oldest first, with who made it and what changed (\`changes\`: field → {from, to}); paged like every collection. \`html_url\` (on the page and on each entry) is a signed link to the HTML view that opens in a plain browser tab, without a bearer header, for ${HISTORY_LINK_TTL_SECONDS / 60} minutes. \`Accept: text/html\` renders the page-history view directly.`,
+    responses: { "200": { "*": one("Created, edited, rolled back", { ...page(changelog), html_url: link("eyJlIjo3LCJ2IjpbImMiXX0.c2ln") }), "text/html": html("The page-history view") } },
   },
   getEventVersion: {
     description: "The event's fields as of one version, with who made it and when. An unknown version, or one of another event: 404. `Accept: text/html` renders the version as a page linked to its neighbours.",
     responses: {
       "200": {
-        "*": one("Version 2", { title: "Design review", description: "Walk through the new onboarding flow.", location: null, start_time: event.start_time, end_time: event.end_time, is_recurring: false, recurrence_pattern: null, timezone: "Europe/Berlin", version: 2, action: "updated", changed_by: { id: 2, username: "grace" }, changed_at: "2031-02-02T08:30:00Z" }),
+        "*": one("Version 2", { title: "Design review", description: "Walk through the new onboarding flow.", location: null, start_time: event.start_time, end_time: event.end_time, is_recurring: false, recurrence_pattern: null, timezone: "Europe/Berlin", version: 2, action: "updated", changed_by: { id: 2, username: "grace" }, changed_at: "2031-02-02T08:30:00Z", html_url: link("eyJlIjo3LCJ2IjpbImgiLDJdfQ.c2ln") }),
         "text/html": html("The version as a page"),
       },
     },
   },
   diffEventVersions: {
     description: "The fields that differ between two versions, in either order (`changes` goes from `v1` to `v2`); a version with itself gives `changes: {}`. `Accept: text/html` renders the two side by side.",
-    responses: { "200": { "*": one("Version 3 against version 2", { event_id: 7, from_version: 3, to_version: 2, changes: { location: { from: "Room 4", to: null } } }), "text/html": html("The two versions side by side") } },
+    responses: { "200": { "*": one("Version 3 against version 2", { event_id: 7, from_version: 3, to_version: 2, changes: { location: { from: "Room 4", to: null } }, html_url: link("eyJlIjo3LCJ2IjpbImQiLDMsMl19.c2ln") }), "text/html": html("The two versions side by side") } },
   },
   rollbackEvent: {
     description: "Writes a new version whose content equals the given one, with `restored_from` in the changelog (owners and editors). It is conflict-checked like an update (409) and takes `If-Match` like one (412). Rolling back to the current content creates no version.",
@@ -456,6 +459,20 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
     problems: { "410": "sync_token_expired" },
   },
+  getHistoryView: {
+    description: `What the page behind an \`html_url\` (\`/history#<token>\`) loads: the history view the link names, as HTML, with links of the same kind to its neighbours. A link works for ${HISTORY_LINK_TTL_SECONDS / 60} minutes, for its user and session, while they can still read the event; a tampered, expired or revoked one is a 401, and one for an event no longer visible a 404. Answers carry \`Cache-Control: no-store\`.`,
+    parameters: { authorization: { description: "`HistoryLink <token>`: the token of the `html_url` (after `#`), which the history page sends.", example: "HistoryLink eyJlIjo3LCJ2IjpbImMiXX0.c2ln" } },
+    responses: { "200": { "text/html": html("The changelog view") } },
+  },
+  getLandingPage: {
+    description: "A page for people: what the API is, and links to the web app, Swagger UI (`/docs`), ReDoc (`/redoc`), the OpenAPI and AsyncAPI documents and health.",
+    responses: { "200": { "text/html": one("The landing page", '<!doctype html><html lang="en"><head><title>Collaborative Event Management API</title></head><body>…<a href="/docs">Swagger UI</a>…</body></html>') } },
+  },
+  getHistoryLinkPage: {
+    description: "The page an `html_url` opens (`/history#<token>`): it reads the token from the fragment, which browsers never send to servers or put in Referer headers, and loads the view from `GET /api/history-view`.",
+    responses: { "200": { "text/html": one("The history page shell", '<!doctype html><html lang="en"><head><title>History</title><script src="/static/history.js" defer></script></head><body>…</body></html>') } },
+  },
+  getFavicon: { description: "The site icon (32×32, ICO); `/static/favicon.svg` is the same picture as SVG." },
   getLiveness: {
     description: "200 while the Worker runs; touches nothing else (also the benchmarks' baseline route).",
     responses: { "200": { "*": one("Running", { status: "ok" }) } },

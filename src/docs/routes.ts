@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { html } from "hono/html";
 import type { AppEnv } from "../env";
-import { notFound } from "../lib/problem";
+import { serveAsset } from "../site/routes";
 
 const swaggerPage = html`<!doctype html>
 <html lang="en">
@@ -62,8 +62,4 @@ export const docsRoutes = new Hono<AppEnv>()
   .get("/docs", (c) => c.html(swaggerPage))
   .get("/redoc", (c) => c.html(redocPage))
   .get("/static/docs/swagger-init.js", (c) => c.body(swaggerInit, 200, { "Content-Type": "text/javascript; charset=utf-8" }))
-  .get("/static/*", async (c) => {
-    const asset = await c.env.ASSETS.fetch(c.req.raw);
-    if (asset.status === 404) throw notFound("file");
-    return asset;
-  });
+  .get("/static/*", serveAsset);
