@@ -19,7 +19,6 @@ const createFeedRoute = createRoute({
   operationId: "createFeed",
   tags,
   summary: "Create a calendar subscription feed",
-  description: `The response's \`url\` (and \`webcal_url\`) holds the feed's secret token and is shown only here and by rotate: only its SHA-256 is stored. A user holds at most ${MAX_FEEDS_PER_USER} feeds (more is a 409 \`feed_limit_reached\`).`,
   ...authenticated(),
   request: { body: { ...bodyOf(FeedCreate, "The feed's name (optional)"), required: false } },
   responses: { 201: bodyOf(FeedSecret, "Created; subscribe to `url`"), ...problemResponses(400, 401, 409, 413, 415, 422, 429) },
@@ -31,7 +30,6 @@ const listFeedsRoute = createRoute({
   operationId: "listFeeds",
   tags,
   summary: "Your feeds, without their secret URLs",
-  description: `At most ${MAX_FEEDS_PER_USER} items, oldest first. \`last_fetched_at\` is recorded at most once per ${FETCH_RECORD_INTERVAL_MS / 60_000} minutes per feed, so it may lag the newest fetch by that much.`,
   ...authenticated({ sessionCheck: "first-batch" }),
   responses: { 200: bodyOf(FeedList, "Your feeds"), ...problemResponses(401) },
 });
@@ -83,9 +81,6 @@ const fetchRoute = createRoute({
   tags,
   security: PUBLIC,
   summary: "A calendar feed (iCalendar), for apps that cannot send a bearer token",
-  description:
-    `No authentication: the URL's token is the credential. The calendar holds every event the feed's user can see now that still runs after midnight UTC ${FEED_WINDOW_DAYS} days ago, and every later one (series as RRULE, so an endless series is one VEVENT), at most ${MAX_FEED_EVENTS} events (the earliest-starting). ` +
-    `A rotated or deleted feed's URL is 410 Gone (Thunderbird then stops polling); a token never issued is 404. ETag and Last-Modified answer If-None-Match and If-Modified-Since with 304; HEAD works. Each feed may be fetched 30 times a minute (429 with Retry-After past that).`,
   request: {
     params: z.object({ file: z.string().regex(/^[A-Za-z0-9_-]{1,100}\.ics$/).openapi({ param: { in: "path", required: true }, example: "3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics" }) }),
     headers: z.object({

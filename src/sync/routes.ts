@@ -31,7 +31,6 @@ const syncRoute = createRoute({
   operationId: "syncEvents",
   tags,
   summary: "Everything you can see, or what changed since a sync token",
-  description: `Without \`sync_token\`: every event, as \`GET /api/events\` lists them. With it: each event changed since, once, by latest change; \`deleted\` when gone or revoked. Page with \`cursor\` alone; the last page has \`next_sync_token\`. Tokens last ${SYNC_TOKEN_RETENTION_DEFAULT_SECONDS / 86_400} days; past that, tampered or foreign: 410.`,
   ...authenticated({ sessionCheck: "first-batch" }),
   request: {
     query: PageQuery.extend({

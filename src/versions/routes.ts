@@ -21,7 +21,9 @@ const HtmlUrl = z.string().openapi({
   description: "A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).",
   example: "http://localhost:8787/history#<token>",
 });
-const ChangesSchema = z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).openapi("FieldChanges");
+// What an event field holds; `null` on either side of a change is "absent" (a creation's `from`).
+const FieldValue = z.union([z.string(), z.number(), z.boolean(), z.null()]).openapi("FieldValue");
+const ChangesSchema = z.record(z.string(), z.object({ from: FieldValue, to: FieldValue })).openapi("FieldChanges");
 const Attribution = z.object({ id: z.number().int(), username: z.string() });
 const ChangelogEntry = z
   .object({
@@ -189,7 +191,6 @@ const historyViewRoute = createRoute({
   operationId: "getHistoryView",
   tags,
   summary: "The history page of a signed link",
-  description: `For \`/history#<token>\` (an \`html_url\`). A link works for ${HISTORY_LINK_TTL_SECONDS / 60} minutes, for its user and session, while they can read the event.`,
   security: [],
   request: {
     headers: z.object({
