@@ -12,10 +12,28 @@ const Window = z.object({
   end: z.string().max(64).openapi({ param: { in: "query" } }),
 });
 
-const OccurrenceList = z.object({ items: z.array(z.object({ start_time: Timestamp, end_time: Timestamp })) }).openapi("Occurrences");
+const originalStart = Timestamp;
+const isException = z.literal(true).optional();
+const OccurrenceList = z
+  .object({
+    items: z.array(
+      z.object({
+        start_time: Timestamp,
+        end_time: Timestamp,
+        original_start: originalStart,
+        is_exception: isException,
+        title: z.string().optional(),
+        description: z.string().optional(),
+        location: z.string().nullable().optional(),
+      }),
+    ),
+  })
+  .openapi("Occurrences");
 const AgendaPage = z
   .object({
-    items: z.array(z.object({ event_id: z.number().int(), title: z.string(), start_time: Timestamp, end_time: Timestamp, my_role: z.enum(ROLES) })),
+    items: z.array(
+      z.object({ event_id: z.number().int(), title: z.string(), start_time: Timestamp, end_time: Timestamp, original_start: originalStart, is_exception: isException, my_role: z.enum(ROLES) }),
+    ),
     next_cursor: z.string().nullable(),
   })
   .openapi("AgendaPage");

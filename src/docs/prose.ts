@@ -17,6 +17,8 @@ import { MAX_COLLABORATORS } from "../sharing/schemas";
 import { FEED_WINDOW_DAYS, FETCH_RECORD_INTERVAL_MS, MAX_FEED_EVENTS, MAX_FEEDS_PER_USER } from "../feeds/service";
 import { SYNC_TOKEN_RETENTION_DEFAULT_SECONDS } from "../sync/token";
 import { HISTORY_LINK_TTL_SECONDS } from "../versions/links";
+import { MAX_IMPORT_EVENTS } from "../ical/read";
+import { MAX_EXCEPTIONS } from "../exceptions/model";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 /** Named examples of one media type, as OpenAPI's `examples` map. */
@@ -95,6 +97,7 @@ export const SERVERS = [{ url: "/", description: "The Worker that serves this do
 export const TAGS = [
   { name: "Auth", description: "Accounts and sessions: short-lived JWT access tokens, single-use rotating refresh tokens, logout and password change revoke at once." },
   { name: "Events", description: "Events with conflict detection per owner (occurrences included), keyset-paged lists with search, conditional requests (ETag, If-Match, If-None-Match) and all-or-nothing batches." },
+  { name: "Exceptions", description: "Single occurrences of a series, named by their original start: move, change or cancel one, or split the series there (this and following)." },
   { name: "Sharing", description: "Roles on an event: owner, editor, viewer. Owners share and change roles; anyone may leave." },
   { name: "Versions", description: "Every change is a version: the changelog, snapshots, diffs between any two versions, and rollback as a new version. `Accept: text/html` renders readable pages." },
   { name: "Calendar", description: "Occurrences of recurring events (RFC 5545 rules) and the agenda across every event you can see." },
@@ -167,6 +170,7 @@ const event = {
 };
 const standup = { ...event, id: 8, title: "Standup", description: "", start_time: "2031-03-03T08:00:00Z", end_time: "2031-03-03T08:15:00Z", location: null, is_recurring: true, recurrence_pattern: "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10", timezone: "Europe/Berlin" };
 const moved = { ...event, version: 2, start_time: "2031-03-01T10:00:00Z", end_time: "2031-03-01T11:00:00Z", updated_at: "2031-02-02T08:30:00Z" };
+const exceptionMoved = { original_start: "2031-03-10T08:00:00Z", cancelled: false, start_time: "2031-03-10T09:00:00Z", end_time: "2031-03-10T09:15:00Z" };
 const owner = { user_id: 1, username: "ada", role: "owner", granted_by: 1, granted_at: "2031-02-01T10:00:00Z" };
 const editor = { user_id: 2, username: "grace", role: "editor", granted_by: 1, granted_at: "2031-02-01T10:05:00Z" };
 const viewer = { user_id: 3, username: "linus", role: "viewer", granted_by: 1, granted_at: "2031-02-01T10:05:00Z" };
@@ -309,7 +313,7 @@ export const OPERATIONS: Record<string, OperationProse> = {
   getEvent: {
     description: "One event with its `permissions`. The `ETag` is strong and changes whenever this body would: a content change (`version`), a share, a role change or a revocation (`permissions`), or your `my_role`; JSON and MessagePack have different tags. `If-None-Match` (a list, or `*`; weak comparison) answers 304 with the ETag when one matches. `?at=` gives the event as it was at that instant (its `permissions` are today's), without an ETag; before the event existed: 404.",
     parameters: { at: { description: "An instant (ISO 8601); the event as it was then.", example: "2031-02-02T08:00:00Z" } },
-    responses: { "200": { "*": one("The event and who has access", { ...event, permissions: [owner, editor] }), "text/calendar": calendar("The event as a calendar", [vevent]) } },
+    responses: { "200": { "*": one("The event and who has access", { ...event, exceptions: [], permissions: [owner, editor] }), "text/calendar": calendar("The event as a calendar", [vevent]) } },
   },
   updateEvent: {
     description: "Changes any subset of the writable fields; fields not sent are unchanged and `null` clears an optional one. A change that changes nothing creates no version. Owners and editors. Moving the event in time is conflict-checked against the owner's calendar, whoever moves it (409). `If-Match` makes the write conditional: a mismatch is 412 with `current`; of concurrent writers with the same `If-Match` exactly one succeeds. The answer carries the ETag that `GET /api/events/{id}` now gives.",
@@ -384,7 +388,7 @@ export const OPERATIONS: Record<string, OperationProse> = {
   listEventOccurrences: {
     description: `Every occurrence whose [start, end) meets the window (at most ${MAX_WINDOW_DAYS} days), by start, computed in the event's time zone (09:00 Berlin stays 09:00 across daylight-saving changes). A series has at most one occurrence a day, so the widest window gives at most ${MAX_WINDOW_DAYS + 1} items and the list is not paged. The work is proportional to the window, however long ago the series started. Occurrences that would end after 9999-12-31T23:59:59Z are not part of a series.`,
     parameters: { end: { description: `Window end, exclusive: after \`start\`, at most ${MAX_WINDOW_DAYS} days later.`, example: "2031-04-01T00:00:00Z" } },
-    responses: { "200": { "*": one("A weekly standup in March", { items: [{ start_time: "2031-03-03T08:00:00Z", end_time: "2031-03-03T08:15:00Z" }, { start_time: "2031-03-05T08:00:00Z", end_time: "2031-03-05T08:15:00Z" }] }) } },
+    responses: { "200": { "*": one("A weekly standup in March", { items: [{ start_time: "2031-03-03T08:00:00Z", end_time: "2031-03-03T08:15:00Z", original_start: "2031-03-03T08:00:00Z" }, { start_time: "2031-03-05T09:00:00Z", end_time: "2031-03-05T09:15:00Z", original_start: "2031-03-05T08:00:00Z", is_exception: true }] }) } },
   },
   listAgenda: {
     description: `Every occurrence of your own and shared events in [start, end) (at most ${MAX_WINDOW_DAYS} days), ordered by start, then event id, paged by \`cursor\`. Each page does bounded work: events spanning more than a day (series, multi-day events) that still run at the page's position are merged lazily from that position, at most ${MAX_AGENDA_SERIES} of them (more is a 422 naming \`start\`), with at most ${AGENDA_BUDGET} expansion steps (more is a 422 naming \`end\`: narrow the window).`,
@@ -392,8 +396,8 @@ export const OPERATIONS: Record<string, OperationProse> = {
     responses: {
       "200": {
         "*": one("Two occurrences", page([
-          { event_id: 7, title: "Design review", start_time: "2031-03-01T09:00:00Z", end_time: "2031-03-01T10:00:00Z", my_role: "owner" },
-          { event_id: 8, title: "Standup", start_time: "2031-03-03T08:00:00Z", end_time: "2031-03-03T08:15:00Z", my_role: "editor" },
+          { event_id: 7, title: "Design review", start_time: "2031-03-01T09:00:00Z", end_time: "2031-03-01T10:00:00Z", original_start: "2031-03-01T09:00:00Z", my_role: "owner" },
+          { event_id: 8, title: "Standup", start_time: "2031-03-03T08:00:00Z", end_time: "2031-03-03T08:15:00Z", original_start: "2031-03-03T08:00:00Z", my_role: "editor" },
         ])),
       },
     },
@@ -463,6 +467,46 @@ export const OPERATIONS: Record<string, OperationProse> = {
     description: `What the page behind an \`html_url\` (\`/history#<token>\`) loads: the history view the link names, as HTML, with links of the same kind to its neighbours. A link works for ${HISTORY_LINK_TTL_SECONDS / 60} minutes, for its user and session, while they can still read the event; a tampered, expired or revoked one is a 401, and one for an event no longer visible a 404. Answers carry \`Cache-Control: no-store\`.`,
     parameters: { authorization: { description: "`HistoryLink <token>`: the token of the `html_url` (after `#`), which the history page sends.", example: "HistoryLink eyJlIjo3LCJ2IjpbImMiXX0.c2ln" } },
     responses: { "200": { "text/html": html("The changelog view") } },
+  },
+  importEvents: {
+    description: `Imports an iCalendar file (\`Content-Type: text/calendar\`, RFC 5545, UTF-8, at most 1 MiB): each VEVENT without RECURRENCE-ID becomes one event (\`index\` counts them from 0 in file order) with its RRULE, its TZID (an IANA name, or one ending in one) and its EXDATEs as cancelled occurrences; a VEVENT with the same UID and a RECURRENCE-ID becomes a changed occurrence. 1..${MAX_IMPORT_EVENTS} events, with the batch's semantics: any invalid item (422) or overlap (409) creates nothing, each error naming its \`index\`. Malformed text is 400; a file with no VEVENT, too many, an invalid date or a series in an unknown zone is 422. \`warnings\` lists what was dropped (alarms, attendees, other properties, rules outside the supported grammar).`,
+    request: { "text/calendar": calendar("A file with one event", [vevent]) },
+    responses: {
+      "201": { "*": one("Created, with what was dropped", { events: [event], warnings: [{ index: 0, property: "VALARM", message: "Alarms are not kept." }] }) },
+      "409": { "*": { conflict: { summary: "Item 1 overlaps item 0", value: PROBLEM_EXAMPLES.batchConflict } } },
+    },
+  },
+  listEventExceptions: {
+    description: "The series' changed and cancelled occurrences, by original start; each names only what it overrides. A one-off event has none.",
+    responses: { "200": { "*": one("One moved, one cancelled", { items: [exceptionMoved, { original_start: "2031-03-17T08:00:00Z", cancelled: true }] }) } },
+  },
+  updateOccurrence: {
+    description: `Changes one occurrence (\`scope=this\`, the default: title, description, location, start_time, end_time) or splits the series there (\`scope=following\`: any writable field; the series ends before \`original_start\` and a new event, \`following\`, starts there with the changes and the same permissions, in one batch). A moved occurrence is conflict-checked like an update (409); every change is a new version of the series, so \`If-Match\` works as on the event (412) and the answer carries the series' new ETag. An \`original_start\` that is not an occurrence, or a one-off event: 404. A series holds at most ${MAX_EXCEPTIONS} exceptions.`,
+    parameters: {
+      original_start: { description: "The occurrence's original start (ISO 8601 UTC), as `original_start` in occurrences and the agenda; it keeps naming the occurrence after a move.", example: "2031-03-10T08:00:00Z" },
+      scope: { description: "`this` (default): this occurrence only. `following`: split the series here.", example: "this" },
+      "if-match": { description: "The series' ETag, a list of them, or `*`; a mismatch is 412 with `current`.", example: '"3-2b9CwD8mJ1x0aP4qLk7Z"' },
+    },
+    request: { "*": { move: { summary: "Move one standup an hour later", value: { start_time: "2031-03-10T10:00:00", end_time: "2031-03-10T10:15:00" } }, rename: { summary: "Rename it (or, with scope=following, every later one)", value: { title: "Standup (demo day)" } } } },
+    responses: {
+      "200": {
+        "*": {
+          occurrence: { summary: "scope=this: the occurrence", value: { event_id: 8, original_start: "2031-03-10T08:00:00Z", start_time: "2031-03-10T09:00:00Z", end_time: "2031-03-10T09:15:00Z", title: "Standup", description: "", location: null, cancelled: false, is_exception: true } },
+          split: { summary: "scope=following: both halves", value: { series: { ...standup, version: 2, recurrence_pattern: "FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20310310T075959Z" }, following: { ...standup, id: 9, title: "Standup (demo day)", start_time: "2031-03-10T08:00:00Z", end_time: "2031-03-10T08:15:00Z", recurrence_pattern: "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=6" } } },
+        },
+      },
+      "409": { "*": { conflict: { summary: "Moved onto another event", value: PROBLEM_EXAMPLES.conflict } } },
+      "412": { "*": { stale: { summary: "Someone changed the series first", value: PROBLEM_EXAMPLES.stale } } },
+    },
+  },
+  cancelOccurrence: {
+    description: "Cancels one occurrence of a series (owners and editors): it frees its slot, and occurrences, the agenda and feeds leave it out. A new version of the series; `If-Match` as on the event (412).",
+    parameters: { original_start: { description: "The occurrence's original start (ISO 8601 UTC).", example: "2031-03-17T08:00:00Z" } },
+    responses: { "412": { "*": { stale: { summary: "Someone changed the series first", value: PROBLEM_EXAMPLES.stale } } } },
+  },
+  getAsyncApiDocument: {
+    description: "The AsyncAPI 3 document of `GET /ws/notifications`: every frame both ways (hello, notification, replay paging, auth and auth_ok, ping and pong, errors), close codes and the MessagePack variant. A static file of the deployment.",
+    responses: { "200": { "*": one("The document (abridged)", { asyncapi: "3.0.0", info: { title: "Collaborative Event Management API: notifications", version: "1.0.0" } }) } },
   },
   getLandingPage: {
     description: "A page for people: what the API is, and links to the web app, Swagger UI (`/docs`), ReDoc (`/redoc`), the OpenAPI and AsyncAPI documents and health.",

@@ -103,31 +103,40 @@ export const EventSchema = z
     is_recurring: z.boolean(),
     recurrence_pattern: z.string().nullable(),
     timezone: z.string(),
+    split_from: z.number().int().optional().openapi({ description: "The series this one was split off" }),
     owner_id: z.number().int(),
     version: z.number().int(),
     created_at: Timestamp,
     updated_at: Timestamp,
     my_role: z.enum(ROLES),
+    dropped_exceptions: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: "Exceptions the write dropped (original starts)" }),
   })
   .openapi("Event");
 
-export const EventDetailSchema = EventSchema.extend({ permissions: z.array(PermissionSchema) }).openapi("EventDetail");
+/** One changed occurrence of a series (see src/exceptions). */
+export const ExceptionSchema = z
+  .object({
+    original_start: Timestamp,
+    cancelled: z.boolean(),
+    title: z.string().optional(),
+    description: z.string().optional(),
+    location: z.string().nullable().optional(),
+    start_time: Timestamp.optional(),
+    end_time: Timestamp.optional(),
+  })
+  .openapi("Exception");
+
+export const EventDetailSchema = EventSchema.extend({ exceptions: z.array(ExceptionSchema), permissions: z.array(PermissionSchema) }).openapi("EventDetail");
 
 export const EventPage = z.object({ items: z.array(EventSchema), next_cursor: z.string().nullable() }).openapi("EventPage");
 
 export const EventListQuery = PageQuery.extend({
-  start: z.string().max(64).optional().openapi({ param: { in: "query" }, description: "Events that intersect [start, end)" }),
+  start: z.string().max(64).optional().openapi({ param: { in: "query" } }),
   end: z.string().max(64).optional().openapi({ param: { in: "query" } }),
-  q: z
-    .string()
-    .max(200)
-    .optional()
-    .openapi({
-      param: { in: "query" },
-      description:
-        "Substring of title, description or location, case-insensitive over all of Unicode (simple case folding: `café` finds `CAFÉ`, `σοφία` finds `ΣΟΦΊΑ`, `ß` and `ẞ` match each other but not `ss`; Turkish `İ`/`ı` match `i`; accents are not ignored). " +
-        "A page examines at most 300 of your events after the cursor, whatever the query's length, so it may hold fewer than `limit` items, even none, while `next_cursor` is not null: keep paging until it is null.",
-    }),
+  q: z.string().max(200).optional().openapi({ param: { in: "query" } }),
   role: RoleInput.optional().openapi({ param: { in: "query" } }),
 });
 

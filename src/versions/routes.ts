@@ -3,7 +3,7 @@ import * as z from "../lib/zod";
 import type { Context } from "hono";
 import { accepts } from "hono/accepts";
 import { accessQuery, checkAccess } from "../events/policy";
-import { conflictResponse, EventSchema, preconditionResponse } from "../events/schemas";
+import { conflictResponse, EventSchema, ExceptionSchema, preconditionResponse } from "../events/schemas";
 import type { AppEnv, SessionClaims } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { MSGPACK_TYPES, prefersMsgpack } from "../lib/formats";
@@ -21,8 +21,8 @@ const HtmlUrl = z.string().openapi({
   description: "A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).",
   example: "http://localhost:8787/history#<token>",
 });
-// What an event field holds; `null` on either side of a change is "absent" (a creation's `from`).
-const FieldValue = z.union([z.string(), z.number(), z.boolean(), z.null()]).openapi("FieldValue");
+// What an event field holds (`exceptions`: the list); `null` on either side is "absent" (a creation's `from`).
+const FieldValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(ExceptionSchema)]).openapi("FieldValue");
 const ChangesSchema = z.record(z.string(), z.object({ from: FieldValue, to: FieldValue })).openapi("FieldChanges");
 const Attribution = z.object({ id: z.number().int(), username: z.string() });
 const ChangelogEntry = z
