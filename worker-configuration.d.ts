@@ -9,6 +9,7 @@ interface __BaseEnv_Env {
 	WRITE_LIMITER: RateLimit;
 	LOOKUP_LIMITER: RateLimit;
 	REFRESH_LIMITER: RateLimit;
+	FEED_LIMITER: RateLimit;
 	ASSETS: Fetcher;
 	RATE_LIMITS: string;
 	CORS_ORIGINS: string;

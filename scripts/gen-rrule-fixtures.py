@@ -107,6 +107,44 @@ CASES = [
     case("02:30 Sydney on the first Sunday of April is ambiguous", "FREQ=YEARLY;BYMONTH=4;BYDAY=1SU", SYD, "2024-04-07T02:30:00", ("2024-01-01", "2060-01-01")),
     case("02:30 Berlin on the last Sunday of March and October", "FREQ=YEARLY;BYMONTH=3,10;BYDAY=-1SU", BER, "2024-10-27T02:30:00", ("2024-01-01", "2060-01-01")),
     case("yearly across Santiago's southern DST", "FREQ=YEARLY;BYMONTH=1,4,7,9,10;BYMONTHDAY=5", "America/Santiago", "2024-01-05T00:30:00", ("2024-01-01", "2050-01-01")),
+    # BYSETPOS. (Weekly cases start on WKST: dateutil begins the first week at DTSTART, so a
+    # position counted in it differs from RFC 5545's whole week, which we follow.)
+    case("the last weekday of the month", "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", BER, "2024-01-31T17:00:00", ("2024-01-01", "2027-01-01")),
+    case("the last weekday of the month in New York mornings", "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", NY, "2024-01-31T09:00:00", ("2024-01-01", "2027-01-01")),
+    case("the last weekday of the month, 10 times, in UTC", "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=10", "UTC", "2025-05-30T12:00:00", ("2025-01-01", "2027-01-01")),
+    case("the first weekday of the month", "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1", "UTC", "2024-01-01T08:00:00", ("2024-01-01", "2027-01-01")),
+    case("the second-to-last weekday of the month", "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-2", NY, "2024-01-30T10:00:00", ("2024-01-01", "2027-01-01")),
+    case("RFC 5545 third Tuesday, Wednesday or Thursday, three times", "FREQ=MONTHLY;COUNT=3;BYDAY=TU,WE,TH;BYSETPOS=3", NY, "1997-09-04T09:00:00", ("1997-01-01", "1999-01-01")),
+    case("the first and last weekend day of every other month", "FREQ=MONTHLY;INTERVAL=2;BYDAY=SA,SU;BYSETPOS=1,-1", BER, "2024-01-06T10:00:00", ("2024-01-01", "2028-01-01")),
+    case("the middle one of the 1st, 15th and last day", "FREQ=MONTHLY;BYMONTHDAY=1,15,-1;BYSETPOS=2", "UTC", "2024-01-15T12:00:00", ("2024-01-01", "2027-01-01")),
+    case("the second and last Friday until a floating date-time", "FREQ=MONTHLY;BYDAY=FR;BYSETPOS=2,-1;UNTIL=20261127T090000", BER, "2024-01-12T09:00:00", ("2024-01-01", "2028-01-01")),
+    case("the last weekday of the year", "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", NY, "2024-12-31T16:00:00", ("2024-01-01", "2060-01-01")),
+    case("the later of the last Sundays of March and October", "FREQ=YEARLY;BYMONTH=3,10;BYDAY=-1SU;BYSETPOS=-1", BER, "2024-10-27T10:00:00", ("2024-01-01", "2060-01-01")),
+    case("the last of Monday, Wednesday and Friday each week", "FREQ=WEEKLY;BYDAY=MO,WE,FR;BYSETPOS=-1", BER, "2024-01-01T09:00:00", ("2024-01-01", "2025-06-01")),
+    case("the first of Sunday, Monday and Saturday with weeks from Sunday", "FREQ=WEEKLY;INTERVAL=2;BYDAY=SU,MO,SA;BYSETPOS=1,3;WKST=SU", NY, "2024-01-07T11:00:00", ("2024-01-01", "2026-01-01")),
+    case("daily BYSETPOS=1 keeps the day's one candidate", "FREQ=DAILY;BYDAY=MO,FR;BYSETPOS=1;COUNT=30", NY, "2025-02-03T08:00:00", ("2025-01-01", "2027-01-01")),
+    # BYWEEKNO (week 1 is the first with four days in the year, counted from WKST).
+    case("RFC 5545 Monday of week 20", "FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO", NY, "1997-05-12T09:00:00", ("1997-01-01", "2030-01-01")),
+    case("Monday of week 1, often in December", "FREQ=YEARLY;BYWEEKNO=1;BYDAY=MO", "UTC", "2024-01-01T09:00:00", ("2024-01-01", "2050-01-01")),
+    case("Thursday of week 53 only in years that have one", "FREQ=YEARLY;BYWEEKNO=53;BYDAY=TH", BER, "2026-12-31T09:00:00", ("2024-01-01", "2060-01-01")),
+    case("the weekend of week 53 that lies in January", "FREQ=YEARLY;BYWEEKNO=53;BYDAY=FR,SA,SU", BER, "2026-01-02T18:00:00", ("2024-01-01", "2039-01-01")),
+    case("Sunday of week 1 with weeks from Monday", "FREQ=YEARLY;BYWEEKNO=1;BYDAY=SU;WKST=MO", NY, "2024-01-07T10:00:00", ("2024-01-01", "2050-01-01")),
+    case("Sunday of week 1 with weeks from Sunday", "FREQ=YEARLY;BYWEEKNO=1;BYDAY=SU;WKST=SU", NY, "2023-12-31T10:00:00", ("2023-01-01", "2050-01-01")),
+    case("Monday of the last week", "FREQ=YEARLY;BYWEEKNO=-1;BYDAY=MO", BER, "2024-12-23T09:00:00", ("2024-01-01", "2060-01-01")),
+    case("every day of week 10, across the New York spring change", "FREQ=YEARLY;BYWEEKNO=10", NY, "2024-03-04T07:00:00", ("2024-01-01", "2040-01-01")),
+    case("Mondays and Fridays of weeks 1 and 2 that lie in January", "FREQ=YEARLY;BYWEEKNO=1,2;BYMONTH=1;BYDAY=MO,FR", "UTC", "2024-01-01T09:00:00", ("2024-01-01", "2050-01-01")),
+    case("Sundays of weeks 13, 43 and 44 at 02:30 Berlin hit both changes", "FREQ=YEARLY;BYWEEKNO=13,43,44;BYDAY=SU", BER, "2024-01-07T02:30:00", ("2024-01-01", "2060-01-01")),
+    # BYYEARDAY.
+    case("RFC 5545 days 1, 100 and 200 every third year", "FREQ=YEARLY;INTERVAL=3;COUNT=10;BYYEARDAY=1,100,200", NY, "1997-01-01T09:00:00", ("1997-01-01", "2030-01-01")),
+    case("the last day of the year", "FREQ=YEARLY;BYYEARDAY=-1", BER, "2024-12-31T20:00:00", ("2024-01-01", "2060-01-01")),
+    case("day 366 only in leap years", "FREQ=YEARLY;BYYEARDAY=366", "UTC", "2024-12-31T12:00:00", ("2024-01-01", "2070-01-01")),
+    case("day -366 is January 1st of leap years", "FREQ=YEARLY;BYYEARDAY=-366", NY, "2024-01-01T12:00:00", ("2024-01-01", "2070-01-01")),
+    case("day 60 is Feb 29 in leap years and March 1st otherwise", "FREQ=YEARLY;BYYEARDAY=60", BER, "2024-02-29T09:00:00", ("2024-01-01", "2040-01-01")),
+    case("the first Monday of the year from the first seven days", "FREQ=YEARLY;BYYEARDAY=1,2,3,4,5,6,7;BYDAY=MO", NY, "2024-01-01T09:00:00", ("2024-01-01", "2050-01-01")),
+    case("the last Friday of the year's last ten days", "FREQ=YEARLY;BYYEARDAY=-1,-2,-3,-4,-5,-6,-7,-8,-9,-10;BYMONTH=12;BYDAY=FR;BYSETPOS=-1", "UTC", "2024-12-27T15:00:00", ("2024-01-01", "2050-01-01")),
+    case("days 85 to 95 at 02:30 Berlin cross the spring gap", "FREQ=YEARLY;BYYEARDAY=85,86,87,88,89,90,91,92,93,94,95", BER, "2024-03-25T02:30:00", ("2024-01-01", "2036-01-01")),
+    case("days -62 to -58 at 01:30 New York include the November repeat", "FREQ=YEARLY;BYYEARDAY=-62,-61,-60,-59,-58", NY, "2024-10-31T01:30:00", ("2024-01-01", "2036-01-01")),
+    case("year days that are also in week 1", "FREQ=YEARLY;BYWEEKNO=1;BYYEARDAY=1,2,3,-1,-2,-3", "UTC", "2024-01-01T09:00:00", ("2024-01-01", "2050-01-01")),
 ]
 
 
@@ -130,6 +168,31 @@ def rfc_to_utc(naive, zone):
         return min(candidates)
     before = (naive - dt.timedelta(days=1)).replace(tzinfo=zone).utcoffset()
     return (naive - before).replace(tzinfo=UTC)
+
+
+def week_one_start(year, wkst):
+    """First day of week 1 with weeks from `wkst` (0 = MO): the week holding January 4th (ISO 8601 for MO)."""
+    jan4 = dt.date(year, 1, 4)
+    return jan4 - dt.timedelta(days=(jan4.weekday() - wkst) % 7)
+
+
+def check_week_numbers(spec, occurrences):
+    """dateutil 2.9 puts January days in last year's week 53 when that year has 52 weeks (its
+    `lnumweeks` for the year before is wrong, e.g. 2039-01-01 in week 53 of 2038); stop rather than
+    commit such output. Each occurrence must lie in a week BYWEEKNO names."""
+    parts = dict(part.split("=", 1) for part in spec["pattern"].upper().split(";") if "=" in part)
+    if "BYWEEKNO" not in parts:
+        return
+    wkst = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"].index(parts.get("WKST", "MO"))
+    wanted = [int(n) for n in parts["BYWEEKNO"].split(",")]
+    for occurrence in occurrences:
+        day = occurrence.date()
+        year = day.year + 1 if day >= week_one_start(day.year + 1, wkst) else day.year if day >= week_one_start(day.year, wkst) else day.year - 1
+        start = week_one_start(year, wkst)
+        weeks = (week_one_start(year + 1, wkst) - start).days // 7
+        week = (day - start).days // 7 + 1
+        if week not in wanted and week - weeks - 1 not in wanted:
+            sys.exit(f"{spec['name']}: dateutil gives {day}, which is in week {week} of {year}; narrow the window")
 
 
 def dateutil_pattern(pattern, zone):
@@ -174,6 +237,7 @@ def expand(spec):
             sys.exit(f"{spec['name']}: more than {MAX_PER_CASE} occurrences; narrow the window")
     if not expected:
         sys.exit(f"{spec['name']}: no occurrences in the window")
+    check_week_numbers(spec, [dt.datetime.fromisoformat(e.replace("Z", "+00:00")).astimezone(zone) for e in expected])
     return expected
 
 

@@ -4,10 +4,13 @@ declare global {
   interface Env {
     /** HS256 signing key, at least 32 bytes. A secret (`wrangler secret put JWT_SECRET`), never a var. */
     JWT_SECRET?: string;
+    /** Seconds a sync token stays valid (default 7 days; see src/sync/token.ts). */
+    SYNC_TOKEN_RETENTION_SECONDS?: string;
   }
   namespace Cloudflare {
     interface Env {
       JWT_SECRET?: string;
+      SYNC_TOKEN_RETENTION_SECONDS?: string;
     }
   }
 }

@@ -3,3 +3,9 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }
 }
+
+/** Fixture files imported as text (Vite's `?raw`). */
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

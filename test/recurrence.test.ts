@@ -39,7 +39,7 @@ function parseError(pattern: string) {
 
 describe("expansion matches python-dateutil (test/fixtures/rrule-cases.json)", () => {
   it("has enough cases", () => {
-    expect(cases.length).toBeGreaterThanOrEqual(45);
+    expect(cases.length).toBeGreaterThanOrEqual(74);
   });
 
   for (const c of cases) {
@@ -70,8 +70,26 @@ describe("parseRecurrence", () => {
     expect(ruleOf("FREQ=DAILY;UNTIL=20250410", "Europe/Berlin").until).toBe(at("2025-04-10T22:00:00Z") - 1);
   });
 
-  it("names BYSETPOS as unsupported", () => {
-    expect(parseError("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1").part).toBe("BYSETPOS");
+  it("reads BYSETPOS, BYWEEKNO and BYYEARDAY with negative values", () => {
+    expect(ruleOf("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1,1", "UTC").bySetPos).toEqual([-1, 1]);
+    expect(ruleOf("FREQ=YEARLY;BYWEEKNO=1,-1,53;BYDAY=MO", "UTC").byWeekNo).toEqual([1, -1, 53]);
+    expect(ruleOf("FREQ=YEARLY;BYYEARDAY=+1,-366,366,1", "UTC").byYearDay).toEqual([1, -366, 366]);
+  });
+
+  it.each([
+    ["FREQ=MONTHLY;BYDAY=MO;BYSETPOS=0", "BYSETPOS", "BYSETPOS items must be 1..366 or -366..-1, not \"0\"."],
+    ["FREQ=MONTHLY;BYDAY=MO;BYSETPOS=367", "BYSETPOS", "BYSETPOS items must be 1..366 or -366..-1, not \"367\"."],
+    ["FREQ=MONTHLY;BYSETPOS=1", "BYSETPOS", "BYSETPOS picks from the days other parts give; use it with BYDAY, BYMONTHDAY, BYMONTH, BYYEARDAY or BYWEEKNO."],
+    ["FREQ=YEARLY;BYWEEKNO=54", "BYWEEKNO", "BYWEEKNO items must be 1..53 or -53..-1, not \"54\"."],
+    ["FREQ=YEARLY;BYWEEKNO=0", "BYWEEKNO", "BYWEEKNO items must be 1..53 or -53..-1, not \"0\"."],
+    ["FREQ=MONTHLY;BYWEEKNO=1", "BYWEEKNO", "BYWEEKNO needs FREQ=YEARLY."],
+    ["FREQ=YEARLY;BYWEEKNO=20;BYDAY=1MO", "BYDAY", "Numbered weekdays like \"1MO\" cannot be used with BYWEEKNO."],
+    ["FREQ=YEARLY;BYYEARDAY=367", "BYYEARDAY", "BYYEARDAY items must be 1..366 or -366..-1, not \"367\"."],
+    ["FREQ=YEARLY;BYYEARDAY=-0", "BYYEARDAY", "BYYEARDAY items must be 1..366 or -366..-1, not \"-0\"."],
+    ["FREQ=YEARLY;BYYEARDAY=1,,2", "BYYEARDAY", "BYYEARDAY has an empty item."],
+    ["FREQ=DAILY;BYYEARDAY=1", "BYYEARDAY", "BYYEARDAY needs FREQ=YEARLY."],
+  ])("refuses %s, naming %s", (pattern, part, message) => {
+    expect(parseError(pattern)).toEqual({ ok: false, part, message });
   });
 
   it("refuses COUNT together with UNTIL", () => {
@@ -222,6 +240,28 @@ describe("occurrencesBetween", () => {
     const weekly = series("weekly", "UTC", "2025-01-01T23:00", 120);
     expect(occurrencesBetween(weekly, at("2025-01-09T00:30:00Z"), at("2025-01-09T01:00:00Z")).map((o) => formatUtc(o.start))).toEqual(["2025-01-08T23:00:00Z"]);
     expect(occurrencesBetween(weekly, at("2025-01-09T01:00:00Z"), at("2025-01-15T23:00:00Z"))).toEqual([]);
+  });
+});
+
+describe("BYSETPOS, BYWEEKNO and BYYEARDAY where dateutil differs", () => {
+  const days = (spec: SeriesSpec, from: string, to: string) => occurrencesBetween(spec, at(from), at(to)).map((o) => formatUtc(o.start).slice(0, 10));
+
+  it("counts BYSETPOS in DTSTART's whole week, not from DTSTART on (dateutil starts that week at DTSTART)", () => {
+    // Weeks from Monday; DTSTART is a Wednesday. The first of Monday and Friday in that week is the
+    // Monday before DTSTART, so the first week has no occurrence; dateutil would give that Friday.
+    const spec = series("FREQ=WEEKLY;BYDAY=MO,FR;BYSETPOS=1", "UTC", "2025-01-08T09:00");
+    expect(days(spec, "2025-01-01T00:00:00Z", "2025-01-25T00:00:00Z")).toEqual(["2025-01-13", "2025-01-20"]);
+  });
+
+  it("puts January days of a 52-week year's successor in week 52, not 53 (dateutil 2.9 gives 2039-01-01)", () => {
+    const spec = series("FREQ=YEARLY;BYWEEKNO=53;BYDAY=FR,SA,SU", "UTC", "2026-01-02T18:00");
+    expect(days(spec, "2037-06-01T00:00:00Z", "2040-06-01T00:00:00Z")).toEqual(["2038-01-01", "2038-01-02", "2038-01-03"]);
+    const lastWeek = series("FREQ=YEARLY;BYWEEKNO=-1;BYDAY=SA", "UTC", "2026-01-03T18:00");
+    expect(days(lastWeek, "2038-06-01T00:00:00Z", "2039-06-01T00:00:00Z")).toEqual(["2039-01-01"]);
+  });
+
+  it("never matches a DAILY BYSETPOS other than 1 or -1, since a day holds one candidate", () => {
+    expect(days(series("FREQ=DAILY;BYDAY=MO;BYSETPOS=2", "UTC", "2025-01-06T09:00"), "2025-01-01T00:00:00Z", "2026-01-01T00:00:00Z")).toEqual([]);
   });
 });
 

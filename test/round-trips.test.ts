@@ -22,6 +22,7 @@ const BUDGETS: Record<string, number> = {
   "GET /api/auth/me": 1,
   "POST /api/events": 1, // a one-off: session and overlap checks are SQL guards in the write batch
   "POST /api/events/batch": 2, // the conflict read carries the session check
+  "POST /api/events/import": 1, // the batch path's: one one-off event is checked in SQL (a series or several events: 2)
   "GET /api/events": 1,
   "GET /api/events/:id": 1,
   "PATCH /api/events/:id": 2,
@@ -37,11 +38,24 @@ const BUDGETS: Record<string, number> = {
   "POST /api/events/:id/rollback/:version": 2, // the target version joins the first batch
   "GET /api/events/:id/occurrences": 1,
   "GET /api/agenda": 1,
+  "GET /api/events/:id/exceptions": 1,
+  // Measured with a move: the read for the change, then the write with the moved occurrence's slot
+  // checked in SQL (a one-off slot); a title-only change and a split that keeps the times are 2 too.
+  "PATCH /api/events/:id/occurrences/:original_start": 2,
+  "DELETE /api/events/:id/occurrences/:original_start": 2,
   "GET /api/notifications": 1,
   "POST /api/notifications/:id/read": 2,
   "POST /api/notifications/read-all": 2,
+  // An incremental sync: session, change-log window and changed events in one batch.
+  "GET /api/sync": 1,
   // The Worker's token check; the hub then reads D1 itself (session check, replay).
   "GET /ws/notifications": 1,
+  "POST /api/feeds": 2,
+  "GET /api/feeds": 1,
+  "POST /api/feeds/:id/rotate": 2,
+  "DELETE /api/feeds/:id": 2,
+  // A fetch whose last_fetched_at is recent writes nothing (see test/ical-feeds.test.ts).
+  "GET /feeds/:file": 1,
   "GET /health": 1,
   "GET /health/live": 0,
   "GET /openapi.json": 0,
@@ -49,6 +63,12 @@ const BUDGETS: Record<string, number> = {
   "GET /redoc": 0,
   "GET /static/docs/swagger-init.js": 0,
   "GET /static/*": 0,
+  // A signed history link: session, access and the page in one batch, like the bearer routes.
+  "GET /api/history-view": 1,
+  // Static pages of site/, served from the assets.
+  "GET /": 0,
+  "GET /history": 0,
+  "GET /favicon.ico": 0,
 };
 
 const slot = slotMaker(2036);
@@ -65,12 +85,20 @@ let friend: TestUser;
 let third: TestUser;
 let event: { id: number; etag: string };
 let doomed: { id: number; etag: string };
+/** A weekly series of `owner` (ten Mondays from 2036-06-02, 09:00 UTC) whose occurrences the exception routes change. */
+let series: { id: number; etag: string };
 let notificationId: number;
 
 async function createEvent(user: TestUser, title: string) {
   const res = await json("POST", "/api/events", { token: user.token, body: { title, ...slot() } });
   if (res.status !== 201) throw new Error(`create failed: ${res.status}`);
   return { id: res.body.id as number, etag: res.headers.get("etag")! };
+}
+
+async function newFeed() {
+  const res = await json("POST", "/api/feeds", { token: owner.token, body: {} });
+  if (res.status !== 201) throw new Error(`feed create failed: ${res.status}`);
+  return res.body as { id: number; url: string };
 }
 
 async function etagOf(user: TestUser, id: number) {
@@ -110,6 +138,15 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "POST /api/events/batch": {
     status: 201,
     request: async () => ({ method: "POST", path: "/api/events/batch", headers: headersOf(owner), body: body({ events: [{ title: "Batch one", ...slot() }, { title: "Batch two", ...slot() }] }) }),
+  },
+  "POST /api/events/import": {
+    status: 201,
+    request: async () => {
+      const { start_time, end_time } = slot();
+      const stamp = (iso: string) => iso.replace(/[-:]/g, "").replace(".000", "");
+      const text = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//rt//EN", "BEGIN:VEVENT", "UID:rt", `DTSTART:${stamp(start_time)}`, `DTEND:${stamp(end_time)}`, "SUMMARY:Imported", "END:VEVENT", "END:VCALENDAR"].join("\r\n");
+      return { method: "POST", path: "/api/events/import", headers: { ...headersOf(owner), "Content-Type": "text/calendar" }, body: text };
+    },
   },
   "GET /api/events": { status: 200, request: async () => ({ method: "GET", path: "/api/events", headers: headersOf(owner) }) },
   "GET /api/events/:id": { status: 200, request: async () => ({ method: "GET", path: `/api/events/${event.id}`, headers: headersOf(owner) }) },
@@ -155,12 +192,49 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
     request: async () => ({ method: "GET", path: `/api/events/${event.id}/occurrences?start=2036-01-01T00:00:00Z&end=2036-12-31T00:00:00Z`, headers: headersOf(owner) }),
   },
   "GET /api/agenda": { status: 200, request: async () => ({ method: "GET", path: "/api/agenda?start=2036-01-01T00:00:00Z&end=2036-03-01T00:00:00Z", headers: headersOf(owner) }) },
+  "GET /api/events/:id/exceptions": { status: 200, request: async () => ({ method: "GET", path: `/api/events/${series.id}/exceptions`, headers: headersOf(owner) }) },
+  "PATCH /api/events/:id/occurrences/:original_start": {
+    status: 200,
+    request: async () => ({
+      method: "PATCH",
+      path: `/api/events/${series.id}/occurrences/2036-06-09T09:00:00Z`,
+      headers: headersOf(owner, { "If-Match": await etagOf(owner, series.id) }),
+      body: body({ start_time: "2036-06-10T15:00:00Z" }),
+    }),
+  },
+  "DELETE /api/events/:id/occurrences/:original_start": {
+    status: 204,
+    request: async () => ({ method: "DELETE", path: `/api/events/${series.id}/occurrences/2036-06-16T09:00:00Z`, headers: headersOf(owner, { "If-Match": await etagOf(owner, series.id) }) }),
+  },
   "GET /api/notifications": { status: 200, request: async () => ({ method: "GET", path: "/api/notifications", headers: headersOf(friend) }) },
   "POST /api/notifications/:id/read": { status: 204, request: async () => ({ method: "POST", path: `/api/notifications/${notificationId}/read`, headers: headersOf(friend) }) },
   "POST /api/notifications/read-all": { status: 204, request: async () => ({ method: "POST", path: "/api/notifications/read-all", headers: headersOf(friend) }) },
+  "GET /api/sync": {
+    status: 200,
+    request: async () => {
+      const full = await json("GET", "/api/sync", { token: friend.token });
+      if (full.status !== 200) throw new Error(`sync failed: ${full.status}`);
+      const moved = await json("PATCH", `/api/events/${event.id}`, { token: owner.token, body: { description: "for the sync" } });
+      if (moved.status !== 200) throw new Error(`patch failed: ${moved.status}`);
+      return { method: "GET", path: `/api/sync?sync_token=${encodeURIComponent(full.body.next_sync_token)}`, headers: headersOf(friend) };
+    },
+  },
   "GET /ws/notifications": {
     status: 101,
     request: async () => ({ method: "GET", path: `/ws/notifications?token=${encodeURIComponent(friend.token)}`, headers: { Upgrade: "websocket" } }),
+  },
+  "POST /api/feeds": { status: 201, request: async () => ({ method: "POST", path: "/api/feeds", headers: headersOf(owner), body: body({ name: "Measured feed" }) }) },
+  "GET /api/feeds": { status: 200, request: async () => ({ method: "GET", path: "/api/feeds", headers: headersOf(owner) }) },
+  "POST /api/feeds/:id/rotate": { status: 200, request: async () => ({ method: "POST", path: `/api/feeds/${(await newFeed()).id}/rotate`, headers: headersOf(owner) }) },
+  "DELETE /api/feeds/:id": { status: 204, request: async () => ({ method: "DELETE", path: `/api/feeds/${(await newFeed()).id}`, headers: headersOf(owner) }) },
+  "GET /feeds/:file": {
+    status: 200,
+    request: async () => {
+      const path = new URL((await newFeed()).url).pathname;
+      // The first fetch records last_fetched_at; the measured one is a typical poll.
+      if ((await sendWith({}, { method: "GET", path })).status !== 200) throw new Error("feed fetch failed");
+      return { method: "GET", path };
+    },
   },
   "GET /health": { status: 200, request: async () => ({ method: "GET", path: "/health" }) },
   "GET /health/live": { status: 200, request: async () => ({ method: "GET", path: "/health/live" }) },
@@ -169,6 +243,16 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /redoc": { status: 200, request: async () => ({ method: "GET", path: "/redoc" }) },
   "GET /static/docs/swagger-init.js": { status: 200, request: async () => ({ method: "GET", path: "/static/docs/swagger-init.js" }) },
   "GET /static/*": { status: 200, request: async () => ({ method: "GET", path: "/static/docs/swagger-init.js" }) },
+  "GET /api/history-view": {
+    status: 200,
+    request: async () => {
+      const diff = await json("GET", `/api/events/${event.id}/diff/1/2`, { token: owner.token });
+      return { method: "GET", path: "/api/history-view", headers: { Authorization: `HistoryLink ${new URL(diff.body.html_url).hash.slice(1)}`, "CF-Connecting-IP": freshIp() } };
+    },
+  },
+  "GET /": { status: 200, request: async () => ({ method: "GET", path: "/" }) },
+  "GET /history": { status: 200, request: async () => ({ method: "GET", path: "/history" }) },
+  "GET /favicon.ico": { status: 200, request: async () => ({ method: "GET", path: "/favicon.ico" }) },
 };
 
 /** Every route of the app as Hono knows it; middleware (method ALL) is not a route. */
@@ -190,6 +274,9 @@ beforeAll(async () => {
   [owner, friend, third] = await Promise.all([registerUser("rt_owner"), registerUser("rt_friend"), registerUser("rt_third")]);
   event = await createEvent(owner, "Measured");
   doomed = await createEvent(owner, "Doomed");
+  const weekly = await json("POST", "/api/events", { token: owner.token, body: { title: "Weekly", start_time: "2036-06-02T09:00:00Z", end_time: "2036-06-02T10:00:00Z", is_recurring: true, recurrence_pattern: "FREQ=WEEKLY;COUNT=10" } });
+  if (weekly.status !== 201) throw new Error(`series failed: ${weekly.status}`);
+  series = { id: weekly.body.id, etag: weekly.headers.get("etag")! };
   const patched = await json("PATCH", `/api/events/${event.id}`, { token: owner.token, headers: { "If-Match": event.etag }, body: { title: "Measured v2" } });
   if (patched.status !== 200) throw new Error(`patch failed: ${patched.status}`);
   const shared = await json("POST", `/api/events/${event.id}/share`, { token: owner.token, body: { user_id: friend.id, role: "viewer" } });

@@ -57,6 +57,11 @@ export const events = sqliteTable(
     isRecurring: integer("is_recurring", { mode: "boolean" }).notNull().default(false),
     recurrencePattern: text("recurrence_pattern"),
     timezone: text("timezone").notNull().default("UTC"),
+    // JSON: the series' single-occurrence exceptions, sorted by original start (migration 0011,
+    // src/exceptions/model.ts). Content: versioned with the rest.
+    exceptions: text("exceptions").notNull().default("[]"),
+    // The series this one was split from by a "this and following" change; null otherwise.
+    splitFrom: integer("split_from"),
     version: integer("version").notNull(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
@@ -136,5 +141,32 @@ export const notifications = sqliteTable(
     index("notifications_user_unread_idx").on(t.userId, t.isRead, t.id),
     // Deleting an event removes the notifications about it (see events/service deleteEvent).
     index("notifications_event_idx").on(t.eventId),
+    // Sync: whether a later change of the same event follows a change-log row (migration 0013).
+    index("notifications_user_event_idx").on(t.userId, t.eventId, t.id),
   ],
 );
+
+/**
+ * Calendar subscription feeds. A feed's URL carries a secret token; only its SHA-256 is stored,
+ * so the table cannot be turned back into URLs.
+ */
+export const feeds = sqliteTable(
+  "feeds",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    userId: integer("user_id").notNull(),
+    name: text("name").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    // Written at most once per feed per FETCH_RECORD_INTERVAL (see feeds/service), not per fetch.
+    lastFetchedAt: integer("last_fetched_at"),
+  },
+  (t) => [uniqueIndex("feeds_token_hash_unique").on(t.tokenHash), index("feeds_user_idx").on(t.userId, t.id)],
+);
+
+/** Hashes of rotated and deleted feed tokens: their URLs answer 410 Gone, unknown ones 404. */
+export const feedDeadTokens = sqliteTable("feed_dead_tokens", {
+  tokenHash: text("token_hash").primaryKey(),
+  feedId: integer("feed_id").notNull(),
+  diedAt: integer("died_at").notNull(),
+});

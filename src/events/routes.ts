@@ -4,8 +4,10 @@ import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { IdParam, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
 import { authenticated, batchWithSessionCheck, sessionCheckedBatch } from "../auth/middleware";
-import { prefersMsgpack } from "../lib/formats";
-import { validationFailed } from "../lib/problem";
+import { prefersCalendar, prefersMsgpack } from "../lib/formats";
+import { fromEventBody, renderCalendar } from "../ical/write";
+import { ApiError, validationFailed } from "../lib/problem";
+import { MAX_IMPORT_EVENTS, readCalendar } from "../ical/read";
 import { BATCH_RULE_BUDGET, RULE_BUDGET } from "../recurrence";
 import { scheduleDelivery } from "../notifications/schedule";
 import { detailOf } from "../changes/pipeline";
@@ -47,6 +49,26 @@ const batchRoute = createRoute({
   responses: { 201: bodyOf(z.array(EventSchema), "All created"), 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
 
+const ImportResult = z
+  .object({
+    events: z.array(EventSchema),
+    warnings: z.array(z.object({ index: z.number().int().optional(), property: z.string().optional(), message: z.string() })).openapi({ description: "What the file held that was not kept: alarms, attendees, other properties, rules outside the supported grammar" }),
+  })
+  .openapi("ImportResult");
+
+const importRoute = createRoute({
+  method: "post",
+  path: "/import",
+  tags,
+  summary: `Import an iCalendar file: its VEVENTs become events, 1..${MAX_IMPORT_EVENTS}, all or nothing`,
+  description:
+    "Body `Content-Type: text/calendar` (RFC 5545, UTF-8, at most 1 MiB). Each VEVENT without RECURRENCE-ID is one event (`index` counts them from 0 in file order) with its RRULE, its TZID (an IANA name, or one ending in one) and its EXDATEs as cancelled occurrences; a VEVENT with the same UID and a RECURRENCE-ID is a changed occurrence. " +
+    "Batch semantics as `POST /api/events/batch`: any invalid item (422) or overlap (409) creates nothing, each error naming its `index`. Malformed text is 400; a file with no VEVENT, more than the limit, an invalid date or a series in an unknown zone is 422. `warnings` lists what was dropped.",
+  ...authenticated({ sessionCheck: "first-batch" }),
+  request: { body: { description: "An iCalendar file", content: { "text/calendar": { schema: z.string() } }, required: true } },
+  responses: { 201: bodyOf(ImportResult, "All created, with what was dropped"), 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
+});
+
 const listRoute = createRoute({
   method: "get",
   path: "/",
@@ -55,7 +77,14 @@ const listRoute = createRoute({
   description: `Keyset-paged: pass \`next_cursor\` back as \`cursor\`. With \`start\`/\`end\`, a series is included when any occurrence meets the window; such a page examines at most ${service.WINDOW_SCAN_ROWS} of your events after the cursor, so it may hold fewer than \`limit\` items, even none, while \`next_cursor\` is not null: keep paging until it is null.`,
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { query: EventListQuery },
-  responses: { 200: bodyOf(EventPage, "A page"), ...problemResponses(401, 422) },
+  responses: {
+    200: {
+      description: "A page. With `Accept: text/calendar`, the page as one VCALENDAR (RFC 5545) instead, and the next page's URL in `Link: <...>; rel=\"next\"`",
+      headers: { Link: { description: "With `Accept: text/calendar`: the next page, when there is one", schema: { type: "string" as const } } },
+      content: { ...bodyOf(EventPage, "A page").content, "text/calendar": { schema: z.string() } },
+    },
+    ...problemResponses(401, 422),
+  },
 });
 
 const getRoute = createRoute({
@@ -72,7 +101,11 @@ const getRoute = createRoute({
     headers: z.object({ "if-none-match": z.string().optional().openapi({ param: { in: "header" }, description: "ETags (a list) or `*`; weak comparison" }) }),
   },
   responses: {
-    200: { ...bodyOf(EventDetailSchema, "The event; its ETag changes whenever this body would"), headers: ETagHeader },
+    200: {
+      description: "The event; its ETag changes whenever this body would. With `Accept: text/calendar`, a VCALENDAR holding its VEVENT (RFC 5545), with an ETag of its own",
+      headers: ETagHeader,
+      content: { ...bodyOf(EventDetailSchema, "The event").content, "text/calendar": { schema: z.string() } },
+    },
     304: { description: "Not modified: If-None-Match names the current ETag", headers: ETagHeader },
     ...problemResponses(401, 404, 422),
   },
@@ -117,6 +150,7 @@ const update: RouteHandler<ReturnType<typeof updateRoute>, AppEnv> = async (c) =
   return c.json(event, 200, { ETag: tags[variantOf(c)] });
 };
 
+const CALENDAR_TYPE = "text/calendar; charset=utf-8";
 const variantOf = (c: Parameters<typeof prefersMsgpack>[0]) => (prefersMsgpack(c) ? "msgpack" : "json");
 
 export const eventRoutes = createRouter()
@@ -130,6 +164,16 @@ export const eventRoutes = createRouter()
     scheduleDelivery(c, deliveries);
     return c.json(events, 201);
   })
+  .openapi(importRoute, async (c) => {
+    const type = c.req.header("content-type");
+    // No type left means no body: the body reader drops the type of an empty one.
+    if (type === undefined) throw validationFailed([{ field: "body", message: "Required: an iCalendar file (text/calendar)." }]);
+    if (type.split(";")[0].trim().toLowerCase() !== "text/calendar") throw new ApiError(415, "unsupported_media_type", "Send the calendar as text/calendar.");
+    const { items, warnings } = readCalendar(await c.req.text());
+    const { events, deliveries, dropped } = await service.importEvents(c.var.db, c.var.claims, items);
+    scheduleDelivery(c, deliveries);
+    return c.json({ events, warnings: [...warnings, ...dropped] }, 201);
+  })
   .openapi(listRoute, async (c) => {
     const query = c.req.valid("query");
     // The user the token names; the session check rides in the service's first batch.
@@ -140,6 +184,15 @@ export const eventRoutes = createRouter()
     const scope = `events:${actor.id}`;
     const after = query.cursor ? ((await decodeCursor(c.env, scope, query.cursor)) as [number, number]) : undefined;
     const page = await service.listEvents(c.var.db, actor, { limit: query.limit, start, end, q: query.q, role: query.role, after }, sessionCheckedBatch(c));
+    if (prefersCalendar(c)) {
+      const url = new URL(c.req.url);
+      const headers: Record<string, string> = { "Content-Type": CALENDAR_TYPE };
+      if (page.next) {
+        url.searchParams.set("cursor", await encodeCursor(c.env, scope, page.next));
+        headers.Link = `<${url.pathname}${url.search}>; rel="next"`;
+      }
+      return c.body(renderCalendar(page.items.map(fromEventBody), { name: "Events", host: url.hostname }), 200, headers);
+    }
     return c.json({ items: page.items, next_cursor: page.next ? await encodeCursor(c.env, scope, page.next) : null }, 200);
   })
   .openapi(getRoute, async (c) => {
@@ -149,13 +202,17 @@ export const eventRoutes = createRouter()
     const [[access], permissionRows] = await batchWithSessionCheck(c, [accessQuery(c.var.db, c.var.claims.userId, id), permissionsQuery(c.var.db, id)]);
     const { event, role } = checkAccess(access, "read");
     const { detail, tags } = await detailOf(event, role, permissionRows as PermissionRow[]);
+    const calendar = prefersCalendar(c);
     if (at !== undefined) {
       const past = await service.eventAt(c.var.db, event, role, queryInstant(at, "at")!);
+      if (calendar) return c.body(renderCalendar([fromEventBody(past)], { name: past.title, host: new URL(c.req.url).hostname }), 200, { "Content-Type": CALENDAR_TYPE });
       return c.json({ ...past, permissions: detail.permissions }, 200);
     }
-    const etag = tags[variantOf(c)];
+    // The calendar text shows only the content, so a tag of the JSON body's changes at least as often.
+    const etag = calendar ? tags.json.replace(/"$/, '-ics"') : tags[variantOf(c)];
     const inm = c.req.valid("header")["if-none-match"];
     if (inm !== undefined && noneMatchFails(inm, etag)) return c.body(null, 304, { ETag: etag });
+    if (calendar) return c.body(renderCalendar([event], { name: event.title, host: new URL(c.req.url).hostname }), 200, { ETag: etag, "Content-Type": CALENDAR_TYPE });
     return c.json(detail, 200, { ETag: etag });
   })
   .openapi(updateRoute("put"), update)

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, lt, lte, ne, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, isNull, lt, lte, ne, not, sql, type SQL } from "drizzle-orm";
 import { applyChange, candidateOf, changeContent, commit, creationStatements, detailOf, readForChange, sessionStatements, type Delivery } from "../changes/pipeline";
 import { isPremiseFailure } from "../changes/guards";
 import { liveActor, sessionCheckedBatchOf, unauthorized, type Caller } from "../auth/service";
@@ -10,12 +10,14 @@ import type { Actor } from "../env";
 import { ApiError, notFound, validationFailed, type FieldError } from "../lib/problem";
 import { toDeliveries, type NotificationRow } from "../notifications/service";
 import { SHORT_SPAN_MS } from "../calendar/service";
-import { BATCH_RULE_BUDGET, formatUtc, occurrencesBetween, WorkBudget } from "../recurrence";
+import { BATCH_RULE_BUDGET, formatUtc, WorkBudget } from "../recurrence";
+import { seriesOccurrencesBetween } from "../exceptions/expand";
 import { conflictsWithinBatch, conflictError, writeWithoutConflicts } from "./conflicts";
 import { searchEvents } from "./search";
 import { contentFromCreate, contentFromPatch, contentOf, seriesSpecOf, toEventBody, type ValidContent } from "./content";
 import type { EventRow } from "./policy";
 import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
+import type { ImportedEvent, ImportWarning } from "../ical/read";
 
 export type { Delivery };
 
@@ -96,6 +98,18 @@ export async function createEvents(db: Db, caller: Caller, items: EventCreateInp
       batch,
     ),
   );
+}
+
+/**
+ * Creates the events of an iCalendar file (src/ical/read.ts) through the batch path, so conflict
+ * checks and rule budgets apply as to POST /api/events/batch.
+ */
+export async function importEvents(db: Db, caller: Caller, items: ImportedEvent[]) {
+  const { events, deliveries } = await createEvents(db, caller, items.map((item) => ({ ...item.event })));
+  const dropped: ImportWarning[] = items.flatMap((item, index) =>
+    item.exceptions.length ? [{ index, property: "RECURRENCE-ID", message: `${item.exceptions.length} cancelled or changed occurrence(s) were not kept.` }] : [],
+  );
+  return { events, deliveries, dropped };
 }
 
 /**
@@ -191,7 +205,7 @@ export async function listEvents(db: Db, actor: Pick<Actor, "id">, query: ListQu
 
 function matchesWindow(row: EventRow, query: ListQuery): boolean {
   if (!row.isRecurring || (query.start === undefined && query.end === undefined)) return true;
-  return occurrencesBetween(seriesSpecOf(row), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
+  return seriesOccurrencesBetween(seriesSpecOf(row), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
 }
 
 /** PUT/PATCH: merges the patch into the current content, through the write pipeline. */
@@ -199,10 +213,13 @@ export function updateEvent(db: Db, caller: Caller, eventId: number, patch: Even
   return changeContent(db, caller, eventId, { action: "update", ifMatch, nextContent: (current) => contentFromPatch(contentOf(current), patch) });
 }
 
+const revokedUsersOwnNotice = sql`(${notifications.type} = 'permission_revoked' AND json_extract(${notifications.data}, '$.user_id') = ${notifications.userId})`;
+
 /**
  * Deletes the event with its permissions, its history and the notifications about it; everyone
- * who had access is notified. The `event_deleted` notices are the only rows that still name the
- * event afterwards: collaborators must learn it is gone.
+ * who had access is notified. The `event_deleted` notices, and the revocation notice each user removed
+ * earlier got, are the only rows that still name the event afterwards: they are what tells
+ * collaborators (and sync, which reads notifications as its change log) that it is gone.
  */
 export async function deleteEvent(db: Db, caller: Caller, eventId: number, ifMatch?: string) {
   return commit(async () => {
@@ -213,7 +230,8 @@ export async function deleteEvent(db: Db, caller: Caller, eventId: number, ifMat
       premise,
       notify: { audience: "before", spec: { type: "event_deleted", message: `${actor.username} deleted "${event.title}"`, data: { title: event.title } } },
       writes: [
-        db.delete(notifications).where(and(eq(notifications.eventId, event.id), ne(notifications.type, "event_deleted"))),
+        // A revoked user's own revocation notice stays too: it is that user's tombstone for sync.
+        db.delete(notifications).where(and(eq(notifications.eventId, event.id), ne(notifications.type, "event_deleted"), not(revokedUsersOwnNotice))),
         db.delete(permissions).where(eq(permissions.eventId, event.id)),
         db.delete(versions).where(eq(versions.eventId, event.id)),
         db.delete(events).where(eq(events.id, event.id)),
@@ -236,9 +254,11 @@ export async function eventAt(db: Db, event: EventRow, role: Role, at: number) {
     .orderBy(desc(versions.version))
     .limit(1);
   if (!entry) throw notFound("event at that time");
+  const snapshot = JSON.parse(entry.snapshot) as Snapshot;
   return {
     id: event.id,
-    ...(JSON.parse(entry.snapshot) as Snapshot),
+    ...snapshot,
+    exceptions: snapshot.exceptions ?? [],
     owner_id: event.ownerId,
     version: entry.version,
     created_at: formatUtc(event.createdAt),

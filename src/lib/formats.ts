@@ -12,6 +12,18 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const mediaTypeOf = (header: string | undefined) => (header ?? "").split(";")[0].trim().toLowerCase();
 
+export const CALENDAR_TYPE = "text/calendar";
+/** The one route that takes an iCalendar body (`Content-Type: text/calendar`). */
+export const CALENDAR_BODY_PATH = "/api/events/import";
+
+/**
+ * True when the Accept header prefers iCalendar over JSON and MessagePack (q-values honoured;
+ * `text/*` counts, a bare wildcard does not): the routes that can answer with a VCALENDAR check it.
+ */
+export function prefersCalendar(c: Context): boolean {
+  return accepts(c, { header: "Accept", supports: [...JSON_TYPES, ...MSGPACK_TYPES, CALENDAR_TYPE], default: "application/json" }) === CALENDAR_TYPE;
+}
+
 /** True when the Accept header prefers one of the MessagePack types over JSON (q-values honoured). */
 export function prefersMsgpack(c: Context): boolean {
   const chosen = accepts(c, { header: "Accept", supports: [...JSON_TYPES, ...MSGPACK_TYPES], default: "application/json" });
@@ -335,8 +347,22 @@ async function decodeRequestBody(c: Context<AppEnv>): Promise<void> {
     toJsonValue(value);
   } else if (mediaType === "application/x-www-form-urlencoded" && c.req.path === "/api/auth/login") {
     text = null;
+  } else if (mediaType === CALENDAR_TYPE && c.req.path === CALENDAR_BODY_PATH) {
+    // Handed on as text; the import route parses it (src/ical/read.ts). RFC 5545 3.1.4: UTF-8.
+    try {
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    } catch {
+      throw new ApiError(400, "malformed_body", "The iCalendar body is not valid UTF-8.");
+    }
+    c.req.raw = new Request(req.url, { method: req.method, headers: req.headers, body: text });
+    c.req.bodyCache = {};
+    return;
   } else {
-    throw new ApiError(415, "unsupported_media_type", "Send the body as application/json or application/msgpack.");
+    throw new ApiError(
+      415,
+      "unsupported_media_type",
+      c.req.path === CALENDAR_BODY_PATH ? "Send the body as text/calendar, application/json or application/msgpack." : "Send the body as application/json or application/msgpack.",
+    );
   }
   const headers = new Headers(req.headers);
   if (text !== null) headers.set("content-type", "application/json");

@@ -17,6 +17,7 @@ const TITLES: Record<number, string> = {
   404: "Not Found",
   405: "Method Not Allowed",
   409: "Conflict",
+  410: "Gone",
   412: "Precondition Failed",
   413: "Content Too Large",
   415: "Unsupported Media Type",
@@ -34,6 +35,7 @@ export const CODES: Record<number, string> = {
   404: "not_found",
   405: "method_not_allowed",
   409: "conflict",
+  410: "gone",
   412: "precondition_failed",
   413: "payload_too_large",
   415: "unsupported_media_type",
@@ -97,6 +99,6 @@ export function renderProblem(c: Context<AppEnv>, error: unknown): Response {
     problem = new ApiError(500, "internal_error", "Something went wrong on our side; quote the request id if you report it.");
   }
   const headers: Record<string, string> = { "Content-Type": "application/problem+json", ...problem.options.headers };
-  if (problem.status === 401) headers["WWW-Authenticate"] = 'Bearer realm="api"';
+  if (problem.status === 401) headers["WWW-Authenticate"] ??= 'Bearer realm="api"';
   return c.body(JSON.stringify(problemBody(problem, c.var.requestId ?? "")), problem.status as ContentfulStatusCode, headers);
 }

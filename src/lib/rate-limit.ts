@@ -18,6 +18,6 @@ export async function enforceRateLimit(env: Env, limiter: RateLimit, key: string
 }
 
 /** Period, in seconds, of each limiter declared in wrangler.toml (the binding cannot report it). */
-export const RATE_LIMIT_PERIODS = { login: 60, register: 60, write: 10, lookup: 60, refresh: 60 } as const;
+export const RATE_LIMIT_PERIODS = { login: 60, register: 60, write: 10, lookup: 60, refresh: 60, feed: 60 } as const;
 
 export const clientIp = (req: Request) => req.headers.get("cf-connecting-ip") ?? "unknown";

@@ -50,6 +50,13 @@ interface Expansion {
   ordinals: { weekday: number; ordinal: number }[];
   /** YEARLY without BYMONTH counts "20MO" within the year; otherwise within the month. */
   ordinalsInYear: boolean;
+  /** BYYEARDAY and BYWEEKNO (YEARLY only), or null. */
+  yearDays: number[] | null;
+  weekNos: number[] | null;
+  /** BYSETPOS: positions kept within each period's candidates, or null for all of them. */
+  setPos: number[] | null;
+  /** The rule can never match (a DAILY BYSETPOS other than 1 or -1: a day holds one candidate). */
+  never: boolean;
   wkst: number;
 }
 
@@ -69,8 +76,10 @@ function expansionOf(rule: RecurrenceRule, first: WallTime, firstDay: number, co
   let monthDays = rule.byMonthDay?.length ? [...rule.byMonthDay] : null;
   let months = rule.byMonth?.length ? [...rule.byMonth].sort((x, y) => x - y) : null;
   let weekdays: Set<number> | null = null;
+  const yearDays = rule.freq === "YEARLY" && rule.byYearDay?.length ? [...rule.byYearDay] : null;
+  const weekNos = rule.freq === "YEARLY" && rule.byWeekNo?.length ? [...rule.byWeekNo] : null;
   // RFC 5545 3.3.10: missing BYxxx parts are taken from DTSTART (as dateutil does).
-  if (!byDay && !monthDays) {
+  if (!byDay && !monthDays && !yearDays && !weekNos) {
     if (rule.freq === "YEARLY") {
       months ??= [first.month];
       monthDays = [first.day];
@@ -86,6 +95,13 @@ function expansionOf(rule: RecurrenceRule, first: WallTime, firstDay: number, co
       else weekdays.add(weekday);
     }
   }
+  let setPos = rule.bySetPos?.length ? [...rule.bySetPos] : null;
+  let never = false;
+  // A DAILY period is one day with at most one candidate: position 1 or -1 keeps it, any other none.
+  if (setPos && rule.freq === "DAILY") {
+    never = !setPos.includes(1) && !setPos.includes(-1);
+    setPos = null;
+  }
   return {
     freq: rule.freq,
     interval: Math.max(1, Math.floor(rule.interval)),
@@ -95,6 +111,10 @@ function expansionOf(rule: RecurrenceRule, first: WallTime, firstDay: number, co
     weekdays,
     ordinals,
     ordinalsInYear: rule.freq === "YEARLY" && !rule.byMonth?.length,
+    yearDays,
+    weekNos,
+    setPos,
+    never,
     wkst: rule.wkst,
   };
 }
@@ -149,8 +169,68 @@ function monthCandidates(x: Expansion, year: number, month: number, yearOrdinals
   return ascendingUnique(out);
 }
 
+/** Day number of the first day of week 1 of `year` with weeks starting on `wkst`: the week holding January 4th. */
+function weekOneStart(year: number, wkst: number): number {
+  const jan4 = daysFromCivil(year, 1, 4);
+  return jan4 - ((weekdayOfDays(jan4) - wkst + 7) % 7);
+}
+
+/**
+ * Days of `year` in the weeks BYWEEKNO names, ascending. Week 1 is the first week (from WKST)
+ * with at least four days in its year, as in ISO 8601; a year has 52 or 53 weeks, and -1 is the
+ * last. The weeks of the years before and after count too, for the days they have in this one
+ * (January 1st may lie in week 53 of the year before, December 31st in week 1 of the next).
+ */
+function weekNoDays(x: Expansion, year: number, first: number, length: number): number[] {
+  const out: number[] = [];
+  for (let y = year - 1; y <= year + 1; y++) {
+    const start = weekOneStart(y, x.wkst);
+    const weeks = (weekOneStart(y + 1, x.wkst) - start) / 7;
+    for (const w of x.weekNos!) {
+      const n = w > 0 ? w : weeks + w + 1;
+      if (n < 1 || n > weeks) continue;
+      const weekStart = start + 7 * (n - 1);
+      for (let d = Math.max(weekStart, first); d < Math.min(weekStart + 7, first + length); d++) out.push(d);
+    }
+  }
+  return ascendingUnique(out);
+}
+
+/**
+ * Candidate days of one year of a YEARLY rule with BYYEARDAY or BYWEEKNO: the days those name,
+ * then limited by every other part (BYMONTH, BYWEEKNO, BYMONTHDAY, BYDAY), as dateutil does.
+ */
+function yearDayCandidates(x: Expansion, year: number): number[] {
+  const first = daysFromCivil(year, 1, 1);
+  const length = isLeapYear(year) ? 366 : 365;
+  let days: number[];
+  if (x.yearDays) {
+    days = [];
+    for (const d of x.yearDays) {
+      const n = d > 0 ? first + d - 1 : first + length + d;
+      if (n >= first && n < first + length) days.push(n);
+    }
+    days = ascendingUnique(days);
+    if (x.weekNos) {
+      const inWeeks = new Set(weekNoDays(x, year, first, length));
+      days = days.filter((n) => inWeeks.has(n));
+    }
+  } else days = weekNoDays(x, year, first, length);
+  if (x.months || x.monthDays) days = days.filter((n) => passesMonthFilters(x, n));
+  if (x.weekdays || x.ordinals.length) {
+    let numbered: Set<number> | null = null;
+    if (x.ordinals.length) {
+      const picked = x.ordinalsInYear ? ordinalDays(x, first, length) : (x.months ?? ALL_MONTHS).flatMap((m) => ordinalDays(x, daysFromCivil(year, m, 1), daysInMonth(year, m)));
+      numbered = new Set(picked);
+    }
+    days = days.filter((n) => x.weekdays?.has(weekdayOfDays(n)) || numbered?.has(n));
+  }
+  return days;
+}
+
 /** Candidate days of one year of a YEARLY rule, ascending. */
 function yearCandidates(x: Expansion, year: number): number[] {
+  if (x.yearDays || x.weekNos) return yearDayCandidates(x, year);
   const yearOrdinals = x.ordinalsInYear ? ordinalDays(x, daysFromCivil(year, 1, 1), isLeapYear(year) ? 366 : 365) : null;
   const out: number[] = [];
   for (const month of x.months ?? ALL_MONTHS) out.push(...monthCandidates(x, year, month, yearOrdinals));
@@ -177,6 +257,16 @@ function monthCost(x: Expansion, ordinalsInMonth = true): number {
 
 /** Tests one period's candidates take; see {@link monthCost}. */
 function periodCost(x: Expansion): number {
+  return candidateCost(x) + (x.setPos?.length ?? 0);
+}
+
+function candidateCost(x: Expansion): number {
+  if (x.yearDays || x.weekNos) {
+    // Each named day is computed and tested; each week number is resolved in three week-years
+    // and yields up to seven days, which the filters then test.
+    const named = (x.yearDays?.length ?? 0) + 10 * (x.weekNos?.length ?? 0);
+    return named + (x.monthDays?.length ?? 0) + x.ordinals.length * (x.months?.length ?? 1);
+  }
   switch (x.freq) {
     case "DAILY":
       return 1;
@@ -203,8 +293,28 @@ const periods = {
   YEARLY: { of: (day: number) => civilFromDays(day).year, step: 1 },
 } satisfies Record<Frequency, { of: (day: number, wkst: number) => number; step: number }>;
 
-/** Candidate days of the period numbered `period`, ascending; empty past year 9999. */
+/** The candidates at BYSETPOS's positions (1 the first, -1 the last), ascending. */
+function atPositions(candidates: number[], positions: number[]): number[] {
+  const out: number[] = [];
+  for (const p of positions) {
+    const i = p > 0 ? p - 1 : candidates.length + p;
+    if (i >= 0 && i < candidates.length) out.push(candidates[i]);
+  }
+  return ascendingUnique(out);
+}
+
+/**
+ * Candidate days of the period numbered `period`, ascending, BYSETPOS applied to the whole
+ * period (a week is the whole week from WKST, also the first one, though DTSTART may lie inside
+ * it: RFC 5545's reading; dateutil starts the first week at DTSTART).
+ */
 function periodCandidates(x: Expansion, period: number): number[] {
+  const days = periodDays(x, period);
+  return x.setPos && days.length ? atPositions(days, x.setPos) : days;
+}
+
+/** Candidate days of the period numbered `period` before BYSETPOS, ascending; empty past year 9999. */
+function periodDays(x: Expansion, period: number): number[] {
   switch (x.freq) {
     case "DAILY":
       if (period > LAST_DAY || !passesMonthFilters(x, period) || (x.weekdays && !x.weekdays.has(weekdayOfDays(period)))) return [];
@@ -258,6 +368,7 @@ function nextAllowedMonth(months: number[], day: number): number {
  */
 function* ruleDays(x: Expansion, firstDay: number, fromDay: number, toDay: number, budget?: WorkBudget): Generator<number, void, number | undefined> {
   const last = Math.min(toDay, LAST_DAY);
+  if (x.never) return;
   // Every 7th day is always DTSTART's weekday.
   if (x.freq === "DAILY" && x.interval % 7 === 0 && x.weekdays && !x.weekdays.has(weekdayOfDays(firstDay))) return;
   if (fromDay > last) return;

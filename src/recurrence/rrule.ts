@@ -12,6 +12,12 @@ export interface RecurrenceRule {
   byDay?: { weekday: number; ordinal?: number }[];
   byMonthDay?: number[];
   byMonth?: number[];
+  /** Days of the year, 1..366 or -366..-1 (YEARLY only, as RFC 5545 says). */
+  byYearDay?: number[];
+  /** Week numbers, 1..53 or -53..-1, weeks starting on `wkst` (YEARLY only). */
+  byWeekNo?: number[];
+  /** Positions within each period's set of occurrences, 1..366 or -366..-1. */
+  bySetPos?: number[];
   wkst: number;
 }
 
@@ -20,8 +26,8 @@ export type ParseResult = { ok: true; rule: RecurrenceRule } | { ok: false; part
 
 const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 const FREQUENCIES: readonly Frequency[] = ["DAILY", "WEEKLY", "MONTHLY", "YEARLY"];
-const SUPPORTED_PARTS = new Set(["FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "WKST"]);
-const UNSUPPORTED_PARTS = new Set(["BYSECOND", "BYMINUTE", "BYHOUR", "BYYEARDAY", "BYWEEKNO", "BYSETPOS", "BYEASTER", "RSCALE", "SKIP"]);
+const SUPPORTED_PARTS = new Set(["FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYYEARDAY", "BYWEEKNO", "BYSETPOS", "WKST"]);
+const UNSUPPORTED_PARTS = new Set(["BYSECOND", "BYMINUTE", "BYHOUR", "BYEASTER", "RSCALE", "SKIP"]);
 const MAX_INTERVAL = 1000;
 const MAX_COUNT = 5000;
 
@@ -45,6 +51,17 @@ function list(part: string, value: string): string[] {
   const items = value.split(",");
   if (items.some((item) => item === "")) throw new RuleError(part, `${part} has an empty item.`);
   return items;
+}
+
+/** A list of signed numbers 1..max or -max..-1, without repeats. */
+function signedList(part: string, value: string, max: number): number[] {
+  const numbers = list(part, value).map((item) => {
+    const match = /^([+-]?)(\d{1,3})$/.exec(item);
+    const n = match ? Number(match[2]) : 0;
+    if (!match || n < 1 || n > max) throw new RuleError(part, `${part} items must be 1..${max} or -${max}..-1, not "${item}".`);
+    return match[1] === "-" ? -n : n;
+  });
+  return [...new Set(numbers)];
 }
 
 function weekday(part: string, value: string): number {
@@ -103,13 +120,16 @@ function parseParts(body: string, timeZone: string): RecurrenceRule {
   if ((value = get("BYMONTHDAY")) !== undefined) {
     // RFC 5545 3.3.10: BYMONTHDAY MUST NOT be used with WEEKLY.
     if (freq === "WEEKLY") throw new RuleError("BYMONTHDAY", "BYMONTHDAY cannot be used with FREQ=WEEKLY.");
-    const days = list("BYMONTHDAY", value).map((item) => {
-      const match = /^([+-]?)(\d{1,2})$/.exec(item);
-      const n = match ? Number(match[2]) : 0;
-      if (!match || n < 1 || n > 31) throw new RuleError("BYMONTHDAY", `BYMONTHDAY items must be 1..31 or -31..-1, not "${item}".`);
-      return match[1] === "-" ? -n : n;
-    });
-    rule.byMonthDay = [...new Set(days)];
+    rule.byMonthDay = signedList("BYMONTHDAY", value, 31);
+  }
+  // RFC 5545 3.3.10: BYYEARDAY MUST NOT be used with DAILY, WEEKLY or MONTHLY, BYWEEKNO only with YEARLY.
+  if ((value = get("BYYEARDAY")) !== undefined) {
+    if (freq !== "YEARLY") throw new RuleError("BYYEARDAY", "BYYEARDAY needs FREQ=YEARLY.");
+    rule.byYearDay = signedList("BYYEARDAY", value, 366);
+  }
+  if ((value = get("BYWEEKNO")) !== undefined) {
+    if (freq !== "YEARLY") throw new RuleError("BYWEEKNO", "BYWEEKNO needs FREQ=YEARLY.");
+    rule.byWeekNo = signedList("BYWEEKNO", value, 53);
   }
   if ((value = get("BYDAY")) !== undefined) {
     const seen = new Set<string>();
@@ -121,6 +141,7 @@ function parseParts(body: string, timeZone: string): RecurrenceRule {
       if (match[1] !== undefined) {
         const ordinal = Number(match[1]);
         if (freq !== "MONTHLY" && freq !== "YEARLY") throw new RuleError("BYDAY", `Numbered weekdays like "${item}" need FREQ=MONTHLY or FREQ=YEARLY.`);
+        if (rule.byWeekNo) throw new RuleError("BYDAY", `Numbered weekdays like "${item}" cannot be used with BYWEEKNO.`);
         // Within a month (MONTHLY, or YEARLY narrowed by BYMONTH) there are at most five of a weekday.
         const limit = freq === "MONTHLY" || rule.byMonth ? 5 : 53;
         if (ordinal === 0 || Math.abs(ordinal) > limit) throw new RuleError("BYDAY", `The number in "${item}" must be 1..${limit} or -${limit}..-1 here.`);
@@ -131,14 +152,21 @@ function parseParts(body: string, timeZone: string): RecurrenceRule {
       seen.add(key);
     }
   }
+  if ((value = get("BYSETPOS")) !== undefined) {
+    // RFC 5545 3.3.10: BYSETPOS MUST only be used together with another BYxxx part.
+    if (!rule.byDay && !rule.byMonthDay && !rule.byMonth && !rule.byYearDay && !rule.byWeekNo) {
+      throw new RuleError("BYSETPOS", "BYSETPOS picks from the days other parts give; use it with BYDAY, BYMONTHDAY, BYMONTH, BYYEARDAY or BYWEEKNO.");
+    }
+    rule.bySetPos = signedList("BYSETPOS", value, 366);
+  }
   return rule;
 }
 
 /**
  * Parses a recurrence pattern: one of the words daily, weekly, monthly, yearly (any case), or an
  * RRULE body such as `FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10` (an `RRULE:` prefix is allowed). Supports
- * FREQ, INTERVAL, COUNT or UNTIL, BYDAY, BYMONTHDAY, BYMONTH and WKST; anything else fails,
- * naming the part. A floating UNTIL is read as a wall time in `timeZone`.
+ * FREQ, INTERVAL, COUNT or UNTIL, BYDAY, BYMONTHDAY, BYMONTH, BYYEARDAY and BYWEEKNO (YEARLY
+ * only, as RFC 5545 says), BYSETPOS and WKST; anything else fails, naming the part. A floating UNTIL is read as a wall time in `timeZone`.
  *
  * @example parseRecurrence("FREQ=MONTHLY;BYDAY=-1FR", "Europe/Berlin") // { ok: true, rule: { freq: "MONTHLY", interval: 1, byDay: [{ weekday: 4, ordinal: -1 }], wkst: 0 } }
  */

@@ -33,6 +33,9 @@ const columns = {
 
 type Row = { version: number; action: VersionAction; changedBy: number; username: string | null; changedAt: number; snapshot: string; changes: string; restoredFrom: number | null };
 
+/** Snapshots written before exceptions existed had none. */
+const withExceptions = (snapshot: Snapshot): Snapshot => ({ ...snapshot, exceptions: snapshot.exceptions ?? [] });
+
 function toEntry(row: Row): VersionEntry {
   return {
     version: row.version,
@@ -41,7 +44,7 @@ function toEntry(row: Row): VersionEntry {
     changed_at: formatUtc(row.changedAt),
     changes: JSON.parse(row.changes) as Changes,
     ...(row.restoredFrom !== null ? { restored_from: row.restoredFrom } : {}),
-    snapshot: JSON.parse(row.snapshot) as Snapshot,
+    snapshot: withExceptions(JSON.parse(row.snapshot) as Snapshot),
   };
 }
 
@@ -91,6 +94,10 @@ export function rollbackEvent(db: Db, caller: Caller, eventId: number, version: 
     restoredFrom: version,
     ifMatch,
     also: [versionQuery(db, eventId, version)],
-    nextContent: (current, [target]) => contentFromPatch(contentOf(current), foundVersion(target as Row[]).snapshot),
+    nextContent: (current, [target]) => {
+      const { snapshot } = foundVersion(target as Row[]);
+      // The version's exceptions come back with it, as far as its rule still allows (always, unless the rule or times are changed too).
+      return contentFromPatch(contentOf(current), snapshot, snapshot.exceptions ?? []);
+    },
   });
 }

@@ -13,8 +13,9 @@ export interface OrphanRow {
 }
 
 /**
- * Rows that name an event which no longer exists. Deletion notices are the one exception: the
+ * Rows that name an event which no longer exists. Deletion notices are one exception: the
  * contract says collaborators are told of a delete, so an `event_deleted` row outlives its event.
+ * A removed user's own revocation notice is the other: it is their sync tombstone.
  */
 export async function orphanRows(db: D1Database, eventIds?: number[]): Promise<OrphanRow[]> {
   const scope = eventIds ? `AND x.event_id IN (SELECT value FROM json_each(?1))` : "";
@@ -26,7 +27,8 @@ export async function orphanRows(db: D1Database, eventIds?: number[]): Promise<O
       WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = x.event_id) ${scope}
     UNION ALL
     SELECT 'notification', x.event_id, x.type FROM notifications x
-      WHERE x.event_id IS NOT NULL AND x.type <> 'event_deleted' AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = x.event_id) ${scope}
+      WHERE x.event_id IS NOT NULL AND x.type <> 'event_deleted'
+        AND NOT (x.type = 'permission_revoked' AND json_extract(x.data, '$.user_id') = x.user_id) AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = x.event_id) ${scope}
     ORDER BY 2, 1, 3`;
   const statement = db.prepare(sql);
   const { results } = await (eventIds ? statement.bind(JSON.stringify(eventIds)) : statement).all<OrphanRow>();
