@@ -69,6 +69,7 @@ const BUDGETS: Record<string, number> = {
   "GET /": 0,
   "GET /history": 0,
   "GET /favicon.ico": 0,
+  "GET /asyncapi.json": 0,
 };
 
 const slot = slotMaker(2036);
@@ -253,6 +254,7 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /": { status: 200, request: async () => ({ method: "GET", path: "/" }) },
   "GET /history": { status: 200, request: async () => ({ method: "GET", path: "/history" }) },
   "GET /favicon.ico": { status: 200, request: async () => ({ method: "GET", path: "/favicon.ico" }) },
+  "GET /asyncapi.json": { status: 200, request: async () => ({ method: "GET", path: "/asyncapi.json" }) },
 };
 
 /** Every route of the app as Hono knows it; middleware (method ALL) is not a route. */
