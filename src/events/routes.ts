@@ -26,7 +26,7 @@ const createEventRoute = createRoute({
   operationId: "createEvent",
   tags,
   summary: "Create an event; you become its owner",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { body: { ...bodyOf(EventCreate, "The event"), required: true } },
   responses: { 201: { ...bodyOf(EventSchema, "Created; Location names it, ETag is what its GET returns"), headers: headers("ETag", "Location") }, 409: conflictResponse, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
@@ -37,7 +37,7 @@ const batchRoute = createRoute({
   operationId: "createEventBatch",
   tags,
   summary: `Create 1..${MAX_BATCH} events, all or nothing`,
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { body: { ...bodyOf(BatchBody, "The events"), required: true } },
   responses: { 201: bodyOf(z.array(EventSchema), "All created"), 409: conflictResponse, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
@@ -55,7 +55,7 @@ const importRoute = createRoute({
   operationId: "importEvents",
   tags,
   summary: `Import an iCalendar file: its VEVENTs become events, 1..${MAX_IMPORT_EVENTS}, all or nothing`,
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { body: { description: "An iCalendar file", content: { "text/calendar": { schema: z.string() } }, required: true } },
   responses: { 201: bodyOf(ImportResult, "All created, with what was dropped"), 409: conflictResponse, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
@@ -108,7 +108,7 @@ const updateRoute = (method: "put" | "patch") =>
     operationId: method === "put" ? "putEvent" : "updateEvent",
     tags,
     summary: method === "put" ? "Update an event (partial, same as PATCH)" : "Update an event (partial)",
-    ...authenticated(),
+    ...authenticated({ sessionCheck: "first-batch" }),
     request: { params: IdParams, headers: IfMatch, body: { ...bodyOf(EventPatch, "Fields to change"), required: true } },
     responses: {
       200:
@@ -127,14 +127,14 @@ const deleteRoute = createRoute({
   operationId: "deleteEvent",
   tags,
   summary: "Delete an event with its permissions and history (owners)",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: IdParams, headers: IfMatch },
   responses: { 204: { description: "Deleted" }, 412: preconditionResponse, ...problemResponses(401, 403, 404, 429) },
 });
 
 
 const update: RouteHandler<ReturnType<typeof updateRoute>, AppEnv> = async (c) => {
-  const { event, tags, deliveries } = await service.updateEvent(c.var.db, c.var.actor, c.req.valid("param").id, c.req.valid("json"), c.req.valid("header")["if-match"]);
+  const { event, tags, deliveries } = await service.updateEvent(c.var.db, c.var.claims, c.req.valid("param").id, c.req.valid("json"), c.req.valid("header")["if-match"]);
   scheduleDelivery(c, deliveries);
   // A PUT response carries no validator: what was stored is not the body sent (RFC 9110 §9.3.4).
   if (c.req.method === "PUT") return c.json(event, 200);
@@ -146,12 +146,12 @@ const variantOf = (c: Parameters<typeof prefersMsgpack>[0]) => (prefersMsgpack(c
 
 export const eventRoutes = createRouter()
   .openapi(createEventRoute, async (c) => {
-    const { event, tags, deliveries } = await service.createEvent(c.var.db, c.var.actor, c.req.valid("json"));
+    const { event, tags, deliveries } = await service.createEvent(c.var.db, c.var.claims, c.req.valid("json"));
     scheduleDelivery(c, deliveries);
     return c.json(event, 201, { Location: `/api/events/${event.id}`, ETag: tags[variantOf(c)] });
   })
   .openapi(batchRoute, async (c) => {
-    const { events, deliveries } = await service.createEvents(c.var.db, c.var.actor, c.req.valid("json").events);
+    const { events, deliveries } = await service.createEvents(c.var.db, c.var.claims, c.req.valid("json").events);
     scheduleDelivery(c, deliveries);
     return c.json(events, 201);
   })
@@ -161,7 +161,7 @@ export const eventRoutes = createRouter()
     if (type === undefined) throw validationFailed([{ field: "body", message: "Required: an iCalendar file (text/calendar)." }]);
     if (type.split(";")[0].trim().toLowerCase() !== "text/calendar") throw new ApiError(415, "unsupported_media_type", "Send the calendar as text/calendar.");
     const { items, warnings } = readCalendar(await c.req.text());
-    const { events, deliveries, dropped } = await service.importEvents(c.var.db, c.var.actor, items);
+    const { events, deliveries, dropped } = await service.importEvents(c.var.db, c.var.claims, items);
     scheduleDelivery(c, deliveries);
     return c.json({ events, warnings: [...warnings, ...dropped] }, 201);
   })
@@ -209,7 +209,7 @@ export const eventRoutes = createRouter()
   .openapi(updateRoute("put"), update)
   .openapi(updateRoute("patch"), update)
   .openapi(deleteRoute, async (c) => {
-    const { deliveries } = await service.deleteEvent(c.var.db, c.var.actor, c.req.valid("param").id, c.req.valid("header")["if-match"]);
+    const { deliveries } = await service.deleteEvent(c.var.db, c.var.claims, c.req.valid("param").id, c.req.valid("header")["if-match"]);
     scheduleDelivery(c, deliveries);
     return c.body(null, 204);
   });

@@ -82,7 +82,7 @@ const rollbackRoute = createRoute({
   operationId: "rollbackEvent",
   tags,
   summary: "Restore an earlier version's content as a new version (owners, editors)",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: {
     params: z.object({ id: IdParam, version: IdParam }),
     headers: z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" } }) }),
@@ -179,7 +179,7 @@ export const versionRoutes = createRouter()
   })
   .openapi(rollbackRoute, async (c) => {
     const { id, version } = c.req.valid("param");
-    const { event, tags, deliveries } = await rollbackEvent(c.var.db, c.var.actor, id, version, c.req.valid("header")["if-match"]);
+    const { event, tags, deliveries } = await rollbackEvent(c.var.db, c.var.claims, id, version, c.req.valid("header")["if-match"]);
     scheduleDelivery(c, deliveries);
     // The tag GET /api/events/{id} now returns, so the next conditional write can use it.
     return c.json(event, 200, { ETag: tags[prefersMsgpack(c) ? "msgpack" : "json"] });
