@@ -83,18 +83,18 @@ beforeAll(async () => {
 });
 
 describe("a failing statement in a write batch leaves nothing behind", () => {
-  it("creating an event (event, owner permission, version 1, notification, under the calendar guard)", async () => {
+  it("creating an event (session guard, the actor's row, the overlap guard, event, owner permission, version 1, notification)", async () => {
     const times = slot();
-    const res = await expectAllOrNothing(5, () => request(owner, "POST", "/api/events", { title: "Atomic create", ...times }), 201);
+    const res = await expectAllOrNothing(7, () => request(owner, "POST", "/api/events", { title: "Atomic create", ...times }), 201);
     const created = res.body as { id: number };
     expect(await changelogOf(created.id)).toMatchObject([{ version: 1, action: "created" }]);
     expect(await permissionsOf(created.id)).toEqual([[owner.id, "owner"]]);
     expect((await notificationsOf(owner)).filter((n) => n.event_id === created.id).map((n) => n.type)).toEqual(["event_created"]);
   });
 
-  it("creating a batch of three events (three times event, permission, version and notification, under one guard)", async () => {
+  it("creating a batch of three events (session guard, the actor's row, then three times event, permission, version and notification, under one calendar guard)", async () => {
     const items = [0, 1, 2].map((i) => ({ title: `Batch ${i}`, ...slot() }));
-    const res = await expectAllOrNothing(13, () => request(owner, "POST", "/api/events/batch", { events: items }), 201);
+    const res = await expectAllOrNothing(15, () => request(owner, "POST", "/api/events/batch", { events: items }), 201);
     const created = res.body as { id: number; version: number }[];
     expect(created.map((e) => e.version)).toEqual([1, 1, 1]);
     for (const event of created) expect(await changelogOf(event.id)).toHaveLength(1);
