@@ -227,6 +227,13 @@ export function NotificationsDialog(props: { zone: string; live: Notification[];
               {n.is_read ? null : <span class="sr-only">Unread: </span>}
               {n.message}
             </p>
+            {n.data.changes && typeof n.data.changes === "object" ? (
+              <p class="what">
+                {Object.entries(n.data.changes as Changes)
+                  .map(([f, c]) => `${f}: ${value(c.from)} → ${value(c.to)}`)
+                  .join("; ")}
+              </p>
+            ) : null}
             <small>
               {n.actor.username}, <time dateTime={n.created_at}>{dateTimeOf(n.created_at, props.zone)}</time>
             </small>
