@@ -4,7 +4,7 @@ declare namespace Cloudflare {
   }
 }
 
-/** Fixture files imported as text (Vite's `?raw`). */
+/** Files imported as text (Vite's `?raw`): fixtures, and source that tests check documents against. */
 declare module "*?raw" {
   const text: string;
   export default text;
