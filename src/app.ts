@@ -4,6 +4,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
+import { availabilityRoutes } from "./availability/routes";
 import { calendarRoutes } from "./calendar/routes";
 import { BOOKMARK_HEADER, createDb, openSession } from "./db/client";
 import { docsRoutes, registerOpenApi } from "./docs/routes";
@@ -80,6 +81,7 @@ export function createApp() {
   app.route("/api/events", versionRoutes);
   app.route("/api", calendarRoutes);
   app.route("/api", syncRoutes);
+  app.route("/api", availabilityRoutes);
   app.route("/api/feeds", feedRoutes);
   app.route("/feeds", publicFeedRoutes);
   app.route("/api/notifications", notificationRoutes);
