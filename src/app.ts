@@ -13,8 +13,9 @@ import { eventRoutes } from "./events/routes";
 import { feedRoutes, publicFeedRoutes } from "./feeds/routes";
 import { healthRoutes } from "./health/routes";
 import { sharingRoutes } from "./sharing/routes";
+import { siteRoutes } from "./site/routes";
 import { syncRoutes } from "./sync/routes";
-import { versionRoutes } from "./versions/routes";
+import { historyViewRoutes, versionRoutes } from "./versions/routes";
 import { contentNegotiation } from "./lib/formats";
 import { ApiError, renderProblem } from "./lib/problem";
 import { notificationRoutes, socketRoutes } from "./notifications/routes";
@@ -79,6 +80,7 @@ export function createApp() {
   app.route("/api/events", eventRoutes);
   app.route("/api/events", sharingRoutes);
   app.route("/api/events", versionRoutes);
+  app.route("/api", historyViewRoutes);
   app.route("/api", calendarRoutes);
   app.route("/api", syncRoutes);
   app.route("/api", availabilityRoutes);
@@ -88,6 +90,7 @@ export function createApp() {
   app.route("/ws", socketRoutes);
   app.route("/", healthRoutes);
   app.route("/", docsRoutes);
+  app.route("/", siteRoutes);
   registerOpenApi(app);
 
   app.notFound((c) => renderProblem(c, new ApiError(404, "not_found", `No route matches ${c.req.method} ${c.req.path}.`)));

@@ -15,7 +15,20 @@ async function page(user: TestUser, path: string, accept = BROWSER_ACCEPT) {
 /** The text of every `<tr>` as its cells, tags stripped. */
 const rows = (markup: string) =>
   [...markup.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((row) => [...row[1].matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((cell) => cell[1].replace(/<[^>]+>/g, "").trim()));
-const hrefs = (markup: string) => [...markup.matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
+/**
+ * The API path each link of a page stands for. Links are signed history links (`/history#<token>`,
+ * see test/history-links.test.ts); the view they open is read back from the token's payload.
+ */
+function asPath(href: string): string {
+  const match = /^\/history#([\w-]+)\.[\w-]+$/.exec(href);
+  if (!match) return `not a signed link: ${href}`;
+  const [, , eventId, view] = JSON.parse(atob(match[1].replaceAll("-", "+").replaceAll("_", "/"))) as [number, string, number, [string, number, number | string | null]];
+  const base = `/api/events/${eventId}`;
+  if (view[0] === "h") return `${base}/history/${view[1]}`;
+  if (view[0] === "d") return `${base}/diff/${view[1]}/${view[2]}`;
+  return view[2] === null ? `${base}/changelog` : `${base}/changelog?limit=${view[1]}&cursor=${encodeURIComponent(view[2] as string)}`;
+}
+const hrefs = (markup: string) => [...markup.matchAll(/<a [^>]*href="([^"]*)"/g)].map((m) => asPath(m[1]));
 
 let event: any;
 let v2: any;
@@ -50,7 +63,8 @@ describe("changelog as HTML", () => {
 
   it("marks a rollback with the version it restored", async () => {
     const { html } = await page(owner, `/api/events/${event.id}/changelog`);
-    expect(html).toContain(`<span class="action">rolled back</span> (restored from <a href="/api/events/${event.id}/history/1">v1</a>)`);
+    const restored = /<span class="action">rolled back<\/span> \(restored from <a href="([^"]+)">v1<\/a>\)/.exec(html);
+    expect(restored && asPath(restored[1])).toBe(`/api/events/${event.id}/history/1`);
   });
 
   it("links every version to its snapshot and to a diff with the one before", async () => {
@@ -62,14 +76,14 @@ describe("changelog as HTML", () => {
 
   it("pages with limit and a link to the newer changes that keeps the limit", async () => {
     const first = await page(owner, `/api/events/${event.id}/changelog?limit=2`);
-    expect(first.html).toContain(`href="/api/events/${event.id}/history/2"`);
-    expect(first.html).not.toContain(`href="/api/events/${event.id}/history/3"`);
+    expect(hrefs(first.html)).toContain(`/api/events/${event.id}/history/2`);
+    expect(hrefs(first.html)).not.toContain(`/api/events/${event.id}/history/3`);
     const next = hrefs(first.html).find((h) => h.includes("cursor="))!;
-    expect(next).toMatch(new RegExp(`^/api/events/${event.id}/changelog\\?limit=2&amp;cursor=`));
-    const second = await page(owner, next.replaceAll("&amp;", "&"));
+    expect(next).toMatch(new RegExp(`^/api/events/${event.id}/changelog\\?limit=2&cursor=`));
+    const second = await page(owner, next);
     expect(second.status).toBe(200);
-    expect(second.html).toContain(`href="/api/events/${event.id}/history/4"`);
-    expect(second.html).not.toContain(`href="/api/events/${event.id}/history/2"`);
+    expect(hrefs(second.html)).toContain(`/api/events/${event.id}/history/4`);
+    expect(hrefs(second.html)).not.toContain(`/api/events/${event.id}/history/2`);
     expect(hrefs(second.html).some((h) => h.includes("cursor="))).toBe(false);
   });
 });
@@ -171,6 +185,6 @@ describe("negotiation and access", () => {
   it("returns MessagePack when that is preferred over HTML", async () => {
     const res = await json("GET", `/api/events/${event.id}/diff/1/2`, { token: owner.token, accept: "application/msgpack, text/html;q=0.5" });
     expect(res.headers.get("content-type")).toBe("application/msgpack");
-    expect(res.body).toEqual({ event_id: event.id, from_version: 1, to_version: 2, changes: { title: { from: "Standup", to: "Standup (moved)" }, location: { from: "Room 4", to: "Room 7" } } });
+    expect(res.body).toEqual({ event_id: event.id, from_version: 1, to_version: 2, changes: { title: { from: "Standup", to: "Standup (moved)" }, location: { from: "Room 4", to: "Room 7" } }, html_url: expect.stringMatching(/^http:\/\/localhost\/history#/) });
   });
 });

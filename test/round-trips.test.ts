@@ -60,6 +60,12 @@ const BUDGETS: Record<string, number> = {
   "GET /redoc": 0,
   "GET /static/docs/swagger-init.js": 0,
   "GET /static/*": 0,
+  // A signed history link: session, access and the page in one batch, like the bearer routes.
+  "GET /api/history-view": 1,
+  // Static pages of site/, served from the assets.
+  "GET /": 0,
+  "GET /history": 0,
+  "GET /favicon.ico": 0,
 };
 
 const slot = slotMaker(2036);
@@ -217,6 +223,16 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /redoc": { status: 200, request: async () => ({ method: "GET", path: "/redoc" }) },
   "GET /static/docs/swagger-init.js": { status: 200, request: async () => ({ method: "GET", path: "/static/docs/swagger-init.js" }) },
   "GET /static/*": { status: 200, request: async () => ({ method: "GET", path: "/static/docs/swagger-init.js" }) },
+  "GET /api/history-view": {
+    status: 200,
+    request: async () => {
+      const diff = await json("GET", `/api/events/${event.id}/diff/1/2`, { token: owner.token });
+      return { method: "GET", path: "/api/history-view", headers: { Authorization: `HistoryLink ${new URL(diff.body.html_url).hash.slice(1)}`, "CF-Connecting-IP": freshIp() } };
+    },
+  },
+  "GET /": { status: 200, request: async () => ({ method: "GET", path: "/" }) },
+  "GET /history": { status: 200, request: async () => ({ method: "GET", path: "/history" }) },
+  "GET /favicon.ico": { status: 200, request: async () => ({ method: "GET", path: "/favicon.ico" }) },
 };
 
 /** Every route of the app as Hono knows it; middleware (method ALL) is not a route. */

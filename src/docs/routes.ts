@@ -2,7 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { Hono } from "hono";
 import { html } from "hono/html";
 import type { AppEnv } from "../env";
-import { notFound } from "../lib/problem";
+import { serveAsset } from "../site/routes";
 
 const DESCRIPTION = `Collaborative events with sharing, a version for every change, and real-time notifications.
 
@@ -86,8 +86,4 @@ export const docsRoutes = new Hono<AppEnv>()
   .get("/docs", (c) => c.html(swaggerPage))
   .get("/redoc", (c) => c.html(redocPage))
   .get("/static/docs/swagger-init.js", (c) => c.body(swaggerInit, 200, { "Content-Type": "text/javascript; charset=utf-8" }))
-  .get("/static/*", async (c) => {
-    const asset = await c.env.ASSETS.fetch(c.req.raw);
-    if (asset.status === 404) throw notFound("file");
-    return asset;
-  });
+  .get("/static/*", serveAsset);

@@ -99,6 +99,6 @@ export function renderProblem(c: Context<AppEnv>, error: unknown): Response {
     problem = new ApiError(500, "internal_error", "Something went wrong on our side; quote the request id if you report it.");
   }
   const headers: Record<string, string> = { "Content-Type": "application/problem+json", ...problem.options.headers };
-  if (problem.status === 401) headers["WWW-Authenticate"] = 'Bearer realm="api"';
+  if (problem.status === 401) headers["WWW-Authenticate"] ??= 'Bearer realm="api"';
   return c.body(JSON.stringify(problemBody(problem, c.var.requestId ?? "")), problem.status as ContentfulStatusCode, headers);
 }

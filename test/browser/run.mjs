@@ -460,6 +460,80 @@ check("a history page of an event titled with <script> runs no script", async ()
   }
 });
 
+check("a changelog's html_url opens in a fresh tab with no headers, and its links click through to a diff", async () => {
+  const event = await expectStatus(201, api("POST", "/api/events", { token: ada.token, body: { title: "Offsite", location: "Lisbon", start_time: "2031-06-01T09:00:00Z", end_time: "2031-06-01T17:00:00Z" } }), "create event");
+  await expectStatus(200, api("POST", `/api/events/${event.id}/share`, { token: ada.token, body: { users: [{ user_id: grace.id, role: "editor" }] } }), "share with editor");
+  await expectStatus(200, api("PATCH", `/api/events/${event.id}`, { token: grace.token, body: { location: "Porto" } }), "editor moves it");
+  const changelog = await expectStatus(200, api("GET", `/api/events/${event.id}/changelog`, { token: grace.token }), "changelog JSON");
+  const link = new URL(changelog.html_url);
+  assert(link.pathname === "/history" && !link.search && link.hash.length > 20, `html_url is not /history#<token>: ${changelog.html_url}`);
+  const signature = link.hash.split(".").at(-1);
+
+  // A fresh context: no Authorization, no cookie, nothing from the earlier checks.
+  const { context, page, seen } = await openPage();
+  try {
+    const opened = await page.goto(changelog.html_url);
+    assert(opened.status() === 200, `/history answered ${opened.status()}`);
+    assert(opened.headers()["referrer-policy"] === "no-referrer", `/history has Referrer-Policy ${opened.headers()["referrer-policy"]}`);
+    await page.locator("li#v2").waitFor();
+    await shoot(page, "history-link-changelog");
+    const text = await page.locator("body").innerText();
+    const missing = ["v1", "v2", ada.username, grace.username, "Lisbon", "Porto"].filter((s) => !text.includes(s));
+    assert(!missing.length, `the changelog opened from html_url lacks ${missing.map((s) => JSON.stringify(s)).join(", ")}`);
+
+    await page.locator("li#v2 a", { hasText: "diff with v1" }).click();
+    await page.locator("h1", { hasText: "v1 ↔ v2" }).waitFor();
+    await shoot(page, "history-link-diff");
+    const row = await page.evaluate(() => [...document.querySelectorAll("table tbody tr")].map((tr) => [...tr.cells].map((cell) => cell.innerText.trim())).find((cells) => cells[0] === "location"));
+    assert(JSON.stringify(row) === JSON.stringify(["location", "Lisbon", "Porto"]), `the diff's location row is ${JSON.stringify(row)}`);
+    await page.locator("a", { hasText: "Full history" }).click();
+    await page.locator("li#v1").waitFor();
+    await page.goBack();
+    await page.locator("h1", { hasText: "v1 ↔ v2" }).waitFor();
+
+    const sent = seen.requests.map((r) => ({ url: r.url(), headers: r.headers() }));
+    const problems = [];
+    const bearer = sent.filter((r) => /^bearer/i.test(r.headers.authorization ?? "") || r.headers.cookie);
+    if (bearer.length) problems.push(`requests carried a bearer token or a cookie: ${bearer.map((r) => r.url).join(", ")}`);
+    const leaked = sent.filter((r) => r.url.includes(signature) || (r.headers.referer ?? "").includes(signature));
+    if (leaked.length) problems.push(`the link's signature was sent in a URL or Referer: ${leaked.map((r) => r.url).join(", ")}`);
+    const views = sent.filter((r) => new URL(r.url).pathname === "/api/history-view");
+    if (views.length < 3 || !views.every((r) => /^HistoryLink \S+$/.test(r.headers.authorization ?? ""))) problems.push(`expected every page to load /api/history-view with Authorization: HistoryLink, saw ${views.length} loads`);
+    if (seen.failed.length || seen.errors.length) problems.push(`problems loading the pages: ${[...seen.failed, ...seen.errors].join(" | ")}`);
+    assert(!problems.length, problems.join("\n"));
+    log(`  html_url → changelog (v1, v2) → diff v1 ↔ v2 → history → back; ${views.length} page loads, none with a bearer token, the signature in no URL`);
+
+    // A tampered link shows a small message page, and the API said 401.
+    const refused = page.waitForResponse((r) => new URL(r.url()).pathname === "/api/history-view");
+    await page.goto(`${link.origin}/history${link.hash.slice(0, -2)}xx`);
+    const status = (await refused).status();
+    await page.locator("h1", { hasText: "This link does not work" }).waitFor();
+    assert(status === 401, `a tampered link got ${status} from /api/history-view`);
+  } finally {
+    await context.close();
+  }
+});
+
+check("the landing page links the app, docs, ReDoc, both API documents and health, with its favicon", async () => {
+  const { context, page, seen } = await openPage();
+  try {
+    const res = await page.goto(`${BASE}/`, { waitUntil: "networkidle" });
+    assert(res.status() === 200, `/ answered ${res.status()}`);
+    await shoot(page, "landing");
+    const links = await page.evaluate(() => [...document.querySelectorAll("a")].map((a) => new URL(a.href).pathname));
+    assert(JSON.stringify(links) === JSON.stringify(["/app", "/docs", "/redoc", "/openapi.json", "/asyncapi.json", "/health"]), `the landing page links ${links.join(", ")}`);
+    const icon = seen.requests.find((r) => new URL(r.url()).pathname === "/static/favicon.svg");
+    assert(icon && (await icon.response())?.status() === 200, "the favicon (/static/favicon.svg) was not loaded");
+    assert(!seen.failed.length && !seen.errors.length && !seen.foreign.size, `problems loading /: ${[...seen.failed, ...seen.errors, foreignList(seen)].join(" | ")}`);
+    await page.locator("a", { hasText: "Health" }).click();
+    await page.waitForURL(`${BASE}/health`);
+    const health = JSON.parse(await page.locator("body").innerText());
+    assert(health.status === "ok", `/health from the landing page shows ${JSON.stringify(health)}`);
+  } finally {
+    await context.close();
+  }
+});
+
 /** Prints the screenshots and the closing line, then exits; unfinished checks count as failed. */
 function finish() {
   if (screenshots.length) log(`screenshots:\n${screenshots.map((path) => `  ${path}`).join("\n")}`);

@@ -74,3 +74,61 @@ export async function openSocket(query: string): Promise<SocketClient> {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Listener = (event: any) => void;
+
+/**
+ * A WebSocket constructor for code written against the browser's (the SDK's socket client): it
+ * upgrades through the Worker's own fetch handler, so the socket reaches the real hub in the pool.
+ * A refused upgrade ends like a browser's: an `error`, then a `close` with 1006.
+ */
+export class WorkerWebSocket {
+  static opened: WorkerWebSocket[] = [];
+  readyState = 0;
+  /** The status of the upgrade response, once it came. */
+  status: number | null = null;
+  private ws: WebSocket | null = null;
+  private listeners = new Map<string, Listener[]>();
+
+  constructor(readonly url: string) {
+    WorkerWebSocket.opened.push(this);
+    const request = new Request(url.replace(/^ws/, "http"), { headers: { Upgrade: "websocket" } });
+    void exports.default.fetch(request).then((response) => {
+      this.status = response.status;
+      const ws = response.webSocket;
+      if (!ws) return this.ended(1006, "");
+      ws.accept();
+      this.ws = ws;
+      if (this.readyState === 2) return ws.close(1000, "closed before open");
+      this.readyState = 1;
+      this.emit("open", {});
+      ws.addEventListener("message", (event) => this.emit("message", { data: event.data }));
+      ws.addEventListener("close", (event) => this.ended(event.code, event.reason));
+    });
+  }
+
+  addEventListener(type: string, listener: Listener): void {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+
+  send(data: string): void {
+    this.ws?.send(data);
+  }
+
+  close(code = 1000, reason = ""): void {
+    if (this.readyState >= 2) return;
+    this.readyState = 2;
+    this.ws?.close(code, reason);
+  }
+
+  private ended(code: number, reason: string): void {
+    if (this.readyState === 3) return;
+    if (code === 1006) this.emit("error", {});
+    this.readyState = 3;
+    this.emit("close", { code, reason });
+  }
+
+  private emit(type: string, event: unknown): void {
+    for (const listener of this.listeners.get(type) ?? []) listener(event);
+  }
+}

@@ -1,0 +1,24 @@
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import * as z from "../lib/zod";
+import type { AppEnv } from "../env";
+import { createRouter } from "../lib/openapi";
+import { notFound } from "../lib/problem";
+
+/** A file of the static assets (public/, built by scripts/prepare-assets.mjs), not of the bundle; 404 as a problem. */
+export async function serveAsset(c: Context<AppEnv>) {
+  const file = await c.env.ASSETS.fetch(c.req.raw);
+  if (file.status === 404) throw notFound("file");
+  return file;
+}
+
+const PAGES: [path: string, summary: string, type: string][] = [
+  ["/", "Landing page", "text/html"],
+  ["/history", "The page of a signed history link (`html_url`)", "text/html"],
+  ["/favicon.ico", "Site icon", "image/x-icon"],
+];
+
+export const siteRoutes = createRouter();
+for (const [path, summary, type] of PAGES) {
+  siteRoutes.openapi(createRoute({ method: "get", path, tags: ["Documentation"], summary, security: [], responses: { 200: { description: summary, content: { [type]: { schema: z.string() } } } } }), serveAsset);
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { call } from "./helpers";
+
+describe("the landing page", () => {
+  it("links the web app, both docs pages, both API documents and health", async () => {
+    const res = await call("GET", "/");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const links = [...(await res.text()).matchAll(/<a href="([^"]+)"/g)].map((m) => m[1]);
+    expect(links).toEqual(["/app", "/docs", "/redoc", "/openapi.json", "/asyncapi.json", "/health"]);
+  });
+
+  it("comes with the app's security headers, like every response", async () => {
+    const res = await call("GET", "/");
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+  });
+
+  it("answers other methods with 405 and Allow, like every route", async () => {
+    const res = await call("POST", "/");
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
+  });
+});
+
+describe("the favicon", () => {
+  it("is an ICO holding a 32×32 PNG at /favicon.ico", async () => {
+    const res = await call("GET", "/favicon.ico");
+    expect(res.status).toBe(200);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const view = new DataView(bytes.buffer);
+    expect({ reserved: view.getUint16(0, true), type: view.getUint16(2, true), count: view.getUint16(4, true), width: bytes[6], height: bytes[7] }).toEqual({ reserved: 0, type: 1, count: 1, width: 32, height: 32 });
+    const offset = view.getUint32(18, true);
+    expect([...bytes.subarray(offset, offset + 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(view.getUint32(14, true)).toBe(bytes.length - offset);
+  });
+
+  it("is an SVG at /static/favicon.svg, which the landing page names", async () => {
+    const res = await call("GET", "/static/favicon.svg");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^image\/svg\+xml/);
+    expect(await res.text()).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(await (await call("GET", "/")).text()).toContain('<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">');
+  });
+});
