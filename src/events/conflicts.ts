@@ -3,6 +3,7 @@ import type { Db } from "../db/client";
 import { events, permissions, users } from "../db/schema";
 import { ApiError, type FieldError, validationFailed } from "../lib/problem";
 import { BudgetExceeded, CONFLICT_BUDGET, firstOverlap, formatUtc, RECURRENCE_HORIZON_DAYS, spend, WorkBudget, type SeriesSpec } from "../recurrence";
+import { suggestSlots, type Suggestion } from "../availability/suggest";
 import { seriesColumns, seriesSpecOf } from "./content";
 
 const HORIZON_MS = RECURRENCE_HORIZON_DAYS * 24 * 3600 * 1000;
@@ -171,7 +172,7 @@ export function conflictsWithinBatch(candidates: Candidate[], titles: string[]):
   return conflicts;
 }
 
-export function conflictError(conflicts: Conflict[]): ApiError {
+export function conflictError(conflicts: Conflict[], suggestions: Suggestion[] = []): ApiError {
   const errors: FieldError[] = conflicts.map((c) => ({
     field: "start_time",
     message:
@@ -181,9 +182,13 @@ export function conflictError(conflicts: Conflict[]): ApiError {
   const batch = conflicts.some((c) => c.index !== undefined);
   return new ApiError(409, "conflict", "The event overlaps another event of the same owner.", {
     ...(batch ? { errors } : {}),
-    extra: { conflicts },
+    extra: { conflicts, suggestions },
   });
 }
+
+/** Free slots for the first candidate that conflicts (see availability/suggest.ts); the rest of a batch counts as busy. */
+export const suggestionsFor = (db: Db, ownerId: number, candidates: Candidate[], conflicts: Conflict[]) =>
+  suggestSlots(db, ownerId, candidates.find((c) => c.index === conflicts[0].index) ?? candidates[0], candidates);
 
 /**
  * Bumps the owner's calendar version only if it is still the one read by the conflict check.
@@ -225,7 +230,7 @@ export async function writeWithoutConflicts<T>(
     let guard: ReturnType<typeof calendarGuard> | null = null;
     if (candidates.length) {
       const { calendarVersion, conflicts } = await findConflicts(db, ownerId, candidates);
-      if (conflicts.length) throw conflictError(await redactInvisible(db, viewerId, ownerId, conflicts));
+      if (conflicts.length) throw conflictError(await redactInvisible(db, viewerId, ownerId, conflicts), await suggestionsFor(db, ownerId, candidates, conflicts));
       guard = calendarGuard(db, ownerId, calendarVersion);
     }
     try {

@@ -25,7 +25,10 @@ const IfMatch = z.object({
     .openapi({ param: { in: "header" }, description: "The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412.", example: '"3-2b9CwD8mJ1x0aP4q"' }),
 });
 const ETagHeader = { ETag: { description: "Strong entity tag of `GET /api/events/{id}` for this state and reader: changes with the content, the permissions and your role", schema: { type: "string" as const } } };
-const ConflictProblem = { description: "Overlaps another event of the owner; `conflicts` lists them", content: { "application/problem+json": { schema: z.object({ conflicts: z.array(ConflictSchema) }).passthrough() } } };
+const ConflictProblem = {
+  description: "Overlaps another event of the owner; `conflicts` lists them, `suggestions` up to 3 free slots of the same length nearest the requested time",
+  content: { "application/problem+json": { schema: z.object({ conflicts: z.array(ConflictSchema), suggestions: z.array(z.object({ start_time: z.string(), end_time: z.string() })) }).passthrough() } },
+};
 
 const createEventRoute = createRoute({
   method: "post",

@@ -9,7 +9,7 @@ import { ApiError, notFound, validationFailed, type FieldError } from "../lib/pr
 import { toDeliveries, type NotificationRow } from "../notifications/service";
 import { SHORT_SPAN_MS } from "../calendar/service";
 import { BATCH_RULE_BUDGET, formatUtc, occurrencesBetween, WorkBudget } from "../recurrence";
-import { conflictsWithinBatch, conflictError, writeWithoutConflicts } from "./conflicts";
+import { conflictsWithinBatch, conflictError, suggestionsFor, writeWithoutConflicts } from "./conflicts";
 import { searchEvents } from "./search";
 import { contentFromCreate, contentFromPatch, contentOf, seriesSpecOf, toEventBody, type ValidContent } from "./content";
 import type { EventRow } from "./policy";
@@ -49,7 +49,7 @@ export async function createEvents(db: Db, actor: Actor, items: EventCreateInput
   if (errors.length) throw validationFailed(errors, "Some items are invalid; nothing was created.");
   const candidates = contents.map((content, index) => candidateOf(content, { index }));
   const internal = conflictsWithinBatch(candidates, contents.map((c) => c.title));
-  if (internal.length) throw conflictError(internal);
+  if (internal.length) throw conflictError(internal, await suggestionsFor(db, actor.id, candidates, internal));
   const now = Date.now();
   return writeWithoutConflicts(db, actor.id, actor.id, candidates, async (guard) => {
     const statements = contents.flatMap((content) => creationStatements(db, actor, content, now));
