@@ -850,6 +850,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import an iCalendar file: its VEVENTs become events, 1..100, all or nothing
+         * @description Body `Content-Type: text/calendar` (RFC 5545, UTF-8, at most 1 MiB). Each VEVENT without RECURRENCE-ID is one event (`index` counts them from 0 in file order) with its RRULE, its TZID (an IANA name, or one ending in one) and its EXDATEs as cancelled occurrences; a VEVENT with the same UID and a RECURRENCE-ID is a changed occurrence. Batch semantics as `POST /api/events/batch`: any invalid item (422) or overlap (409) creates nothing, each error naming its `index`. Malformed text is 400; a file with no VEVENT, more than the limit, an invalid date or a series in an unknown zone is 422. `warnings` lists what was dropped.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description An iCalendar file */
+            requestBody: {
+                content: {
+                    "text/calendar": string;
+                };
+            };
+            responses: {
+                /** @description All created, with what was dropped */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ImportResult"];
+                        "application/msgpack": components["schemas"]["ImportResult"];
+                    };
+                };
+                /** @description Malformed body (bad JSON or MessagePack bytes) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Overlaps another event of the owner; `conflicts` lists them */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            conflicts: components["schemas"]["Conflict"][];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported media type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events/{id}": {
         parameters: {
             query?: never;
@@ -1962,6 +2080,308 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events/{id}/exceptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A series' exceptions, by original start */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The exceptions */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExceptionList"];
+                        "application/msgpack": components["schemas"]["ExceptionList"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to you */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events/{id}/occurrences/{original_start}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel one occurrence */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description The series' ETag(s) or `*` */
+                    "if-match"?: string;
+                };
+                path: {
+                    id: number;
+                    original_start: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Cancelled */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Your role on this event is too low */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to you */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description If-Match does not match the current version */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change one occurrence, or split the series there (scope=following)
+         * @description See the README's Exceptions section: overridable fields, placement rules, split semantics and limits.
+         */
+        patch: {
+            parameters: {
+                query?: {
+                    scope?: "this" | "following";
+                };
+                header?: {
+                    /** @description The series' ETag(s) or `*` */
+                    "if-match"?: string;
+                };
+                path: {
+                    id: number;
+                    original_start: string;
+                };
+                cookie?: never;
+            };
+            /** @description Fields to change */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EventUpdate"];
+                    "application/msgpack": components["schemas"]["EventUpdate"];
+                };
+            };
+            responses: {
+                /** @description The occurrence (scope=this), or `{series, following}` (scope=following) */
+                200: {
+                    headers: {
+                        /** @description The series' new ETag */
+                        ETag?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Occurrence"] | components["schemas"]["SplitResult"];
+                        "application/msgpack": components["schemas"]["Occurrence"] | components["schemas"]["SplitResult"];
+                    };
+                };
+                /** @description Malformed body (bad JSON or MessagePack bytes) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Your role on this event is too low */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or not visible to you */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Overlaps another event of the owner; `conflicts` lists them */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            conflicts: components["schemas"]["Conflict"][];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description If-Match does not match the current version */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported media type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Validation failed */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/msgpack": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/api/history-view": {
         parameters: {
             query?: never;
@@ -3040,6 +3460,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/asyncapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The AsyncAPI 3 document of the notification socket (`/ws/notifications`) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The AsyncAPI 3 document of the notification socket (`/ws/notifications`) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3124,12 +3580,16 @@ export interface components {
             is_recurring: boolean;
             recurrence_pattern: string | null;
             timezone: string;
+            /** @description The series this one was split off */
+            split_from?: number;
             owner_id: number;
             version: number;
             created_at: string;
             updated_at: string;
             /** @enum {string} */
             my_role: "owner" | "editor" | "viewer";
+            /** @description Exceptions the write dropped (original starts) */
+            dropped_exceptions?: string[];
         };
         Conflict: {
             /** @description Null for another item of the same batch, or an event you cannot see */
@@ -3185,12 +3645,31 @@ export interface components {
         BatchCreate: {
             events: components["schemas"]["EventCreate"][];
         };
+        ImportResult: {
+            events: components["schemas"]["Event"][];
+            /** @description What the file held that was not kept: alarms, attendees, other properties, rules outside the supported grammar */
+            warnings: {
+                index?: number;
+                property?: string;
+                message: string;
+            }[];
+        };
         EventPage: {
             items: components["schemas"]["Event"][];
             next_cursor: string | null;
         };
         EventDetail: components["schemas"]["Event"] & {
+            exceptions: components["schemas"]["Exception"][];
             permissions: components["schemas"]["Permission"][];
+        };
+        Exception: {
+            original_start: string;
+            cancelled: boolean;
+            title?: string;
+            description?: string;
+            location?: string | null;
+            start_time?: string;
+            end_time?: string;
         };
         Permission: {
             user_id: number;
@@ -3308,10 +3787,38 @@ export interface components {
              */
             html_url: string;
         };
+        ExceptionList: {
+            items: components["schemas"]["Exception"][];
+        };
+        Occurrence: {
+            event_id: number;
+            /** @example 2031-03-10T08:00:00Z */
+            original_start: string;
+            /** @example 2031-03-12T08:00:00Z */
+            start_time: string;
+            /** @example 2031-03-12T09:00:00Z */
+            end_time: string;
+            title: string;
+            description: string;
+            location: string | null;
+            cancelled: boolean;
+            is_exception: boolean;
+        };
+        SplitResult: {
+            series: components["schemas"]["Event"];
+            following: components["schemas"]["Event"];
+            dropped_exceptions?: string[];
+        };
         Occurrences: {
             items: {
                 start_time: string;
                 end_time: string;
+                original_start: string;
+                /** @enum {boolean} */
+                is_exception?: true;
+                title?: string;
+                description?: string;
+                location?: string | null;
             }[];
         };
         AgendaPage: {
@@ -3320,6 +3827,9 @@ export interface components {
                 title: string;
                 start_time: string;
                 end_time: string;
+                original_start: string;
+                /** @enum {boolean} */
+                is_exception?: true;
                 /** @enum {string} */
                 my_role: "owner" | "editor" | "viewer";
             }[];

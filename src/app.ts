@@ -10,6 +10,7 @@ import { BOOKMARK_HEADER, createDb, openSession } from "./db/client";
 import { docsRoutes, registerOpenApi } from "./docs/routes";
 import type { AppEnv } from "./env";
 import { eventRoutes } from "./events/routes";
+import { exceptionRoutes } from "./exceptions/routes";
 import { feedRoutes, publicFeedRoutes } from "./feeds/routes";
 import { healthRoutes } from "./health/routes";
 import { sharingRoutes } from "./sharing/routes";
@@ -80,6 +81,7 @@ export function createApp() {
   app.route("/api/events", eventRoutes);
   app.route("/api/events", sharingRoutes);
   app.route("/api/events", versionRoutes);
+  app.route("/api/events", exceptionRoutes);
   app.route("/api", historyViewRoutes);
   app.route("/api", calendarRoutes);
   app.route("/api", syncRoutes);

@@ -11,6 +11,7 @@ interface Item {
   title: string;
   start_time: string;
   end_time: string;
+  original_start: string;
   my_role: string;
 }
 
@@ -42,7 +43,7 @@ async function unpaged(user: TestUser, ids: number[], roles: Map<number, string>
   for (const id of ids) {
     const res = await json("GET", `/api/events/${id}/occurrences?start=${window.start}&end=${window.end}`, { token: user.token });
     expect(res.status).toBe(200);
-    for (const o of res.body.items) items.push({ event_id: id, title: titles.get(id)!, start_time: o.start_time, end_time: o.end_time, my_role: roles.get(id)! });
+    for (const o of res.body.items) items.push({ event_id: id, title: titles.get(id)!, start_time: o.start_time, end_time: o.end_time, original_start: o.original_start, my_role: roles.get(id)! });
   }
   return items.sort((a, b) => Date.parse(a.start_time) - Date.parse(b.start_time) || a.event_id - b.event_id);
 }
@@ -281,7 +282,7 @@ describe("agenda limits", () => {
     const res = await json("GET", `/api/events/${made.body.id}/occurrences?start=2030-01-01T00:00:00Z&end=2031-01-02T00:00:00Z`, { token: user.token });
     expect(expansionWork() - before).toBeLessThan(367 * 4);
     expect(res.body.items).toHaveLength(367);
-    expect(res.body.items[0]).toEqual({ start_time: "2029-12-31T23:30:00Z", end_time: "2030-01-01T00:30:00Z" });
+    expect(res.body.items[0]).toEqual({ start_time: "2029-12-31T23:30:00Z", end_time: "2030-01-01T00:30:00Z", original_start: "2029-12-31T23:30:00Z" });
   });
 
   it("binds a cursor to its window", async () => {

@@ -74,6 +74,8 @@ describe("the OpenAPI document", () => {
     for (const { method, path } of registeredRoutes()) {
       const body = doc.paths[path]?.[method]?.requestBody;
       if (!BODY_METHODS.has(method) || !body) continue;
+      // POST /api/events/import takes an iCalendar file, in that format only.
+      if (Object.keys(body.content ?? {}).join() === "text/calendar" && hasSchema(body.content?.["text/calendar"])) continue;
       for (const type of ["application/json", "application/msgpack"]) {
         if (!hasSchema(body.content?.[type])) lacking.push(`${method.toUpperCase()} ${path} ${type}`);
       }

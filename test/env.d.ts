@@ -3,3 +3,9 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }
 }
+
+/** Files imported as text (Vite's `?raw`): fixtures, and source that tests check documents against. */
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

@@ -119,7 +119,7 @@ describe("GET /api/events/{id}", () => {
     expect(res.status).toBe(200);
     const etag = res.headers.get("etag")!;
     expect(etag).toMatch(/^"1-[A-Za-z0-9_-]{16}"$/);
-    expect(res.body).toEqual({ ...made.body, permissions: [{ user_id: alice.id, username: alice.username, role: "owner", granted_by: alice.id, granted_at: expect.any(String) }] });
+    expect(res.body).toEqual({ ...made.body, exceptions: [], permissions: [{ user_id: alice.id, username: alice.username, role: "owner", granted_by: alice.id, granted_at: expect.any(String) }] });
     const cached = await call("GET", `/api/events/${made.body.id}`, { token: alice.token, headers: { "If-None-Match": etag } });
     expect(cached.status).toBe(304);
     expect(cached.headers.get("etag")).toBe(etag);
@@ -185,7 +185,7 @@ describe("PUT and PATCH /api/events/{id}", () => {
     expect(ok.status).toBe(200);
     const stale = await json("PATCH", `/api/events/${made.body.id}`, { token: alice.token, body: { title: "v3" }, headers: { "If-Match": first } });
     expectProblem(stale, 412, "precondition_failed");
-    expect(stale.body.current).toEqual({ ...ok.body, permissions: [expect.objectContaining({ user_id: alice.id, role: "owner" })] });
+    expect(stale.body.current).toEqual({ ...ok.body, exceptions: [], permissions: [expect.objectContaining({ user_id: alice.id, role: "owner" })] });
   });
 
   it("of 10 concurrent PUTs with the same If-Match exactly one wins and nine get 412", async () => {

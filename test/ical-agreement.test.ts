@@ -45,8 +45,8 @@ beforeAll(async () => {
   await create(user, "One-off New York", { start_time: "2031-12-01T12:00:00", end_time: "2031-12-01T13:00:00", timezone: "America/New_York" });
   // Mondays and Wednesdays 09:00 Berlin from early March to November: both DST changes of 2031.
   await create(user, "Weekly Berlin", { start_time: "2031-03-03T09:00:00", end_time: "2031-03-03T10:00:00", timezone: "Europe/Berlin", is_recurring: true, recurrence_pattern: "FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20311110T235959Z" });
-  // The last Friday of each month, 14:00 New York (US DST changes in March and November).
-  await create(user, "Monthly last Friday", { start_time: "2031-01-31T14:00:00", end_time: "2031-01-31T15:00:00", timezone: "America/New_York", is_recurring: true, recurrence_pattern: "FREQ=MONTHLY;BYDAY=-1FR;COUNT=12" });
+  // The last weekday of each month (BYSETPOS), 14:00 New York (US DST changes in March and November).
+  await create(user, "Monthly last weekday", { start_time: "2031-01-31T14:00:00", end_time: "2031-01-31T15:00:00", timezone: "America/New_York", is_recurring: true, recurrence_pattern: "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=12" });
   // Every third day at 22:00 Sydney, forever (southern-hemisphere DST).
   await create(user, "Endless Sydney", { start_time: "2030-06-01T22:00:00", end_time: "2030-06-01T22:30:00", timezone: "Australia/Sydney", is_recurring: true, recurrence_pattern: "FREQ=DAILY;INTERVAL=3" });
   const shared = await create(friend, "Shared yearly", { start_time: "2029-02-10T10:00:00Z", end_time: "2029-02-10T10:30:00Z", is_recurring: true, recurrence_pattern: "yearly" });
@@ -77,7 +77,7 @@ describe("a feed expanded by ical.js agrees with GET /api/agenda", () => {
       "One-off across midnight in Paris": 1,
       "One-off New York": 1,
       "Weekly Berlin": 73,
-      "Monthly last Friday": 12,
+      "Monthly last weekday": 11,
       "Endless Sydney": 121,
       "Shared yearly": 1,
     });

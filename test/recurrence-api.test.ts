@@ -39,9 +39,9 @@ describe("recurring events", () => {
     expect(res.status).toBe(200);
     // CET (+01:00) until 2031-03-30, CEST (+02:00) after.
     expect(res.body.items).toEqual([
-      { start_time: "2031-03-17T08:00:00Z", end_time: "2031-03-17T09:00:00Z" },
-      { start_time: "2031-03-24T08:00:00Z", end_time: "2031-03-24T09:00:00Z" },
-      { start_time: "2031-03-31T07:00:00Z", end_time: "2031-03-31T08:00:00Z" },
+      { start_time: "2031-03-17T08:00:00Z", end_time: "2031-03-17T09:00:00Z", original_start: "2031-03-17T08:00:00Z" },
+      { start_time: "2031-03-24T08:00:00Z", end_time: "2031-03-24T09:00:00Z", original_start: "2031-03-24T08:00:00Z" },
+      { start_time: "2031-03-31T07:00:00Z", end_time: "2031-03-31T08:00:00Z", original_start: "2031-03-31T07:00:00Z" },
     ]);
   });
 });
@@ -130,7 +130,7 @@ describe("occurrences and agenda", () => {
       cursor = res.body.next_cursor;
     } while (cursor);
     expect(all.map((o) => o.start_time)).toEqual(["2031-08-01T08:00:00Z", "2031-08-02T08:00:00Z", "2031-08-03T08:00:00Z", "2031-08-03T12:00:00Z", "2031-08-04T08:00:00Z", "2031-08-05T08:00:00Z"]);
-    expect(all[3]).toEqual({ event_id: shared.body.id, title: "Shared", start_time: "2031-08-03T12:00:00Z", end_time: "2031-08-03T13:00:00Z", my_role: "viewer" });
+    expect(all[3]).toEqual({ event_id: shared.body.id, title: "Shared", start_time: "2031-08-03T12:00:00Z", end_time: "2031-08-03T13:00:00Z", original_start: "2031-08-03T12:00:00Z", my_role: "viewer" });
     expect(all.filter((o) => o.event_id === daily.body.id).every((o) => o.my_role === "owner")).toBe(true);
   });
 });

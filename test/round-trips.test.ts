@@ -22,6 +22,7 @@ const BUDGETS: Record<string, number> = {
   "GET /api/auth/me": 1,
   "POST /api/events": 3, // target 1 (issue 13): the overlap check inside the write batch
   "POST /api/events/batch": 3, // target 2 (issue 13)
+  "POST /api/events/import": 3, // the batch path's
   "GET /api/events": 1,
   "GET /api/events/:id": 1,
   "PATCH /api/events/:id": 3, // target 2 (issue 13)
@@ -37,6 +38,11 @@ const BUDGETS: Record<string, number> = {
   "POST /api/events/:id/rollback/:version": 4, // target 2 (issue 13)
   "GET /api/events/:id/occurrences": 1,
   "GET /api/agenda": 1,
+  "GET /api/events/:id/exceptions": 1,
+  // Measured with a move, which is conflict-checked in its new slot (session, read, check, write);
+  // a title-only change is 3 like PATCH /api/events/:id, and so is a split that keeps the times.
+  "PATCH /api/events/:id/occurrences/:original_start": 4, // target 2 (issue 13)
+  "DELETE /api/events/:id/occurrences/:original_start": 3, // target 2 (issue 13)
   "GET /api/notifications": 1,
   "POST /api/notifications/:id/read": 2,
   "POST /api/notifications/read-all": 2,
@@ -66,6 +72,7 @@ const BUDGETS: Record<string, number> = {
   "GET /": 0,
   "GET /history": 0,
   "GET /favicon.ico": 0,
+  "GET /asyncapi.json": 0,
 };
 
 const slot = slotMaker(2036);
@@ -82,6 +89,8 @@ let friend: TestUser;
 let third: TestUser;
 let event: { id: number; etag: string };
 let doomed: { id: number; etag: string };
+/** A weekly series of `owner` (ten Mondays from 2036-06-02, 09:00 UTC) whose occurrences the exception routes change. */
+let series: { id: number; etag: string };
 let notificationId: number;
 
 async function createEvent(user: TestUser, title: string) {
@@ -134,6 +143,15 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
     status: 201,
     request: async () => ({ method: "POST", path: "/api/events/batch", headers: headersOf(owner), body: body({ events: [{ title: "Batch one", ...slot() }, { title: "Batch two", ...slot() }] }) }),
   },
+  "POST /api/events/import": {
+    status: 201,
+    request: async () => {
+      const { start_time, end_time } = slot();
+      const stamp = (iso: string) => iso.replace(/[-:]/g, "").replace(".000", "");
+      const text = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//rt//EN", "BEGIN:VEVENT", "UID:rt", `DTSTART:${stamp(start_time)}`, `DTEND:${stamp(end_time)}`, "SUMMARY:Imported", "END:VEVENT", "END:VCALENDAR"].join("\r\n");
+      return { method: "POST", path: "/api/events/import", headers: { ...headersOf(owner), "Content-Type": "text/calendar" }, body: text };
+    },
+  },
   "GET /api/events": { status: 200, request: async () => ({ method: "GET", path: "/api/events", headers: headersOf(owner) }) },
   "GET /api/events/:id": { status: 200, request: async () => ({ method: "GET", path: `/api/events/${event.id}`, headers: headersOf(owner) }) },
   "PATCH /api/events/:id": {
@@ -178,6 +196,20 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
     request: async () => ({ method: "GET", path: `/api/events/${event.id}/occurrences?start=2036-01-01T00:00:00Z&end=2036-12-31T00:00:00Z`, headers: headersOf(owner) }),
   },
   "GET /api/agenda": { status: 200, request: async () => ({ method: "GET", path: "/api/agenda?start=2036-01-01T00:00:00Z&end=2036-03-01T00:00:00Z", headers: headersOf(owner) }) },
+  "GET /api/events/:id/exceptions": { status: 200, request: async () => ({ method: "GET", path: `/api/events/${series.id}/exceptions`, headers: headersOf(owner) }) },
+  "PATCH /api/events/:id/occurrences/:original_start": {
+    status: 200,
+    request: async () => ({
+      method: "PATCH",
+      path: `/api/events/${series.id}/occurrences/2036-06-09T09:00:00Z`,
+      headers: headersOf(owner, { "If-Match": await etagOf(owner, series.id) }),
+      body: body({ start_time: "2036-06-10T15:00:00Z" }),
+    }),
+  },
+  "DELETE /api/events/:id/occurrences/:original_start": {
+    status: 204,
+    request: async () => ({ method: "DELETE", path: `/api/events/${series.id}/occurrences/2036-06-16T09:00:00Z`, headers: headersOf(owner, { "If-Match": await etagOf(owner, series.id) }) }),
+  },
   "GET /api/notifications": { status: 200, request: async () => ({ method: "GET", path: "/api/notifications", headers: headersOf(friend) }) },
   "POST /api/notifications/:id/read": { status: 204, request: async () => ({ method: "POST", path: `/api/notifications/${notificationId}/read`, headers: headersOf(friend) }) },
   "POST /api/notifications/read-all": { status: 204, request: async () => ({ method: "POST", path: "/api/notifications/read-all", headers: headersOf(friend) }) },
@@ -233,6 +265,7 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /": { status: 200, request: async () => ({ method: "GET", path: "/" }) },
   "GET /history": { status: 200, request: async () => ({ method: "GET", path: "/history" }) },
   "GET /favicon.ico": { status: 200, request: async () => ({ method: "GET", path: "/favicon.ico" }) },
+  "GET /asyncapi.json": { status: 200, request: async () => ({ method: "GET", path: "/asyncapi.json" }) },
 };
 
 /** Every route of the app as Hono knows it; middleware (method ALL) is not a route. */
@@ -254,6 +287,9 @@ beforeAll(async () => {
   [owner, friend, third] = await Promise.all([registerUser("rt_owner"), registerUser("rt_friend"), registerUser("rt_third")]);
   event = await createEvent(owner, "Measured");
   doomed = await createEvent(owner, "Doomed");
+  const weekly = await json("POST", "/api/events", { token: owner.token, body: { title: "Weekly", start_time: "2036-06-02T09:00:00Z", end_time: "2036-06-02T10:00:00Z", is_recurring: true, recurrence_pattern: "FREQ=WEEKLY;COUNT=10" } });
+  if (weekly.status !== 201) throw new Error(`series failed: ${weekly.status}`);
+  series = { id: weekly.body.id, etag: weekly.headers.get("etag")! };
   const patched = await json("PATCH", `/api/events/${event.id}`, { token: owner.token, headers: { "If-Match": event.etag }, body: { title: "Measured v2" } });
   if (patched.status !== 200) throw new Error(`patch failed: ${patched.status}`);
   const shared = await json("POST", `/api/events/${event.id}/share`, { token: owner.token, body: { user_id: friend.id, role: "viewer" } });

@@ -162,13 +162,14 @@ describe("GET /api/events/{id}/history/{version}", () => {
       ...contentOf(event),
       title: "Final",
       location: "B",
+      exceptions: [],
       version: 2,
       action: "updated",
       changed_by: { id: editor.id, username: editor.username },
       changed_at: v2.body.updated_at,
     });
     const first = await history(viewer, event.id, 1);
-    expect(first.body).toEqual({ ...contentOf(event), version: 1, action: "created", changed_by: { id: owner.id, username: owner.username }, changed_at: event.created_at });
+    expect(first.body).toEqual({ ...contentOf(event), exceptions: [], version: 1, action: "created", changed_by: { id: owner.id, username: owner.username }, changed_at: event.created_at });
   });
 
   it("answers 404 for an unknown version, another event's version and a user without access", async () => {
@@ -287,7 +288,7 @@ describe("POST /api/events/{id}/rollback/{version}", () => {
     const v2 = await patch(owner, event.id, { title: "Guarded v2" });
     const stale = await rollback(editor, event.id, 1, { "If-Match": '"1"' });
     expectProblem(stale, 412, "precondition_failed");
-    expect(stale.body.current).toEqual({ ...v2.body, my_role: "editor", permissions: expect.any(Array) });
+    expect(stale.body.current).toEqual({ ...v2.body, my_role: "editor", exceptions: [], permissions: expect.any(Array) });
     const current = (await json("GET", `/api/events/${event.id}`, { token: editor.token })).headers.get("etag")!;
     expect(current).toMatch(/^"2-/);
     const fresh = await rollback(editor, event.id, 1, { "If-Match": current });

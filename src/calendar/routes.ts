@@ -12,10 +12,28 @@ const Window = z.object({
   end: z.string().max(64).openapi({ param: { in: "query" }, example: "2031-04-01T00:00:00Z", description: `At most ${MAX_WINDOW_DAYS} days after start` }),
 });
 
-const OccurrenceList = z.object({ items: z.array(z.object({ start_time: z.string(), end_time: z.string() })) }).openapi("Occurrences");
+const originalStart = z.string();
+const isException = z.literal(true).optional();
+const OccurrenceList = z
+  .object({
+    items: z.array(
+      z.object({
+        start_time: z.string(),
+        end_time: z.string(),
+        original_start: originalStart,
+        is_exception: isException,
+        title: z.string().optional(),
+        description: z.string().optional(),
+        location: z.string().nullable().optional(),
+      }),
+    ),
+  })
+  .openapi("Occurrences");
 const AgendaPage = z
   .object({
-    items: z.array(z.object({ event_id: z.number().int(), title: z.string(), start_time: z.string(), end_time: z.string(), my_role: z.enum(ROLES) })),
+    items: z.array(
+      z.object({ event_id: z.number().int(), title: z.string(), start_time: z.string(), end_time: z.string(), original_start: originalStart, is_exception: isException, my_role: z.enum(ROLES) }),
+    ),
     next_cursor: z.string().nullable(),
   })
   .openapi("AgendaPage");

@@ -7,7 +7,8 @@ import { seriesColumns, seriesSpecOf } from "../events/content";
 import { accessQuery, checkAccess } from "../events/policy";
 import type { Role } from "../events/schemas";
 import { validationFailed } from "../lib/problem";
-import { BudgetExceeded, formatUtc, occurrences, occurrencesBetween, WorkBudget, type Occurrence } from "../recurrence";
+import { seriesOccurrences, seriesOccurrencesBetween, type Series, type SeriesOccurrence } from "../exceptions/expand";
+import { BudgetExceeded, formatUtc, WorkBudget } from "../recurrence";
 
 /** Widest window the occurrence and agenda endpoints expand, in days. */
 export const MAX_WINDOW_DAYS = 366;
@@ -44,7 +45,25 @@ export async function eventOccurrences(db: Db, actor: Pick<Actor, "id">, eventId
   assertWindow(start, end);
   const [[access]] = await batch([accessQuery(db, actor.id, eventId)]);
   const { event } = checkAccess(access, "read");
-  return occurrencesBetween(seriesSpecOf(event), start, end).map((o) => ({ start_time: formatUtc(o.start), end_time: formatUtc(o.end) }));
+  const series = seriesSpecOf(event);
+  return seriesOccurrencesBetween(series, start, end).map((o) => occurrenceBody(series, o));
+}
+
+/**
+ * An occurrence as `occurrences` lists it: its times, the start it keeps as its identity, and for a
+ * changed one `is_exception` with the fields it overrides.
+ */
+export function occurrenceBody(series: Series, o: SeriesOccurrence) {
+  const body = { start_time: formatUtc(o.start), end_time: formatUtc(o.end), original_start: formatUtc(o.originalStart) };
+  if (!o.isException) return body;
+  const { title, description, location } = series.exceptions?.changed.get(o.originalStart) ?? {};
+  return {
+    ...body,
+    is_exception: true as const,
+    ...(title !== undefined ? { title } : {}),
+    ...(description !== undefined ? { description } : {}),
+    ...(location !== undefined ? { location } : {}),
+  };
 }
 
 export interface AgendaItem {
@@ -52,6 +71,8 @@ export interface AgendaItem {
   title: string;
   start_time: string;
   end_time: string;
+  original_start: string;
+  is_exception?: true;
   my_role: Role;
 }
 
@@ -59,9 +80,10 @@ const columns = { ...seriesColumns, role: permissions.role };
 type AgendaRow = { id: number; title: string; role: Role; seriesEnd: number | null } & Parameters<typeof seriesSpecOf>[0];
 
 interface Head {
-  occurrence: Occurrence;
+  occurrence: SeriesOccurrence;
   row: AgendaRow;
-  stream?: Generator<Occurrence, void, number | undefined>;
+  series: Series;
+  stream?: Generator<SeriesOccurrence, void, number | undefined>;
 }
 
 const before = (a: Head, b: Head) => a.occurrence.start < b.occurrence.start || (a.occurrence.start === b.occurrence.start && a.row.id < b.row.id);
@@ -166,9 +188,10 @@ async function agendaPage(db: Db, actor: Pick<Actor, "id">, query: { start: numb
     readUpTo = last ? [last.startTime, last.id] : [Infinity, Infinity];
     let fresh = 0;
     for (const row of rows) {
-      for (const occurrence of occurrencesBetween(seriesSpecOf(row), start, end, undefined, budget)) {
+      const series = seriesSpecOf(row);
+      for (const occurrence of seriesOccurrencesBetween(series, start, end, undefined, budget)) {
         if (!afterCursor(occurrence.start, row.id)) continue;
-        merge.push({ occurrence, row });
+        merge.push({ occurrence, row, series });
         fresh++;
       }
     }
@@ -194,15 +217,15 @@ async function agendaPage(db: Db, actor: Pick<Actor, "id">, query: { start: numb
   }
 
   /** Puts the source's next occurrence after the cursor into the merge. */
-  const advance = (row: AgendaRow, stream: Generator<Occurrence, void, number | undefined>) => {
+  const advance = (row: AgendaRow, series: Series, stream: Generator<SeriesOccurrence, void, number | undefined>) => {
     for (let r = stream.next(); !r.done; r = stream.next()) {
-      if (afterCursor(r.value.start, row.id)) return merge.push({ occurrence: r.value, row, stream });
+      if (afterCursor(r.value.start, row.id)) return merge.push({ occurrence: r.value, row, series, stream });
     }
   };
   for (const row of [...endless, ...longFinite]) {
-    const spec = seriesSpecOf(row);
+    const series = seriesSpecOf(row);
     // Entered at the position: what ends by then was on earlier pages (or before the window).
-    advance(row, occurrences(spec, position, end, budget));
+    advance(row, series, seriesOccurrences(series, position, end, budget));
   }
 
   takeShort(firstShort);
@@ -221,12 +244,23 @@ async function agendaPage(db: Db, actor: Pick<Actor, "id">, query: { start: numb
     if (!next) break;
     merge.pop();
     page.push(next);
-    if (next.stream) advance(next.row, next.stream);
+    if (next.stream) advance(next.row, next.series, next.stream);
   }
   const items = page.slice(0, limit);
   const last = items.at(-1);
   return {
-    items: items.map((h): AgendaItem => ({ event_id: h.row.id, title: h.row.title, start_time: formatUtc(h.occurrence.start), end_time: formatUtc(h.occurrence.end), my_role: h.row.role })),
+    items: items.map((h): AgendaItem => {
+      const changed = h.occurrence.isException ? h.series.exceptions?.changed.get(h.occurrence.originalStart) : undefined;
+      return {
+        event_id: h.row.id,
+        title: changed?.title ?? h.row.title,
+        start_time: formatUtc(h.occurrence.start),
+        end_time: formatUtc(h.occurrence.end),
+        original_start: formatUtc(h.occurrence.originalStart),
+        ...(h.occurrence.isException ? { is_exception: true as const } : {}),
+        my_role: h.row.role,
+      };
+    }),
     next: page.length > limit && last ? ([last.occurrence.start, last.row.id] as [number, number]) : null,
   };
 }

@@ -1,6 +1,7 @@
 import type { SQL } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { versions } from "../db/schema";
+import { sameExceptions, type ExceptionItem } from "../exceptions/model";
 
 /** The versioned content of an event, as the API names and renders it. */
 export interface Snapshot {
@@ -12,11 +13,14 @@ export interface Snapshot {
   is_recurring: boolean;
   recurrence_pattern: string | null;
   timezone: string;
+  /** Absent from snapshots written before exceptions existed: read as none. */
+  exceptions?: ExceptionItem[];
 }
 
-export const SNAPSHOT_FIELDS = ["title", "description", "location", "start_time", "end_time", "is_recurring", "recurrence_pattern", "timezone"] as const;
+export const SNAPSHOT_FIELDS = ["title", "description", "location", "start_time", "end_time", "is_recurring", "recurrence_pattern", "timezone", "exceptions"] as const;
 
-export type Changes = Record<string, { from: unknown; to: unknown }>;
+/** `{ field: { from, to } }`; a change of the rule or times that dropped exceptions names them in `exceptions.dropped`. */
+export type Changes = Record<string, { from: unknown; to: unknown; dropped?: string[] }>;
 
 export type VersionAction = "created" | "updated" | "rolled_back";
 
@@ -24,6 +28,10 @@ export type VersionAction = "created" | "updated" | "rolled_back";
 export function diffSnapshots(from: Partial<Snapshot>, to: Snapshot): Changes {
   const changes: Changes = {};
   for (const field of SNAPSHOT_FIELDS) {
+    if (field === "exceptions") {
+      if (!sameExceptions(from.exceptions, to.exceptions)) changes.exceptions = { from: from.exceptions ?? [], to: to.exceptions ?? [] };
+      continue;
+    }
     const before = from[field] ?? null;
     const after = to[field] ?? null;
     if (before !== after) changes[field] = { from: before, to: after };

@@ -11,6 +11,7 @@ import { accessQuery, checkAccess, type Action, type EventRow } from "../events/
 import type { Role } from "../events/schemas";
 import { ApiError } from "../lib/problem";
 import { notifyEventAudience, toDeliveries, type NotificationRow, type NotificationSpec } from "../notifications/service";
+import { parseExceptions, serializeExceptions } from "../exceptions/model";
 import { diffSnapshots, versionRow, type VersionRecord } from "./history";
 import { eventExists, isPremiseFailure, mayStill, permissionsAre, permissionsFingerprint, premiseGuard } from "./guards";
 
@@ -100,7 +101,7 @@ export type EventTags = Record<Variant, string>;
 
 /** The detail body `GET /api/events/{id}` shows for this state and reader, and its tags. */
 export async function detailOf(event: EventRow, role: Role, rows: PermissionRow[]) {
-  const detail = { ...toEventBody(event, role), permissions: rows.map(toPermissionBody) };
+  const detail = { ...toEventBody(event, role), exceptions: parseExceptions(event.exceptions), permissions: rows.map(toPermissionBody) };
   return { detail, tags: await eventTags(detail) };
 }
 
@@ -133,10 +134,11 @@ export const eventValues = (content: ValidContent) => ({
   isRecurring: content.isRecurring,
   recurrencePattern: content.recurrencePattern,
   timezone: content.timezone,
+  exceptions: serializeExceptions(content.exceptions),
 });
 
 /** Inside one batch, the id of the event inserted just before: AUTOINCREMENT makes it the largest. */
-const NEW_EVENT_ID = sql`(SELECT max(id) FROM events)`;
+export const NEW_EVENT_ID = sql`(SELECT max(id) FROM events)`;
 
 /**
  * The statements that create one event with its owner permission, version 1 and notification.
@@ -167,21 +169,35 @@ export async function changeContent(
   db: Db,
   actor: Actor,
   eventId: number,
-  options: { action: "update" | "rollback"; ifMatch?: string; restoredFrom?: number; nextContent: (current: EventRow) => ValidContent | Promise<ValidContent> },
-): Promise<{ event: EventBody; tags: EventTags; deliveries: Delivery[] }> {
+  options: {
+    action: "update" | "rollback";
+    ifMatch?: string;
+    restoredFrom?: number;
+    nextContent: (current: EventRow) => ValidContent | Promise<ValidContent>;
+    /** What to conflict-check instead of the whole series when times moved (one changed occurrence). */
+    candidates?: (next: ValidContent, current: EventRow) => Candidate[];
+    /** Merged into the notification's `data` (which occurrence an exception change touched). */
+    notifyData?: (next: ValidContent) => Record<string, unknown>;
+    /** The notification's message, instead of "<actor> updated <title>". */
+    message?: (next: ValidContent) => string;
+  },
+): Promise<{ event: EventBody & { dropped_exceptions?: string[] }; row: EventRow; tags: EventTags; deliveries: Delivery[] }> {
   return commit(async () => {
     const { event, role, premise, tags } = await readForChange(db, actor, eventId, options.action, options.ifMatch);
     const current = contentOf(event);
     const next = await options.nextContent(event);
     const changes = diffSnapshots(toSnapshot(current), toSnapshot(next));
-    if (options.action === "update" && Object.keys(changes).length === 0) return { event: toEventBody(event, role), tags, deliveries: [] };
+    if (options.action === "update" && Object.keys(changes).length === 0) return { event: toEventBody(event, role), row: event, tags, deliveries: [] };
+    const dropped = next.droppedExceptions.map((x) => x.original_start);
+    if (dropped.length && changes.exceptions) changes.exceptions.dropped = dropped;
     const rollback = options.action === "rollback";
     // Never before the previous version, so `?at=` stays exact even if Workers' clocks disagree.
     const now = Math.max(Date.now(), event.updatedAt);
     const version = event.version + 1;
     const verb = rollback ? `rolled back to version ${options.restoredFrom}` : "updated";
     const moved = timesChanged(current, next);
-    return writeWithoutConflicts(db, event.ownerId, actor.id, moved ? [candidateOf(next, { excludeId: event.id })] : [], async (calendar) => {
+    const candidates = !moved ? [] : options.candidates ? options.candidates(next, event) : [candidateOf(next, { excludeId: event.id })];
+    return writeWithoutConflicts(db, event.ownerId, actor.id, candidates, async (calendar) => {
       const applied = await applyChange(
         db,
         {
@@ -198,8 +214,8 @@ export async function changeContent(
             audience: "after",
             spec: {
               type: rollback ? "event_rolled_back" : "event_updated",
-              message: `${actor.username} ${verb} "${next.title}"`,
-              data: { changes, version, ...(options.restoredFrom !== undefined ? { restored_from: options.restoredFrom } : {}) },
+              message: options.message?.(next) ?? `${actor.username} ${verb} "${next.title}"`,
+              data: { changes, version, ...(options.restoredFrom !== undefined ? { restored_from: options.restoredFrom } : {}), ...options.notifyData?.(next) },
             },
           },
           readBack: [permissionsQuery(db, event.id)],
@@ -208,7 +224,7 @@ export async function changeContent(
       );
       const [row] = applied.writes[0] as EventRow[];
       const after = await detailOf(row, role, applied.readBack[0] as PermissionRow[]);
-      return { event: toEventBody(row, role), tags: after.tags, deliveries: applied.deliveries };
+      return { event: { ...toEventBody(row, role), ...(dropped.length ? { dropped_exceptions: dropped } : {}) }, row, tags: after.tags, deliveries: applied.deliveries };
     });
   });
 }

@@ -57,6 +57,11 @@ export const events = sqliteTable(
     isRecurring: integer("is_recurring", { mode: "boolean" }).notNull().default(false),
     recurrencePattern: text("recurrence_pattern"),
     timezone: text("timezone").notNull().default("UTC"),
+    // JSON: the series' single-occurrence exceptions, sorted by original start (migration 0011,
+    // src/exceptions/model.ts). Content: versioned with the rest.
+    exceptions: text("exceptions").notNull().default("[]"),
+    // The series this one was split from by a "this and following" change; null otherwise.
+    splitFrom: integer("split_from"),
     version: integer("version").notNull(),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),

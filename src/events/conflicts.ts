@@ -2,15 +2,17 @@ import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { events, permissions, users } from "../db/schema";
 import { ApiError, type FieldError, validationFailed } from "../lib/problem";
-import { BudgetExceeded, CONFLICT_BUDGET, firstOverlap, formatUtc, RECURRENCE_HORIZON_DAYS, spend, WorkBudget, type SeriesSpec } from "../recurrence";
 import { suggestSlots, type Suggestion } from "../availability/suggest";
+import { firstSeriesOverlap, type Series } from "../exceptions/expand";
+import { BudgetExceeded, CONFLICT_BUDGET, formatUtc, RECURRENCE_HORIZON_DAYS, spend, WorkBudget } from "../recurrence";
 import { seriesColumns, seriesSpecOf } from "./content";
 
 const HORIZON_MS = RECURRENCE_HORIZON_DAYS * 24 * 3600 * 1000;
 
 /** An event about to be written: its occurrences, and its own id when it already exists. */
 export interface Candidate {
-  spec: SeriesSpec;
+  /** With its exceptions: a cancelled occurrence frees its slot, a moved one occupies only its new one. */
+  spec: Series;
   seriesEnd: number | null;
   excludeId?: number;
   /** Position in a batch, for error messages. */
@@ -33,13 +35,13 @@ export interface Conflict {
  * that is sooner: the same bound for endless series and for ones that run for centuries, which is
  * what keeps one pair's check bounded by the horizon rather than by the series' length.
  */
-function horizonFor(a: { spec: SeriesSpec; seriesEnd: number | null }, b: { spec: SeriesSpec; seriesEnd: number | null }): number {
+function horizonFor(a: { spec: Series; seriesEnd: number | null }, b: { spec: Series; seriesEnd: number | null }): number {
   const end = Math.min(a.seriesEnd ?? Infinity, b.seriesEnd ?? Infinity);
   if (!a.spec.rule || !b.spec.rule) return end;
   return Math.min(end, Math.max(a.spec.startMs, b.spec.startMs) + HORIZON_MS);
 }
 
-type Compared = { spec: SeriesSpec; seriesEnd: number | null };
+type Compared = { spec: Series; seriesEnd: number | null };
 
 function overlapOf(a: Compared, b: Compared, budget: WorkBudget) {
   spend(budget, 1);
@@ -47,7 +49,7 @@ function overlapOf(a: Compared, b: Compared, budget: WorkBudget) {
     return a.spec.startMs < b.spec.endMs && b.spec.startMs < a.spec.endMs ? { a: { start: a.spec.startMs, end: a.spec.endMs }, b: { start: b.spec.startMs, end: b.spec.endMs } } : null;
   }
   // The stored end lets a COUNT rule be entered where the other event starts instead of counted from its DTSTART.
-  return firstOverlap({ ...a.spec, seriesEnd: a.seriesEnd }, { ...b.spec, seriesEnd: b.seriesEnd }, horizonFor(a, b), budget);
+  return firstSeriesOverlap({ ...a.spec, seriesEnd: a.seriesEnd }, { ...b.spec, seriesEnd: b.seriesEnd }, horizonFor(a, b), budget);
 }
 
 /**

@@ -4,6 +4,9 @@ import { isSupportedInstant, TIME_RANGE_MESSAGE } from "../lib/time-range";
 import { formatUtc } from "../recurrence";
 import { checkSeries, isValidTimeZone, parseDateTimeInput, parseRecurrence, RULE_BUDGET, WorkBudget, type SeriesSpec } from "../recurrence";
 import type { Snapshot } from "../changes/history";
+import type { Series } from "../exceptions/expand";
+import { exceptionBoundsError, indexExceptions, parseExceptions, sameExceptions, timesOf, type ExceptionItem } from "../exceptions/model";
+import { reconcileExceptions } from "../exceptions/placement";
 import type { EventRow } from "./policy";
 import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
 
@@ -17,11 +20,15 @@ export interface EventContent {
   isRecurring: boolean;
   recurrencePattern: string | null;
   timezone: string;
+  /** Single-occurrence exceptions, sorted by original start (see exceptions/model). */
+  exceptions: ExceptionItem[];
 }
 
 /** Content plus what is derived from it: the end of its last occurrence (null when endless). */
 export interface ValidContent extends EventContent {
   seriesEnd: number | null;
+  /** Exceptions the change dropped: their original start is no longer an occurrence, or their moved times left the series' span. */
+  droppedExceptions: ExceptionItem[];
 }
 
 export const contentOf = (row: EventRow): EventContent => ({
@@ -33,6 +40,7 @@ export const contentOf = (row: EventRow): EventContent => ({
   isRecurring: row.isRecurring,
   recurrencePattern: row.recurrencePattern,
   timezone: row.timezone,
+  exceptions: parseExceptions(row.exceptions),
 });
 
 /**
@@ -52,11 +60,28 @@ export const seriesColumns = {
   isRecurring: events.isRecurring,
   recurrencePattern: events.recurrencePattern,
   timezone: events.timezone,
+  exceptions: events.exceptions,
 };
 
-export function seriesSpecOf(content: Pick<EventContent, "startTime" | "endTime" | "timezone" | "isRecurring" | "recurrencePattern"> & { seriesEnd?: number | null }): SeriesSpec {
+/**
+ * The series an event describes, with its exceptions (a row's stored JSON, or content's items)
+ * ready for seriesOccurrences. Given the stored `seriesEnd`, a COUNT rule is expanded from any
+ * window without counting from its first occurrence.
+ */
+export function seriesSpecOf(
+  content: Pick<EventContent, "startTime" | "endTime" | "timezone" | "isRecurring" | "recurrencePattern"> & { seriesEnd?: number | null; exceptions?: string | ExceptionItem[] },
+): Series {
   const parsed = content.isRecurring && content.recurrencePattern ? parseRecurrence(content.recurrencePattern, content.timezone) : null;
-  return { startMs: content.startTime, endMs: content.endTime, timeZone: content.timezone, rule: parsed?.ok ? parsed.rule : null, seriesEnd: content.seriesEnd };
+  const rule = parsed?.ok ? parsed.rule : null;
+  const items = typeof content.exceptions === "string" ? parseExceptions(content.exceptions) : (content.exceptions ?? []);
+  return {
+    startMs: content.startTime,
+    endMs: content.endTime,
+    timeZone: content.timezone,
+    rule,
+    seriesEnd: content.seriesEnd,
+    exceptions: rule ? indexExceptions(items, content.endTime - content.startTime) : null,
+  };
 }
 
 export function toSnapshot(content: EventContent): Snapshot {
@@ -69,6 +94,7 @@ export function toSnapshot(content: EventContent): Snapshot {
     is_recurring: content.isRecurring,
     recurrence_pattern: content.recurrencePattern,
     timezone: content.timezone,
+    exceptions: content.exceptions,
   };
 }
 
@@ -83,13 +109,26 @@ export function fromSnapshot(snapshot: Snapshot): EventContent {
     isRecurring: snapshot.is_recurring,
     recurrencePattern: snapshot.recurrence_pattern,
     timezone: snapshot.timezone,
+    exceptions: snapshot.exceptions ?? [],
   };
 }
 
+/**
+ * An event as the API shows it. Its exceptions are not listed here (GET /api/events/{id} and
+ * /exceptions show them); `split_from` appears only on a series split off another.
+ */
 export function toEventBody(row: EventRow, role: Role) {
   return {
     id: row.id,
-    ...toSnapshot(contentOf(row)),
+    title: row.title,
+    description: row.description,
+    location: row.location,
+    start_time: formatUtc(row.startTime),
+    end_time: formatUtc(row.endTime),
+    is_recurring: row.isRecurring,
+    recurrence_pattern: row.recurrencePattern,
+    timezone: row.timezone,
+    ...(row.splitFrom !== null && row.splitFrom !== undefined ? { split_from: row.splitFrom } : {}),
     owner_id: row.ownerId,
     version: row.version,
     created_at: formatUtc(row.createdAt),
@@ -123,7 +162,7 @@ function checkTimes(times: { start?: string | number; end?: string | number }, z
  * Checks what the schema's field rules cannot: times (which need the time zone), their range and
  * order, and the recurrence rule. Reports every failing field through `fail`.
  */
-function checkDraft(content: Omit<Draft, "title" | "description" | "location" | "times"> & { times: { start?: string | number; end?: string | number } }, fail: Fail) {
+function checkDraft(content: Omit<Draft, "title" | "description" | "location" | "times" | "exceptions"> & { times: { start?: string | number; end?: string | number } }, fail: Fail) {
   const timezoneOk = isValidTimeZone(content.timezone);
   if (!timezoneOk) fail("timezone", "Not an IANA time zone name.");
   const zone = timezoneOk ? content.timezone : "UTC";
@@ -148,6 +187,8 @@ function validate(content: Draft, prefix = "", index?: number, batch?: WorkBudge
   if (errors.length) throw validationFailed(errors);
   const { times: _times, ...rest } = content;
   const valid: EventContent = { ...rest, startTime: startTime!, endTime: endTime! };
+  const boundsError = exceptionBoundsError(valid.exceptions);
+  if (boundsError) throw validationFailed([{ field: prefix + "exceptions", message: boundsError, ...(index !== undefined ? { index } : {}) }]);
   const spec = seriesSpecOf(valid);
   // A rule that never matches (BYMONTHDAY=30;BYMONTH=2) would make an event with no occurrences;
   // one too sparse or long to walk within the budget would make every later read costly.
@@ -162,7 +203,10 @@ function validate(content: Draft, prefix = "", index?: number, batch?: WorkBudge
         : checked.message;
     throw validationFailed([{ field: prefix + "recurrence_pattern", message, ...(index !== undefined ? { index } : {}) }]);
   }
-  return { ...valid, seriesEnd: checked.seriesEnd };
+  if (!valid.exceptions.length) return { ...valid, seriesEnd: checked.seriesEnd, droppedExceptions: [] };
+  // Exceptions stay only while their occurrence does: a one-off has none, a new rule or new times keep those that still match.
+  const { kept, dropped } = spec.rule ? reconcileExceptions(spec, checked.seriesEnd, valid.exceptions, new WorkBudget(RULE_BUDGET)) : { kept: [], dropped: valid.exceptions };
+  return { ...valid, exceptions: kept, seriesEnd: checked.seriesEnd, droppedExceptions: dropped };
 }
 
 const text = (value: unknown) => (typeof value === "string" ? value : undefined);
@@ -201,6 +245,7 @@ export function contentFromCreate(input: EventCreateInput, prefix = "", index?: 
       isRecurring: input.is_recurring,
       recurrencePattern: input.recurrence_pattern ?? null,
       timezone: input.timezone,
+      exceptions: [],
     },
     prefix,
     index,
@@ -210,9 +255,11 @@ export function contentFromCreate(input: EventCreateInput, prefix = "", index?: 
 
 /**
  * Merges a partial update into the current content. Absent fields stay; `null` clears an optional
- * field to its default. Turning recurrence off also drops the pattern unless one is sent.
+ * field to its default. Turning recurrence off also drops the pattern unless one is sent. The
+ * exceptions are the current ones unless given (a rollback restores a version's); those that no
+ * longer match an occurrence are dropped (`droppedExceptions`).
  */
-export function contentFromPatch(current: EventContent, patch: EventPatchInput): ValidContent {
+export function contentFromPatch(current: EventContent, patch: EventPatchInput, exceptions: ExceptionItem[] = current.exceptions): ValidContent {
   if (patch.title === null || patch.start_time === null || patch.end_time === null) {
     const field = patch.title === null ? "title" : patch.start_time === null ? "start_time" : "end_time";
     throw validationFailed([{ field, message: "Required; cannot be cleared." }]);
@@ -228,12 +275,36 @@ export function contentFromPatch(current: EventContent, patch: EventPatchInput):
     isRecurring,
     recurrencePattern,
     timezone: patch.timezone === undefined ? current.timezone : (patch.timezone ?? "UTC"),
+    exceptions,
   });
 }
 
-/** True when the change moves the event in time, so it needs a conflict check. */
+/**
+ * True when the change moves the event in time, so it needs a conflict check: its times or rule,
+ * or an exception that puts an occurrence where there was none (a moved one, or a cancelled one
+ * brought back by a rollback). Cancelling, or changing only texts, frees or keeps slots.
+ */
 export const timesChanged = (a: EventContent, b: EventContent) =>
-  a.startTime !== b.startTime || a.endTime !== b.endTime || a.isRecurring !== b.isRecurring || a.recurrencePattern !== b.recurrencePattern || a.timezone !== b.timezone;
+  a.startTime !== b.startTime ||
+  a.endTime !== b.endTime ||
+  a.isRecurring !== b.isRecurring ||
+  a.recurrencePattern !== b.recurrencePattern ||
+  a.timezone !== b.timezone ||
+  (!sameExceptions(a.exceptions, b.exceptions) && occupiesNewSlots(a, b));
+
+function occupiesNewSlots(a: EventContent, b: EventContent): boolean {
+  const duration = a.endTime - a.startTime;
+  const slot = (items: ExceptionItem[], originalStart: string) => {
+    const item = items.find((x) => x.original_start === originalStart);
+    if (item?.cancelled) return null;
+    const { start, end } = item ? timesOf(item, duration) : { start: Date.parse(originalStart), end: Date.parse(originalStart) + duration };
+    return `${start}/${end}`;
+  };
+  return b.exceptions.some((x) => {
+    const after = slot(b.exceptions, x.original_start);
+    return after !== null && after !== slot(a.exceptions, x.original_start);
+  }) || a.exceptions.some((x) => !b.exceptions.some((y) => y.original_start === x.original_start) && slot(a.exceptions, x.original_start) !== slot(b.exceptions, x.original_start));
+}
 
 export const preconditionFailed = (current: ReturnType<typeof toEventBody>) =>
   new ApiError(412, "precondition_failed", `If-Match does not match the current version (${current.version}).`, { extra: { current } });

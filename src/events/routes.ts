@@ -6,7 +6,8 @@ import { IdParam, bodyOf, createRouter, problemResponses, queryInstant } from ".
 import { authenticated, batchWithSessionCheck, sessionCheckedBatch } from "../auth/middleware";
 import { prefersCalendar, prefersMsgpack } from "../lib/formats";
 import { fromEventBody, renderCalendar } from "../ical/write";
-import { validationFailed } from "../lib/problem";
+import { ApiError, validationFailed } from "../lib/problem";
+import { MAX_IMPORT_EVENTS, readCalendar } from "../ical/read";
 import { BATCH_RULE_BUDGET, RULE_BUDGET } from "../recurrence";
 import { scheduleDelivery } from "../notifications/schedule";
 import { detailOf } from "../changes/pipeline";
@@ -49,6 +50,26 @@ const batchRoute = createRoute({
   ...authenticated(),
   request: { body: { ...bodyOf(BatchBody, "The events"), required: true } },
   responses: { 201: bodyOf(z.array(EventSchema), "All created"), 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
+});
+
+const ImportResult = z
+  .object({
+    events: z.array(EventSchema),
+    warnings: z.array(z.object({ index: z.number().int().optional(), property: z.string().optional(), message: z.string() })).openapi({ description: "What the file held that was not kept: alarms, attendees, other properties, rules outside the supported grammar" }),
+  })
+  .openapi("ImportResult");
+
+const importRoute = createRoute({
+  method: "post",
+  path: "/import",
+  tags,
+  summary: `Import an iCalendar file: its VEVENTs become events, 1..${MAX_IMPORT_EVENTS}, all or nothing`,
+  description:
+    "Body `Content-Type: text/calendar` (RFC 5545, UTF-8, at most 1 MiB). Each VEVENT without RECURRENCE-ID is one event (`index` counts them from 0 in file order) with its RRULE, its TZID (an IANA name, or one ending in one) and its EXDATEs as cancelled occurrences; a VEVENT with the same UID and a RECURRENCE-ID is a changed occurrence. " +
+    "Batch semantics as `POST /api/events/batch`: any invalid item (422) or overlap (409) creates nothing, each error naming its `index`. Malformed text is 400; a file with no VEVENT, more than the limit, an invalid date or a series in an unknown zone is 422. `warnings` lists what was dropped.",
+  ...authenticated(),
+  request: { body: { description: "An iCalendar file", content: { "text/calendar": { schema: z.string() } }, required: true } },
+  responses: { 201: bodyOf(ImportResult, "All created, with what was dropped"), 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
 
 const listRoute = createRoute({
@@ -145,6 +166,16 @@ export const eventRoutes = createRouter()
     const { events, deliveries } = await service.createEvents(c.var.db, c.var.actor, c.req.valid("json").events);
     scheduleDelivery(c, deliveries);
     return c.json(events, 201);
+  })
+  .openapi(importRoute, async (c) => {
+    const type = c.req.header("content-type");
+    // No type left means no body: the body reader drops the type of an empty one.
+    if (type === undefined) throw validationFailed([{ field: "body", message: "Required: an iCalendar file (text/calendar)." }]);
+    if (type.split(";")[0].trim().toLowerCase() !== "text/calendar") throw new ApiError(415, "unsupported_media_type", "Send the calendar as text/calendar.");
+    const { items, warnings } = readCalendar(await c.req.text());
+    const { events, deliveries, dropped } = await service.importEvents(c.var.db, c.var.actor, items);
+    scheduleDelivery(c, deliveries);
+    return c.json({ events, warnings: [...warnings, ...dropped] }, 201);
   })
   .openapi(listRoute, async (c) => {
     const query = c.req.valid("query");

@@ -103,15 +103,33 @@ export const EventSchema = z
     is_recurring: z.boolean(),
     recurrence_pattern: z.string().nullable(),
     timezone: z.string(),
+    split_from: z.number().int().optional().openapi({ description: "The series this one was split off" }),
     owner_id: z.number().int(),
     version: z.number().int(),
     created_at: z.string(),
     updated_at: z.string(),
     my_role: z.enum(ROLES),
+    dropped_exceptions: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: "Exceptions the write dropped (original starts)" }),
   })
   .openapi("Event");
 
-export const EventDetailSchema = EventSchema.extend({ permissions: z.array(PermissionSchema) }).openapi("EventDetail");
+/** One changed occurrence of a series (see src/exceptions). */
+export const ExceptionSchema = z
+  .object({
+    original_start: z.string(),
+    cancelled: z.boolean(),
+    title: z.string().optional(),
+    description: z.string().optional(),
+    location: z.string().nullable().optional(),
+    start_time: z.string().optional(),
+    end_time: z.string().optional(),
+  })
+  .openapi("Exception");
+
+export const EventDetailSchema = EventSchema.extend({ exceptions: z.array(ExceptionSchema), permissions: z.array(PermissionSchema) }).openapi("EventDetail");
 
 export const EventPage = z.object({ items: z.array(EventSchema), next_cursor: z.string().nullable() }).openapi("EventPage");
 

@@ -3,7 +3,7 @@ import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
 import type { Actor } from "../env";
-import { occurrencesBetween } from "../recurrence";
+import { seriesOccurrencesBetween } from "../exceptions/expand";
 import { seriesSpecOf, toEventBody } from "./content";
 import type { EventRow } from "./policy";
 import type { ListQuery } from "./service";
@@ -50,7 +50,7 @@ function prefilterRun(needle: string): string | null {
 /** A recurring series is listed only if an occurrence meets the window (as in listEvents). */
 function meetsWindow(row: EventRow, query: ListQuery): boolean {
   if (!row.isRecurring || (query.start === undefined && query.end === undefined)) return true;
-  return occurrencesBetween(seriesSpecOf(row), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
+  return seriesOccurrencesBetween(seriesSpecOf(row), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
 }
 
 /**

@@ -8,12 +8,14 @@ import type { Actor } from "../env";
 import { ApiError, notFound, validationFailed, type FieldError } from "../lib/problem";
 import { toDeliveries, type NotificationRow } from "../notifications/service";
 import { SHORT_SPAN_MS } from "../calendar/service";
-import { BATCH_RULE_BUDGET, formatUtc, occurrencesBetween, WorkBudget } from "../recurrence";
+import { BATCH_RULE_BUDGET, formatUtc, WorkBudget } from "../recurrence";
+import { seriesOccurrencesBetween } from "../exceptions/expand";
 import { conflictsWithinBatch, conflictError, suggestionsFor, writeWithoutConflicts } from "./conflicts";
 import { searchEvents } from "./search";
 import { contentFromCreate, contentFromPatch, contentOf, seriesSpecOf, toEventBody, type ValidContent } from "./content";
 import type { EventRow } from "./policy";
 import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
+import type { ImportedEvent, ImportWarning } from "../ical/read";
 
 export type { Delivery };
 
@@ -63,6 +65,18 @@ export async function createEvents(db: Db, actor: Actor, items: EventCreateInput
     }
     return { events: created, deliveries };
   });
+}
+
+/**
+ * Creates the events of an iCalendar file (src/ical/read.ts) through the batch path, so conflict
+ * checks and rule budgets apply as to POST /api/events/batch.
+ */
+export async function importEvents(db: Db, actor: Actor, items: ImportedEvent[]) {
+  const { events, deliveries } = await createEvents(db, actor, items.map((item) => ({ ...item.event })));
+  const dropped: ImportWarning[] = items.flatMap((item, index) =>
+    item.exceptions.length ? [{ index, property: "RECURRENCE-ID", message: `${item.exceptions.length} cancelled or changed occurrence(s) were not kept.` }] : [],
+  );
+  return { events, deliveries, dropped };
 }
 
 /**
@@ -158,7 +172,7 @@ export async function listEvents(db: Db, actor: Pick<Actor, "id">, query: ListQu
 
 function matchesWindow(row: EventRow, query: ListQuery): boolean {
   if (!row.isRecurring || (query.start === undefined && query.end === undefined)) return true;
-  return occurrencesBetween(seriesSpecOf(row), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
+  return seriesOccurrencesBetween(seriesSpecOf(row), query.start ?? -8.64e15, query.end ?? 8.64e15, 1).length > 0;
 }
 
 /** PUT/PATCH: merges the patch into the current content, through the write pipeline. */
@@ -207,9 +221,11 @@ export async function eventAt(db: Db, event: EventRow, role: Role, at: number) {
     .orderBy(desc(versions.version))
     .limit(1);
   if (!entry) throw notFound("event at that time");
+  const snapshot = JSON.parse(entry.snapshot) as Snapshot;
   return {
     id: event.id,
-    ...(JSON.parse(entry.snapshot) as Snapshot),
+    ...snapshot,
+    exceptions: snapshot.exceptions ?? [],
     owner_id: event.ownerId,
     version: entry.version,
     created_at: formatUtc(event.createdAt),

@@ -16,6 +16,7 @@ const PAGES: [path: string, summary: string, type: string][] = [
   ["/", "Landing page", "text/html"],
   ["/history", "The page of a signed history link (`html_url`)", "text/html"],
   ["/favicon.ico", "Site icon", "image/x-icon"],
+  ["/asyncapi.json", "The AsyncAPI 3 document of the notification socket (`/ws/notifications`)", "application/json"],
 ];
 
 export const siteRoutes = createRouter();

@@ -33,6 +33,9 @@ const columns = {
 
 type Row = { version: number; action: VersionAction; changedBy: number; username: string | null; changedAt: number; snapshot: string; changes: string; restoredFrom: number | null };
 
+/** Snapshots written before exceptions existed had none. */
+const withExceptions = (snapshot: Snapshot): Snapshot => ({ ...snapshot, exceptions: snapshot.exceptions ?? [] });
+
 function toEntry(row: Row): VersionEntry {
   return {
     version: row.version,
@@ -41,7 +44,7 @@ function toEntry(row: Row): VersionEntry {
     changed_at: formatUtc(row.changedAt),
     changes: JSON.parse(row.changes) as Changes,
     ...(row.restoredFrom !== null ? { restored_from: row.restoredFrom } : {}),
-    snapshot: JSON.parse(row.snapshot) as Snapshot,
+    snapshot: withExceptions(JSON.parse(row.snapshot) as Snapshot),
   };
 }
 
@@ -90,6 +93,10 @@ export function rollbackEvent(db: Db, actor: Actor, eventId: number, version: nu
     action: "rollback",
     restoredFrom: version,
     ifMatch,
-    nextContent: async (current) => contentFromPatch(contentOf(current), (await getVersion(db, eventId, version)).snapshot),
+    nextContent: async (current) => {
+      const { snapshot } = await getVersion(db, eventId, version);
+      // The version's exceptions come back with it, as far as its rule still allows (always, unless the rule or times are changed too).
+      return contentFromPatch(contentOf(current), snapshot, snapshot.exceptions ?? []);
+    },
   });
 }

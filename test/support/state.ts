@@ -18,6 +18,7 @@ const DIGEST_SQL = `SELECT
   (SELECT total(updated_at % 1000003) FROM events) AS events_updated,
   (SELECT total(start_time % 1000003 + end_time % 1000003) FROM events) AS events_times,
   (SELECT total(length(title) + length(description) + coalesce(length(location), 0) + coalesce(length(recurrence_pattern), 0)) FROM events) AS events_text,
+  (SELECT total(length(exceptions) + coalesce(split_from, 0)) FROM events) AS events_exceptions,
   (SELECT count(*) FROM permissions) AS permissions,
   (SELECT coalesce(max(rowid), 0) FROM permissions) AS permissions_max_rowid,
   (SELECT total(event_id * 7 + user_id) FROM permissions) AS permissions_pairs,

@@ -1,0 +1,88 @@
+import { createRoute } from "@hono/zod-openapi";
+import * as z from "../lib/zod";
+import { authenticated, sessionCheckedBatch } from "../auth/middleware";
+import { ConflictSchema, EventPatch } from "../events/schemas";
+import { prefersMsgpack } from "../lib/formats";
+import { IdParam, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { validationFailed } from "../lib/problem";
+import { scheduleDelivery } from "../notifications/schedule";
+import { ExceptionList, OCCURRENCE_FIELDS, OccurrenceSchema, ScopeQuery, SplitResult } from "./schemas";
+import * as service from "./service";
+
+const tags = ["Exceptions"];
+const OccurrenceParams = z.object({
+  id: IdParam,
+  original_start: z
+    .string()
+    .max(64)
+    .openapi({ param: { in: "path", required: true }, example: "2031-03-10T08:00:00Z" }),
+});
+const IfMatch = z.object({
+  "if-match": z.string().optional().openapi({ param: { in: "header" }, description: "The series' ETag(s) or `*`" }),
+});
+const ETagHeader = { ETag: { description: "The series' new ETag", schema: { type: "string" as const } } };
+const ConflictProblem = { description: "Overlaps another event of the owner; `conflicts` lists them", content: { "application/problem+json": { schema: z.object({ conflicts: z.array(ConflictSchema) }).passthrough() } } };
+const listRoute = createRoute({
+  method: "get",
+  path: "/{id}/exceptions",
+  tags,
+  summary: "A series' exceptions, by original start",
+  ...authenticated({ sessionCheck: "first-batch" }),
+  request: { params: z.object({ id: IdParam }) },
+  responses: { 200: bodyOf(ExceptionList, "The exceptions"), ...problemResponses(401, 404) },
+});
+
+const patchRoute = createRoute({
+  method: "patch",
+  path: "/{id}/occurrences/{original_start}",
+  tags,
+  summary: "Change one occurrence, or split the series there (scope=following)",
+  description: "See the README's Exceptions section: overridable fields, placement rules, split semantics and limits.",
+  ...authenticated(),
+  request: { params: OccurrenceParams, query: ScopeQuery, headers: IfMatch, body: { ...bodyOf(EventPatch, "Fields to change"), required: true } },
+  responses: {
+    200: { ...bodyOf(z.union([OccurrenceSchema, SplitResult]), "The occurrence (scope=this), or `{series, following}` (scope=following)"), headers: ETagHeader },
+    409: ConflictProblem,
+    ...problemResponses(400, 401, 403, 404, 412, 413, 415, 422, 429),
+  },
+});
+
+const cancelRoute = createRoute({
+  method: "delete",
+  path: "/{id}/occurrences/{original_start}",
+  tags,
+  summary: "Cancel one occurrence",
+  ...authenticated(),
+  request: { params: OccurrenceParams, headers: IfMatch },
+  responses: { 204: { description: "Cancelled" }, ...problemResponses(401, 403, 404, 412, 422, 429) },
+});
+
+const NOT_FOR_ONE_OCCURRENCE = ["is_recurring", "recurrence_pattern", "timezone"] as const;
+
+export const exceptionRoutes = createRouter()
+  .openapi(listRoute, async (c) => {
+    const items = await service.listExceptions(c.var.db, { id: c.var.claims.userId }, c.req.valid("param").id, sessionCheckedBatch(c));
+    return c.json({ items }, 200);
+  })
+  .openapi(patchRoute, async (c) => {
+    const { id, original_start } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const ifMatch = c.req.valid("header")["if-match"];
+    if (c.req.valid("query").scope === "following") {
+      const { body: result, tags, deliveries } = await service.splitSeries(c.var.db, c.var.actor, id, original_start, body, ifMatch);
+      scheduleDelivery(c, deliveries);
+      return c.json(result, 200, { ETag: tags[prefersMsgpack(c) ? "msgpack" : "json"] });
+    }
+    const wrong = NOT_FOR_ONE_OCCURRENCE.filter((field) => body[field] !== undefined);
+    if (wrong.length) throw validationFailed(wrong.map((field) => ({ field, message: "Not for one occurrence; use scope=following." })));
+    const patch = Object.fromEntries(OCCURRENCE_FIELDS.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
+    const { occurrence, tags, deliveries } = await service.changeOccurrence(c.var.db, c.var.actor, id, original_start, patch, ifMatch);
+    scheduleDelivery(c, deliveries);
+    return c.json(occurrence, 200, { ETag: tags[prefersMsgpack(c) ? "msgpack" : "json"] });
+  })
+  .openapi(cancelRoute, async (c) => {
+    const { id, original_start } = c.req.valid("param");
+    const { deliveries } = await service.cancelOccurrence(c.var.db, c.var.actor, id, original_start, c.req.valid("header")["if-match"]);
+    scheduleDelivery(c, deliveries);
+    return c.body(null, 204);
+  });

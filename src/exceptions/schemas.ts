@@ -1,0 +1,41 @@
+import * as z from "../lib/zod";
+import { EventSchema, ExceptionSchema, type EventPatchInput } from "../events/schemas";
+
+const iso = (example: string, description?: string) => z.string().openapi({ example, ...(description ? { description } : {}) });
+
+export const ExceptionList = z
+  .object({ items: z.array(ExceptionSchema) })
+  .openapi("ExceptionList");
+
+/** The fields one occurrence can override (the body of a PATCH without `scope=following`). */
+export const OCCURRENCE_FIELDS = ["title", "description", "location", "start_time", "end_time"] as const;
+export type OccurrencePatchInput = Pick<EventPatchInput, (typeof OCCURRENCE_FIELDS)[number]>;
+
+export const OccurrenceSchema = z
+  .object({
+    event_id: z.number().int(),
+    original_start: iso("2031-03-10T08:00:00Z"),
+    start_time: iso("2031-03-12T08:00:00Z"),
+    end_time: iso("2031-03-12T09:00:00Z"),
+    title: z.string(),
+    description: z.string(),
+    location: z.string().nullable(),
+    cancelled: z.boolean(),
+    is_exception: z.boolean(),
+  })
+  .openapi("Occurrence");
+
+export const SplitResult = z
+  .object({
+    series: EventSchema,
+    following: EventSchema,
+    dropped_exceptions: z.array(z.string()).optional(),
+  })
+  .openapi("SplitResult");
+
+export const ScopeQuery = z.object({
+  scope: z
+    .enum(["this", "following"])
+    .default("this")
+    .openapi({ param: { in: "query" } }),
+});
