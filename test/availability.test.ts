@@ -59,6 +59,23 @@ describe("POST /api/freebusy", () => {
     expect(JSON.stringify(res.body)).not.toMatch(/Stand-up|Private|Lunch|Review/);
   });
 
+  it("leaves out a cancelled occurrence and counts a moved one at its new time", async () => {
+    const owner = await registerUser("av_exceptions");
+    const series = await create(owner, { start_time: "2051-05-01T09:00:00Z", end_time: "2051-05-01T10:00:00Z", is_recurring: true, recurrence_pattern: "FREQ=DAILY;COUNT=4" });
+    expect((await json("DELETE", `/api/events/${series.id}/occurrences/2051-05-02T09:00:00Z`, { token: owner.token })).status).toBe(204);
+    const moved = await json("PATCH", `/api/events/${series.id}/occurrences/2051-05-03T09:00:00Z`, { token: owner.token, body: { start_time: "2051-05-03T15:00:00Z", end_time: "2051-05-03T16:30:00Z" } });
+    expect(moved.status).toBe(200);
+    const res = await freebusy(owner, { start: "2051-05-01T00:00:00Z", end: "2051-05-05T00:00:00Z", users: [owner.id] });
+    expect(res.body.users[0].busy).toEqual([
+      interval("2051-05-01T09:00:00Z", "2051-05-01T10:00:00Z"),
+      interval("2051-05-03T15:00:00Z", "2051-05-03T16:30:00Z"),
+      interval("2051-05-04T09:00:00Z", "2051-05-04T10:00:00Z"),
+    ]);
+    const slots = await findTime(owner, { users: [owner.id], duration_minutes: 60, start: "2051-05-02T09:00:00Z", end: "2051-05-03T16:00:00Z", working_hours: { start: "09:00", end: "10:00", timezone: "UTC", days: ["MO", "TU", "WE", "TH", "FR", "SA", "SU"] } });
+    // The cancelled 2nd is free; the 3rd's 09:00 is free too, its occurrence having moved to 15:00.
+    expect(slots.body.items).toEqual([interval("2051-05-02T09:00:00Z", "2051-05-02T10:00:00Z"), interval("2051-05-03T09:00:00Z", "2051-05-03T10:00:00Z")]);
+  });
+
   it("clips busy intervals to the window", async () => {
     const res = await freebusy(alice, { start: "2051-02-06T08:30:00Z", end: "2051-02-06T10:00:00Z", users: [bob.id] });
     expect(res.body.users[0].busy).toEqual([interval("2051-02-06T08:30:00Z", "2051-02-06T10:00:00Z")]);

@@ -3,7 +3,8 @@ import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
 import { seriesColumns, seriesSpecOf } from "../events/content";
 import { validationFailed } from "../lib/problem";
-import { occurrencesBetween, type Occurrence, type WorkBudget } from "../recurrence";
+import { seriesOccurrencesBetween } from "../exceptions/expand";
+import type { Occurrence, WorkBudget } from "../recurrence";
 
 const DAY_MS = 86_400_000;
 
@@ -76,9 +77,9 @@ export function busyRows(parts: readonly BusyRow[][]): BusyRow[] {
   return rows;
 }
 
-/** Every occurrence of the row's event that meets [start, end), clipped to it. */
+/** Every occurrence of the row's event that meets [start, end), exceptions applied (cancelled ones free, moved ones at their new times), clipped to it. */
 export function occurrencesOf(row: BusyRow, start: number, end: number, budget: WorkBudget): Occurrence[] {
-  return occurrencesBetween(seriesSpecOf(row), start, end, undefined, budget).map((o) => ({ start: Math.max(o.start, start), end: Math.min(o.end, end) }));
+  return seriesOccurrencesBetween(seriesSpecOf(row), start, end, undefined, budget).map((o) => ({ start: Math.max(o.start, start), end: Math.min(o.end, end) }));
 }
 
 /** Sorts and merges intervals; touching ones ([9, 10) and [10, 11)) become one. */

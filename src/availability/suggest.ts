@@ -1,7 +1,8 @@
 import type { Db } from "../db/client";
 import type { Candidate } from "../events/conflicts";
 import { findConflicts } from "../events/conflicts";
-import { BudgetExceeded, formatUtc, occurrencesBetween, seriesEnd, WorkBudget, type Occurrence, type SeriesSpec } from "../recurrence";
+import { seriesOccurrencesBetween, type Series } from "../exceptions/expand";
+import { BudgetExceeded, formatUtc, seriesEnd, WorkBudget, type Occurrence } from "../recurrence";
 import { ApiError } from "../lib/problem";
 import { busyRows, mergeIntervals, occurrencesOf, ownedEventsQueries } from "./busy";
 import { SLOT_STEP_MS } from "./service";
@@ -24,11 +25,12 @@ export interface Suggestion {
   end_time: string;
 }
 
-const shifted = (spec: SeriesSpec, delta: number): SeriesSpec => ({ ...spec, startMs: spec.startMs + delta, endMs: spec.endMs + delta });
+/** The series moved by `delta`; its exceptions name occurrences of the unmoved rule, so they are left behind. */
+const shifted = (spec: Series, delta: number): Series => ({ ...spec, startMs: spec.startMs + delta, endMs: spec.endMs + delta, exceptions: null });
 
 /** True when no occurrence of `spec` in [from, to) meets a busy interval (sorted, merged). */
-function freeIn(spec: SeriesSpec, busy: Occurrence[], from: number, to: number, budget: WorkBudget): boolean {
-  for (const o of occurrencesBetween(spec, from, to, undefined, budget)) {
+function freeIn(spec: Series, busy: Occurrence[], from: number, to: number, budget: WorkBudget): boolean {
+  for (const o of seriesOccurrencesBetween(spec, from, to, undefined, budget)) {
     // The first busy interval ending after the occurrence starts is the only one that can meet it.
     let lo = 0;
     let hi = busy.length;
@@ -70,7 +72,7 @@ async function suggest(db: Db, ownerId: number, candidate: Candidate, others: Ca
   const to = spec.startMs + range + duration;
   const budget = new WorkBudget(SUGGESTION_BUDGET);
   const rows = busyRows(await db.batch(ownedEventsQueries(db, ownerId, from, to))).filter((row) => row.id !== candidate.excludeId);
-  const busy = mergeIntervals([...rows.flatMap((row) => occurrencesOf(row, from, to, budget)), ...others.flatMap((o) => occurrencesBetween(o.spec, from, to, undefined, budget))]);
+  const busy = mergeIntervals([...rows.flatMap((row) => occurrencesOf(row, from, to, budget)), ...others.flatMap((o) => seriesOccurrencesBetween(o.spec, from, to, undefined, budget))]);
 
   // Grid starts by distance from the requested start, the earlier first on a tie.
   const wanted = spec.rule ? SERIES_TRIALS : SUGGESTIONS;
