@@ -16,9 +16,20 @@ export const SUGGESTION_RANGE_DAYS = 14;
  * A series is suggested at a shift only after the whole shifted series passed the conflict check;
  * the nearest shifts whose occurrences in the range are free are checked, at most this many.
  */
-export const SERIES_TRIALS = 12;
+export const SERIES_TRIALS = 6;
 /** Expansion steps the suggestions of one 409 may spend (the range's busy times and the trials). */
 export const SUGGESTION_BUDGET = 200_000;
+
+let enabled = true;
+
+/**
+ * Reads the `CONFLICT_SUGGESTIONS` var once per request: `"off"` answers 409s with an empty
+ * `suggestions` list, so the bench can measure what suggestions cost (bench/scenarios/suggestions.mjs).
+ * The var is the same for every request of an isolate, so the module-level flag never flips mid-request.
+ */
+export function configureSuggestions(env: Pick<Env, "CONFLICT_SUGGESTIONS">): void {
+  enabled = env.CONFLICT_SUGGESTIONS !== "off";
+}
 
 export interface Suggestion {
   start_time: string;
@@ -55,6 +66,7 @@ function freeIn(spec: Series, busy: Occurrence[], from: number, to: number, budg
  * a read that fails suggests nothing rather than turning the 409 into another error.
  */
 export async function suggestSlots(db: Db, ownerId: number, candidate: Candidate, others: Candidate[] = []): Promise<Suggestion[]> {
+  if (!enabled) return [];
   try {
     return await suggest(db, ownerId, candidate, others.filter((o) => o !== candidate));
   } catch (error) {
