@@ -41,7 +41,8 @@ const shifted = (spec: Series, delta: number): Series => ({ ...spec, startMs: sp
 
 /** True when no occurrence of `spec` in [from, to) meets a busy interval (sorted, merged). */
 function freeIn(spec: Series, busy: Occurrence[], from: number, to: number, budget: WorkBudget): boolean {
-  for (const o of seriesOccurrencesBetween(spec, from, to, undefined, budget)) {
+  const occurrences = spec.rule ? seriesOccurrencesBetween(spec, from, to, undefined, budget) : [{ start: spec.startMs, end: spec.endMs }];
+  for (const o of occurrences) {
     // The first busy interval ending after the occurrence starts is the only one that can meet it.
     let lo = 0;
     let hi = busy.length;
