@@ -66,6 +66,19 @@ describe("suggestions in a 409", () => {
     expect(res.body.suggestions).toEqual([slot("2053-09-08T08:00:00Z", "2053-09-08T09:00:00Z"), slot("2053-09-08T11:00:00Z", "2053-09-08T12:00:00Z"), slot("2053-09-08T07:00:00Z", "2053-09-08T08:00:00Z")]);
   });
 
+  it("on a moved occurrence, suggests slots for that occurrence as the conflict check sees them", async () => {
+    const owner = await registerUser("sg_occurrence");
+    const series = await create(owner, { ...slot("2053-10-06T09:00:00Z", "2053-10-06T10:00:00Z"), is_recurring: true, recurrence_pattern: "FREQ=DAILY;COUNT=5" });
+    await create(owner, slot("2053-10-07T11:00:00Z", "2053-10-07T12:00:00Z"));
+    const res = await json("PATCH", `/api/events/${series.id}/occurrences/2053-10-07T09:00:00Z`, { token: owner.token, body: slot("2053-10-07T11:30:00Z", "2053-10-07T12:30:00Z") });
+    expectProblem(res, 409, "conflict");
+    // 12:00 is 30 minutes away; 10:00 and 13:00 are 90 minutes away, the earlier first. The series'
+    // own occurrences do not block it, as they do not in the conflict check of a moved occurrence.
+    expect(res.body.suggestions).toEqual([slot("2053-10-07T12:00:00Z", "2053-10-07T13:00:00Z"), slot("2053-10-07T10:00:00Z", "2053-10-07T11:00:00Z"), slot("2053-10-07T13:00:00Z", "2053-10-07T14:00:00Z")]);
+    const moved = await json("PATCH", `/api/events/${series.id}/occurrences/2053-10-07T09:00:00Z`, { token: owner.token, body: res.body.suggestions[0] });
+    expect(moved.status).toBe(200);
+  });
+
   it("on a rollback into a taken slot, suggests too", async () => {
     const owner = await registerUser("sg_rollback");
     const event = await create(owner, slot("2053-09-15T09:00:00Z", "2053-09-15T10:00:00Z"));
