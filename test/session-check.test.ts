@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, json, registerUser, slotMaker, type TestUser } from "./helpers";
+import { call, isoUtc, json, registerUser, slotMaker, type TestUser } from "./helpers";
 import { countingDatabase, roundTripLog } from "./support/counting-db";
-import { sendWith } from "./support/faults";
+import { requestAs, sendWith, squeezed } from "./support/faults";
+import { digestDelta, stateDigest, type Digest } from "./support/state";
+import type { WireRequest, WireResponse } from "./support/wire";
 
 const slot = slotMaker(2037);
 const SECRET_TITLE = "Quarterly numbers, do not leak";
@@ -304,5 +306,110 @@ describe("GET /api/agenda checks the session in the page's first batch", () => {
   it("answers a revoked session's token 401 with no agenda, for a full and a one-item page, also when revoked in flight", async () => {
     await expectRefused(path);
     await expectRefused(`${path}&limit=1`);
+  });
+});
+
+describe("a write with a revoked session writes nothing", () => {
+  const wslot = slotMaker(2038);
+  const series = { is_recurring: true, recurrence_pattern: "FREQ=WEEKLY;COUNT=10" };
+
+  /** A user with a second session: fixtures are made with the first, the write under test with the second. */
+  async function twoSessions(prefix: string) {
+    const user = await registerUser(prefix);
+    const login = await json("POST", "/api/auth/login", { body: { username: user.username, password: user.password } });
+    expect(login.status).toBe(200);
+    return { user, second: login.body.access_token as string };
+  }
+
+  async function eventOf(user: TestUser, extra: Record<string, unknown> = {}) {
+    const res = await json("POST", "/api/events", { token: user.token, body: { title: SECRET_TITLE, ...wslot(), ...extra } });
+    expect(res.status).toBe(201);
+    return { id: res.body.id as number, etag: res.headers.get("etag")!, start_time: res.body.start_time as string };
+  }
+
+  /** Each write family, as one valid request by the second session; the fixtures it needs come first. */
+  const cases: Record<string, (user: TestUser, token: string) => Promise<WireRequest>> = {
+    "a one-off create (one batch: the session guard is its first statement)": async (_user, token) => requestAs({ token }, "POST", "/api/events", { title: "Mine", ...wslot() }),
+    "a one-off create over an event of the caller (the answer would be a 409 naming it)": async (user, token) => {
+      const taken = await eventOf(user);
+      const res = await json("GET", `/api/events/${taken.id}`, { token: user.token });
+      return requestAs({ token }, "POST", "/api/events", { title: "Clash", start_time: res.body.start_time, end_time: res.body.end_time });
+    },
+    "a one-off create beside a series of the caller (checked in code after the SQL check steps aside)": async (user, token) => {
+      const taken = await eventOf(user, series);
+      const start = Date.parse(taken.start_time) + 2 * 3600_000;
+      return requestAs({ token }, "POST", "/api/events", { title: "Beside", start_time: isoUtc(start), end_time: isoUtc(start + 3600_000) });
+    },
+    "a recurring create (the conflict read carries the session check)": async (_user, token) => requestAs({ token }, "POST", "/api/events", { title: "Series", ...wslot(), ...series }),
+    "a batch create": async (_user, token) => requestAs({ token }, "POST", "/api/events/batch", { events: [{ title: "One", ...wslot() }, { title: "Two", ...wslot() }] }),
+    "an update (PATCH)": async (user, token) => requestAs({ token }, "PATCH", `/api/events/${(await eventOf(user)).id}`, { title: "Renamed" }),
+    "an update that moves the event (PUT)": async (user, token) => requestAs({ token }, "PUT", `/api/events/${(await eventOf(user)).id}`, wslot()),
+    "a delete": async (user, token) => requestAs({ token }, "DELETE", `/api/events/${(await eventOf(user)).id}`),
+    "a rollback": async (user, token) => {
+      const event = await eventOf(user);
+      expect((await json("PATCH", `/api/events/${event.id}`, { token: user.token, body: { title: "Second" } })).status).toBe(200);
+      return requestAs({ token }, "POST", `/api/events/${event.id}/rollback/1`);
+    },
+    "a share": async (user, token) => {
+      const guest = await registerUser("sw_guest");
+      return requestAs({ token }, "POST", `/api/events/${(await eventOf(user)).id}/share`, { user_id: guest.id, role: "viewer" });
+    },
+    "a role change": async (user, token) => {
+      const guest = await registerUser("sw_guest");
+      const event = await eventOf(user);
+      expect((await json("POST", `/api/events/${event.id}/share`, { token: user.token, body: { user_id: guest.id, role: "viewer" } })).status).toBe(200);
+      return requestAs({ token }, "PUT", `/api/events/${event.id}/permissions/${guest.id}`, { role: "editor" });
+    },
+    "a revocation": async (user, token) => {
+      const guest = await registerUser("sw_guest");
+      const event = await eventOf(user);
+      expect((await json("POST", `/api/events/${event.id}/share`, { token: user.token, body: { user_id: guest.id, role: "viewer" } })).status).toBe(200);
+      return requestAs({ token }, "DELETE", `/api/events/${event.id}/permissions/${guest.id}`);
+    },
+    "leaving an event": async (user, token) => {
+      const host = await registerUser("sw_host");
+      const event = await eventOf(host);
+      expect((await json("POST", `/api/events/${event.id}/share`, { token: host.token, body: { user_id: user.id, role: "editor" } })).status).toBe(200);
+      return requestAs({ token }, "DELETE", `/api/events/${event.id}/permissions/${user.id}`);
+    },
+    "a password change": async (user, token) => requestAs({ token }, "POST", "/api/auth/password", { current_password: user.password, new_password: "a different passphrase" }),
+  };
+
+  function expectRefusedWrite(res: WireResponse, before: Digest, after: Digest) {
+    expect({ status: res.status, code: (res.body as { code?: string } | null)?.code }).toEqual({ status: 401, code: "unauthorized" });
+    expect(res.text).not.toContain(SECRET_TITLE);
+    expect(digestDelta(before, after)).toEqual({});
+  }
+
+  for (const [name, prepare] of Object.entries(cases)) {
+    it(`${name}: a token whose session was revoked before the request gets 401`, async () => {
+      const { user, second } = await twoSessions("sw_before");
+      const request = await prepare(user, second);
+      expect((await logout(second)).status).toBe(204);
+      const before = await stateDigest(env.DB);
+      const res = await sendWith({}, request);
+      expectRefusedWrite(res, before, await stateDigest(env.DB));
+    });
+
+    it(`${name}: a session revoked after the request's read and before its write gets 401`, async () => {
+      const { user, second } = await twoSessions("sw_between");
+      const request = await prepare(user, second);
+      let before: Digest = {};
+      const res = await squeezed(request, async () => {
+        expect((await logout(second)).status).toBe(204);
+        before = await stateDigest(env.DB);
+      });
+      expectRefusedWrite(res, before, await stateDigest(env.DB));
+    });
+  }
+
+  it("the same requests from a live session succeed, so the refusals above are the session's", async () => {
+    const expected = [201, 409, 201, 201, 201, 200, 200, 204, 200, 200, 200, 204, 204, 204];
+    const statuses: number[] = [];
+    for (const prepare of Object.values(cases)) {
+      const { user, second } = await twoSessions("sw_live");
+      statuses.push((await sendWith({}, await prepare(user, second))).status);
+    }
+    expect(statuses).toEqual(expected);
   });
 });

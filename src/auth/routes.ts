@@ -57,7 +57,7 @@ const passwordRoute = createRoute({
   description:
     "Checks `current_password` (wrong: 403, counted by the per-account login limiter), stores `new_password`, and revokes every other session of the user (their tokens stop working and their sockets are closed with 4001). The calling session stays.",
   security: BEARER,
-  middleware: [requireAuth()],
+  middleware: [requireAuth({ sessionCheck: "first-batch" })],
   request: { body: { ...bodyOf(PasswordChangeBody, "The current and the new password"), required: true } },
   responses: { 204: { description: "Password changed" }, ...problemResponses(400, 401, 403, 413, 415, 422, 429) },
 });
@@ -108,8 +108,7 @@ export const authRoutes = createRouter()
     return c.body(null, 204);
   })
   .openapi(passwordRoute, async (c) => {
-    const actor = c.var.actor;
-    const revoked = await auth.changePassword(c.var.db, c.env, actor, c.req.valid("json"));
+    const { actor, revoked } = await auth.changePassword(c.var.db, c.env, c.var.claims, c.req.valid("json"));
     await closeSessionSockets(c.env, actor.id, revoked);
     return c.body(null, 204);
   })

@@ -1,4 +1,6 @@
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
+import type { BatchItem, BatchResponse } from "drizzle-orm/batch";
+import type { Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import { sessions, users } from "../db/schema";
 import type { Actor, SessionClaims } from "../env";
@@ -162,23 +164,29 @@ export async function logout(db: Db, actor: Actor, refreshToken?: string): Promi
  * authenticated, so 401 would wrongly tell a client its token is bad). Every other session of the
  * user is revoked in the same batch; the calling one stays. Returns the revoked session ids so
  * their sockets can be closed. Attempts count against the login limiter of the account, since a
- * wrong current password is a password guess.
+ * wrong current password is a password guess. Two round trips: the session check rides with the
+ * read of the hash, and the write holds only while the calling session is still live.
  */
-export async function changePassword(db: Db, env: Env, actor: Actor, input: { current_password: string; new_password: string }): Promise<string[]> {
-  await enforceRateLimit(env, env.LOGIN_ACCOUNT_LIMITER, `user:${actor.id}`, RATE_LIMIT_PERIODS.login);
-  const [user] = await db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, actor.id));
+export async function changePassword(db: Db, env: Env, caller: Caller, input: { current_password: string; new_password: string }): Promise<{ actor: Actor; revoked: string[] }> {
+  await enforceRateLimit(env, env.LOGIN_ACCOUNT_LIMITER, `user:${caller.userId}`, RATE_LIMIT_PERIODS.login);
+  const {
+    actor,
+    results: [[user]],
+  } = await withSessionCheck(db, caller, [db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, caller.userId))]);
   if (!user || !(await verifyPassword(input.current_password, user.passwordHash))) throw wrongCurrentPassword();
   const passwordHash = await hashPassword(input.new_password);
   const now = Date.now();
   // Both statements hold only if the hash is still the one just verified: of two changes racing
   // from two sessions, each checked the same old password, and the later batch would otherwise
   // overwrite the earlier one's password and revoke its session, both answered 204. The new hash
-  // has a fresh salt, so finding it means the first statement applied in this very batch.
-  const [changed, revoked] = await db.batch([
+  // has a fresh salt, so finding it means the first statement applied in this very batch. The
+  // calling session must still be live too: one revoked since the check changes nothing (401).
+  const [[stored], changed, revoked] = await db.batch([
+    db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, actor.id)),
     db
       .update(users)
       .set({ passwordHash })
-      .where(and(eq(users.id, actor.id), eq(users.passwordHash, user.passwordHash)))
+      .where(and(eq(users.id, actor.id), eq(users.passwordHash, user.passwordHash), sessionLive(caller)))
       .returning({ id: users.id }),
     db
       .update(sessions)
@@ -193,8 +201,9 @@ export async function changePassword(db: Db, env: Env, actor: Actor, input: { cu
       )
       .returning({ id: sessions.id }),
   ]);
-  if (!changed.length) throw wrongCurrentPassword();
-  return revoked.map((r) => r.id);
+  // A hash that moved is the lost race above (403); one that held failed on the session.
+  if (!changed.length) throw stored?.passwordHash !== user.passwordHash ? wrongCurrentPassword() : unauthorized();
+  return { actor, revoked: revoked.map((r) => r.id) };
 }
 
 /** The caller behind an access token, or null when the token is bad or its session is revoked. */
@@ -210,17 +219,84 @@ export async function authenticateAccess(db: Db, env: Env, token: string): Promi
   return actor && { actor, expiresAt: claims.expiresAt };
 }
 
+/** Who a verified access token names, before its session is checked against D1. */
+export type Caller = Pick<SessionClaims, "userId" | "sessionId">;
+
+export const unauthorized = () => new ApiError(401, "unauthorized", "A valid bearer access token is required.");
+
 /** The session check of verified claims, as a query a route can put into its own first batch. */
-export const sessionCheck = (db: Db, claims: SessionClaims) =>
+export const sessionCheck = (db: Db, claims: Caller) =>
   db
     .select({ id: users.id, username: users.username, email: users.email, createdAt: users.createdAt, revokedAt: sessions.revokedAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.id, claims.sessionId), eq(sessions.userId, claims.userId)));
 
+export type SessionCheckRows = Awaited<ReturnType<typeof sessionCheck>>;
+
 /** The actor from the session check's rows, or null when the session is gone or revoked. */
-export function actorOf(claims: SessionClaims, rows: Awaited<ReturnType<typeof sessionCheck>>): Actor | null {
+export function actorOf(claims: Caller, rows: SessionCheckRows): Actor | null {
   const [row] = rows;
   if (!row || row.revokedAt !== null) return null;
   return { id: row.id, username: row.username, email: row.email, createdAt: row.createdAt, sessionId: claims.sessionId };
+}
+
+/** The actor from the session check's rows; 401 when the session is gone or revoked. */
+export function liveActor(claims: Caller, rows: SessionCheckRows): Actor {
+  const actor = actorOf(claims, rows);
+  if (!actor) throw unauthorized();
+  return actor;
+}
+
+/**
+ * True while the caller's session is live, as SQL: a write's premise (see changes/guards), so a
+ * session revoked between a write's first batch and its write batch writes nothing.
+ */
+export const sessionLive = (claims: Caller) =>
+  sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${claims.sessionId} AND user_id = ${claims.userId} AND revoked_at IS NULL)`;
+
+/**
+ * Runs `queries` with the session check in front, in one batch: the live actor and the queries'
+ * results, or 401 before any result is looked at. One batch is one snapshot, so a session revoked
+ * before it gets nothing, and one revoked after it was live when the data was read.
+ *
+ * @example
+ * const { actor, results: [[access]] } = await withSessionCheck(db, claims, [accessQuery(db, claims.userId, id)]);
+ */
+export async function withSessionCheck<U extends BatchItem<"sqlite">, T extends Readonly<[U, ...U[]]>>(db: Db, claims: Caller, queries: T): Promise<{ actor: Actor; results: BatchResponse<T> }> {
+  const [session, ...results] = await db.batch([sessionCheck(db, claims), ...queries]);
+  return { actor: liveActor(claims, session as SessionCheckRows), results: results as BatchResponse<T> };
+}
+
+/**
+ * A `Batch` whose first call carries the session check (401 before any result is looked at);
+ * later calls wait for it and then go straight to D1: the session was live when the first data
+ * was read. `actor()` is the live actor once the first call has answered.
+ *
+ * @example
+ * const checked = sessionCheckedBatchOf(db, claims);
+ * await findConflicts(db, claims.userId, candidates, checked.batch);
+ * const actor = checked.actor();
+ */
+export function sessionCheckedBatchOf(db: Db, claims: Caller, onActor?: (actor: Actor) => void): { batch: Batch; actor: () => Actor } {
+  let checked: Promise<unknown> | undefined;
+  let actor: Actor | undefined;
+  const batch: Batch = async (queries) => {
+    // A later call waits for the check, so nothing is read for a refused session even in parallel.
+    if (checked) return checked.then(() => db.batch(queries));
+    const first = withSessionCheck(db, claims, queries).then((answer) => {
+      actor = answer.actor;
+      onActor?.(answer.actor);
+      return answer.results;
+    });
+    checked = first;
+    return first;
+  };
+  return {
+    batch,
+    actor: () => {
+      if (!actor) throw new Error("The session check has not answered yet.");
+      return actor;
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import type { Candidate } from "../events/conflicts";
 import { findConflicts } from "../events/conflicts";
@@ -63,28 +64,30 @@ function freeIn(spec: Series, busy: Occurrence[], from: number, to: number, budg
  * SUGGESTION_RANGE_DAYS either side. `others` are the rest of a batch, busy as if written. A one-off is placed between the
  * range's busy times, which is exact; a series shifted by the same amount must have every
  * occurrence in the range free, and then passes the full conflict check (one more read), for the
- * SERIES_TRIALS nearest such shifts. Best effort: past its bounds it suggests what it found, and
- * a read that fails suggests nothing rather than turning the 409 into another error.
+ * SERIES_TRIALS nearest such shifts. Best effort: past its bounds it suggests what it found, or
+ * nothing, rather than turning the 409 into another error. Reads go through `read`, so a caller
+ * can put its session check in front.
  */
-export async function suggestSlots(db: Db, ownerId: number, candidate: Candidate, others: Candidate[] = []): Promise<Suggestion[]> {
+export async function suggestSlots(db: Db, ownerId: number, candidate: Candidate, others: Candidate[] = [], read: Batch = plainBatch(db)): Promise<Suggestion[]> {
   if (!enabled) return [];
   try {
-    return await suggest(db, ownerId, candidate, others.filter((o) => o !== candidate));
+    return await suggest(db, ownerId, candidate, others.filter((o) => o !== candidate), read);
   } catch (error) {
-    // Too many events or too costly an expansion (a 422 elsewhere) leaves the 409 as it is.
-    if (error instanceof BudgetExceeded || error instanceof ApiError) return [];
+    // Too many events or too costly an expansion (a 422 elsewhere) leaves the 409 as it is; a
+    // refused session (401 from `read`) does not.
+    if (error instanceof BudgetExceeded || (error instanceof ApiError && error.status === 422)) return [];
     throw error;
   }
 }
 
-async function suggest(db: Db, ownerId: number, candidate: Candidate, others: Candidate[]): Promise<Suggestion[]> {
+async function suggest(db: Db, ownerId: number, candidate: Candidate, others: Candidate[], read: Batch): Promise<Suggestion[]> {
   const { spec } = candidate;
   const duration = spec.endMs - spec.startMs;
   const range = SUGGESTION_RANGE_DAYS * DAY_MS;
   const from = spec.startMs - range;
   const to = spec.startMs + range + duration;
   const budget = new WorkBudget(SUGGESTION_BUDGET);
-  const rows = busyRows(await db.batch(ownedEventsQueries(db, ownerId, from, to))).filter((row) => row.id !== candidate.excludeId);
+  const rows = busyRows(await read(ownedEventsQueries(db, ownerId, from, to))).filter((row) => row.id !== candidate.excludeId);
   const busy = mergeIntervals([...rows.flatMap((row) => occurrencesOf(row, from, to, budget)), ...others.flatMap((o) => seriesOccurrencesBetween(o.spec, from, to, undefined, budget))]);
 
   // Grid starts by distance from the requested start, the earlier first on a tie.
@@ -114,7 +117,7 @@ async function suggest(db: Db, ownerId: number, candidate: Candidate, others: Ca
     const moved = shifted(spec, start - spec.startMs);
     return { spec: moved, seriesEnd: seriesEnd(moved, budget), excludeId: candidate.excludeId, index };
   });
-  const { conflicts } = await findConflicts(db, ownerId, trials);
+  const { conflicts } = await findConflicts(db, ownerId, trials, read);
   const clashing = new Set(conflicts.map((c) => c.index));
   return trials
     .filter((t) => !clashing.has(t.index))

@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
 import type { Actor } from "../env";
+import { sessionCheck, sessionLive, withSessionCheck, type Caller } from "../auth/service";
 import { backoff, calendarGuard, writeWithoutConflicts, type Candidate } from "../events/conflicts";
 import { contentOf, preconditionFailed, seriesSpecOf, timesChanged, toEventBody, toSnapshot, type ValidContent } from "../events/content";
 import { eventTags, ifMatchHolds, type Variant } from "../events/etag";
@@ -106,20 +107,26 @@ export async function detailOf(event: EventRow, role: Role, rows: PermissionRow[
 }
 
 /**
- * Reads an event for an action, with its permissions, in one consistent read; checks If-Match
- * against the tags of what was read. The premise it returns pins down what the decision rested on:
- * the event at that version, the actor's role, and with a strong If-Match the permission list.
+ * Reads an event for an action, with its permissions and the caller's session, in one consistent
+ * read (one round trip: a revoked session is a 401 before anything read is looked at); checks
+ * If-Match against the tags of what was read. `also` joins that batch (a rollback's target
+ * version), its results in `extra`. The premise it returns pins down what the decision rested
+ * on: the session still live, the event at that version, the actor's role, and with a strong
+ * If-Match the permission list.
  */
-export async function readForChange(db: Db, actor: Actor, eventId: number, action: Action, ifMatch?: string) {
-  const [[access], rows] = await db.batch([accessQuery(db, actor.id, eventId), permissionsQuery(db, eventId)]);
+export async function readForChange(db: Db, caller: Caller, eventId: number, action: Action, ifMatch?: string, also: BatchItem<"sqlite">[] = []) {
+  const {
+    actor,
+    results: [[access], rows, ...extra],
+  } = await withSessionCheck(db, caller, [accessQuery(db, caller.userId, eventId), permissionsQuery(db, eventId), ...also]);
   const { event, role } = checkAccess(access, action);
-  const { detail, tags } = await detailOf(event, role, rows);
+  const { detail, tags } = await detailOf(event, role, rows as PermissionRow[]);
   if (ifMatch !== undefined && !ifMatchHolds(ifMatch, tags)) throw preconditionFailed(detail);
-  const premise = [eventExists(event.id, event.version), mayStill(event.id, actor.id, action)];
+  const premise = [sessionLive(caller), eventExists(event.id, event.version), mayStill(event.id, actor.id, action)];
   if (ifMatch !== undefined && ifMatch.trim() !== "*") {
-    premise.push(permissionsAre(event.id, permissionsFingerprint(rows)));
+    premise.push(permissionsAre(event.id, permissionsFingerprint(rows as PermissionRow[])));
   }
-  return { event, role, rows, detail, tags, premise };
+  return { actor, event, role, rows: rows as PermissionRow[], detail, tags, premise, extra: extra as unknown[] };
 }
 
 export const candidateOf = (content: ValidContent, extra: Partial<Candidate> = {}): Candidate => ({ spec: seriesSpecOf(content), seriesEnd: content.seriesEnd, ...extra });
@@ -143,20 +150,29 @@ export const NEW_EVENT_ID = sql`(SELECT max(id) FROM events)`;
 /**
  * The statements that create one event with its owner permission, version 1 and notification.
  * A creation has no premise to pin (nothing existed); the caller runs them under the owner's
- * calendar guard, which is what can move between the conflict check and the batch.
+ * calendar guard, which is what can move between the conflict check and the batch, and under its
+ * session check. The notice names its author from the users row, so no read must come first.
  */
-export function creationStatements(db: Db, actor: Actor, content: ValidContent, now: number) {
+export function creationStatements(db: Db, ownerId: number, content: ValidContent, now: number) {
   const snapshot = toSnapshot(content);
+  const message = sql`(SELECT username FROM users WHERE id = ${ownerId}) || ${` created "${content.title}"`}`;
   return [
     db
       .insert(events)
-      .values({ ...eventValues(content), ownerId: actor.id, version: 1, createdAt: now, updatedAt: now })
+      .values({ ...eventValues(content), ownerId, version: 1, createdAt: now, updatedAt: now })
       .returning(),
-    db.insert(permissions).values({ eventId: NEW_EVENT_ID, userId: actor.id, role: "owner", grantedBy: actor.id, grantedAt: now, startTime: content.startTime, seriesEnd: content.seriesEnd }),
-    versionRow(db, { eventId: NEW_EVENT_ID, version: 1, action: "created", changedBy: actor.id, changedAt: now, snapshot, changes: diffSnapshots({}, snapshot) }),
-    notifyEventAudience(db, { type: "event_created", eventId: NEW_EVENT_ID, actor, message: `${actor.username} created "${content.title}"`, data: { title: content.title } }, now),
+    db.insert(permissions).values({ eventId: NEW_EVENT_ID, userId: ownerId, role: "owner", grantedBy: ownerId, grantedAt: now, startTime: content.startTime, seriesEnd: content.seriesEnd }),
+    versionRow(db, { eventId: NEW_EVENT_ID, version: 1, action: "created", changedBy: ownerId, changedAt: now, snapshot, changes: diffSnapshots({}, snapshot) }),
+    notifyEventAudience(db, { type: "event_created", eventId: NEW_EVENT_ID, actor: { id: ownerId }, message, data: { title: content.title } }, now),
   ] as const;
 }
+
+/**
+ * What runs in front of a write batch that no session-checked read preceded (a creation): aborts
+ * it as a premise failure when the caller's session is not live (the caller answers 401), then
+ * reads the actor.
+ */
+export const sessionStatements = (db: Db, caller: Caller) => [premiseGuard(db, caller.userId, [sessionLive(caller)]), sessionCheck(db, caller)] as const;
 
 /**
  * A change of an event's content (update or rollback): the event row, its copy of the times in
@@ -167,25 +183,27 @@ export function creationStatements(db: Db, actor: Actor, content: ValidContent, 
  */
 export async function changeContent(
   db: Db,
-  actor: Actor,
+  caller: Caller,
   eventId: number,
   options: {
     action: "update" | "rollback";
     ifMatch?: string;
     restoredFrom?: number;
-    nextContent: (current: EventRow) => ValidContent | Promise<ValidContent>;
+    /** Reads that join the first batch (see readForChange); their results reach `nextContent`. */
+    also?: BatchItem<"sqlite">[];
+    nextContent: (current: EventRow, extra: unknown[]) => ValidContent | Promise<ValidContent>;
     /** What to conflict-check instead of the whole series when times moved (one changed occurrence). */
     candidates?: (next: ValidContent, current: EventRow) => Candidate[];
     /** Merged into the notification's `data` (which occurrence an exception change touched). */
     notifyData?: (next: ValidContent) => Record<string, unknown>;
     /** The notification's message, instead of "<actor> updated <title>". */
-    message?: (next: ValidContent) => string;
+    message?: (next: ValidContent, actor: Actor) => string;
   },
 ): Promise<{ event: EventBody & { dropped_exceptions?: string[] }; row: EventRow; tags: EventTags; deliveries: Delivery[] }> {
   return commit(async () => {
-    const { event, role, premise, tags } = await readForChange(db, actor, eventId, options.action, options.ifMatch);
+    const { actor, event, role, premise, tags, extra } = await readForChange(db, caller, eventId, options.action, options.ifMatch, options.also);
     const current = contentOf(event);
-    const next = await options.nextContent(event);
+    const next = await options.nextContent(event, extra);
     const changes = diffSnapshots(toSnapshot(current), toSnapshot(next));
     if (options.action === "update" && Object.keys(changes).length === 0) return { event: toEventBody(event, role), row: event, tags, deliveries: [] };
     const dropped = next.droppedExceptions.map((x) => x.original_start);
@@ -214,7 +232,7 @@ export async function changeContent(
             audience: "after",
             spec: {
               type: rollback ? "event_rolled_back" : "event_updated",
-              message: options.message?.(next) ?? `${actor.username} ${verb} "${next.title}"`,
+              message: options.message?.(next, actor) ?? `${actor.username} ${verb} "${next.title}"`,
               data: { changes, version, ...(options.restoredFrom !== undefined ? { restored_from: options.restoredFrom } : {}), ...options.notifyData?.(next) },
             },
           },

@@ -1,4 +1,5 @@
 import { and, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import { events, permissions, users } from "../db/schema";
 import { ApiError, type FieldError, validationFailed } from "../lib/problem";
@@ -89,7 +90,7 @@ function withinBudget<T>(candidate: () => Candidate | undefined, run: (budget: W
  * one consistent read (a batch is one transaction), then expands occurrences in code. The version
  * is what the write must guard on: if it moved, someone changed the calendar after this check.
  */
-export async function findConflicts(db: Db, ownerId: number, candidates: Candidate[]): Promise<{ calendarVersion: number; conflicts: Conflict[] }> {
+export async function findConflicts(db: Db, ownerId: number, candidates: Candidate[], batch: Batch = plainBatch(db)): Promise<{ calendarVersion: number; conflicts: Conflict[] }> {
   const earliest = Math.min(...candidates.map((c) => c.spec.startMs));
   const latest = candidates.some((c) => c.seriesEnd === null) ? null : Math.max(...candidates.map((c) => c.seriesEnd ?? 0));
   const beforeLatest = latest === null ? undefined : lt(events.startTime, latest);
@@ -97,7 +98,7 @@ export async function findConflicts(db: Db, ownerId: number, candidates: Candida
   // owner's longest span), and endless series. One batch, so the calendar version matches.
   // Only what the comparison needs: every endless series is read.
   const columns = seriesColumns;
-  const [[owner], finite, endless] = await db.batch([
+  const [[owner], finite, endless] = await batch([
     db.select({ version: users.calendarVersion }).from(users).where(eq(users.id, ownerId)),
     db
       .select(columns)
@@ -189,8 +190,8 @@ export function conflictError(conflicts: Conflict[], suggestions: Suggestion[] =
 }
 
 /** Free slots for the first candidate that conflicts (see availability/suggest.ts); the rest of a batch counts as busy. */
-export const suggestionsFor = (db: Db, ownerId: number, candidates: Candidate[], conflicts: Conflict[]) =>
-  suggestSlots(db, ownerId, candidates.find((c) => c.index === conflicts[0].index) ?? candidates[0], candidates);
+export const suggestionsFor = (db: Db, ownerId: number, candidates: Candidate[], conflicts: Conflict[], read?: Batch) =>
+  suggestSlots(db, ownerId, candidates.find((c) => c.index === conflicts[0].index) ?? candidates[0], candidates, read);
 
 /**
  * Bumps the owner's calendar version only if it is still the one read by the conflict check.
@@ -217,9 +218,49 @@ const MAX_ATTEMPTS = 30;
 export const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
 
 /**
+ * The conflict check of one one-off event as SQL, for a write batch that reads nothing before it:
+ * bumps the owner's calendar version (as calendarGuard does) unless a stored event may overlap
+ * the candidate, and otherwise aborts the batch the same way. A stored one-off overlaps exactly
+ * when its times do; a series whose span meets the candidate's only may, which SQL cannot tell
+ * (rules are expanded in code), so it aborts too, and writeWithoutConflicts then checks in code.
+ * The two ranges are findConflicts' own, so they stay as small as its reads.
+ */
+export function overlapGuard(db: Db, ownerId: number, candidate: Candidate) {
+  const { startMs: start, endMs: end } = candidate.spec;
+  const other = sql`id IS NOT ${candidate.excludeId ?? null}`;
+  const mayOverlap = sql`EXISTS (SELECT 1 FROM events WHERE owner_id = ${ownerId} AND series_end > ${start} AND start_time < ${end}
+      AND start_time > ${start} - coalesce((SELECT max(e2.series_end - e2.start_time) FROM events e2 WHERE e2.owner_id = ${ownerId}), 0) AND ${other})
+    OR EXISTS (SELECT 1 FROM events WHERE owner_id = ${ownerId} AND series_end IS NULL AND start_time < ${end} AND ${other})`;
+  return db
+    .update(users)
+    .set({ calendarVersion: sql`CASE WHEN NOT (${mayOverlap}) THEN ${users.calendarVersion} + 1 END` })
+    .where(eq(users.id, ownerId));
+}
+
+/**
+ * Owners whose SQL check stepped aside lately (a series in the way, or a real overlap), until when:
+ * their next one-off write reads first instead of trying it again. Only a hint, per isolate: a
+ * wrong one costs one round trip either way, never correctness.
+ */
+const stepsAside = new Map<number, number>();
+const STEP_ASIDE_MS = 10 * 60_000;
+const STEP_ASIDE_OWNERS = 10_000;
+
+function rememberStepAside(ownerId: number, now = Date.now()) {
+  if (stepsAside.size >= STEP_ASIDE_OWNERS) stepsAside.clear();
+  stepsAside.set(ownerId, now + STEP_ASIDE_MS);
+}
+
+const triesSql = (ownerId: number, candidates: Candidate[], now = Date.now()) =>
+  candidates.length === 1 && !candidates[0].spec.rule && (stepsAside.get(ownerId) ?? 0) <= now;
+
+/**
  * Runs `write` under the owner's calendar guard, after checking the candidates for conflicts;
  * retries from the check when another writer got there first. Without candidates (times did not
- * change) it writes unguarded.
+ * change) it writes unguarded. One one-off candidate is first tried under overlapGuard, with no
+ * read before the write; only when that aborts are the owner's events read and compared (and for a
+ * while the owner's next one-off reads first, see stepsAside). The
+ * reads go through `read`, so a caller can fold its session check into the first.
  */
 export async function writeWithoutConflicts<T>(
   db: Db,
@@ -227,19 +268,24 @@ export async function writeWithoutConflicts<T>(
   viewerId: number,
   candidates: Candidate[],
   write: (guard: ReturnType<typeof calendarGuard> | null) => Promise<T>,
+  read: Batch = plainBatch(db),
 ): Promise<T> {
+  const inSql = triesSql(ownerId, candidates);
   for (let attempt = 1; ; attempt++) {
     let guard: ReturnType<typeof calendarGuard> | null = null;
-    if (candidates.length) {
-      const { calendarVersion, conflicts } = await findConflicts(db, ownerId, candidates);
-      if (conflicts.length) throw conflictError(await redactInvisible(db, viewerId, ownerId, conflicts), await suggestionsFor(db, ownerId, candidates, conflicts));
+    if (inSql && attempt === 1) guard = overlapGuard(db, ownerId, candidates[0]);
+    else if (candidates.length) {
+      const { calendarVersion, conflicts } = await findConflicts(db, ownerId, candidates, read);
+      if (conflicts.length) throw conflictError(await redactInvisible(db, viewerId, ownerId, conflicts), await suggestionsFor(db, ownerId, candidates, conflicts, read));
       guard = calendarGuard(db, ownerId, calendarVersion);
     }
     try {
       return await write(guard);
     } catch (error) {
       if (attempt < MAX_ATTEMPTS && isGuardFailure(error, "users.calendar_version")) {
-        await backoff(attempt);
+        // The SQL check stepping aside is no contention: read and compare at once.
+        if (inSql && attempt === 1) rememberStepAside(ownerId);
+        else await backoff(attempt);
         continue;
       }
       if (isGuardFailure(error, "users.calendar_version")) throw new ApiError(409, "conflict", "The calendar is changing too fast; retry.");

@@ -36,7 +36,7 @@ const createEventRoute = createRoute({
   path: "/",
   tags,
   summary: "Create an event; you become its owner",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { body: { ...bodyOf(EventCreate, "The event"), required: true } },
   responses: { 201: { ...bodyOf(EventSchema, "Created; Location names it, ETag is what its GET returns"), headers: ETagHeader }, 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
@@ -47,7 +47,7 @@ const batchRoute = createRoute({
   tags,
   summary: `Create 1..${MAX_BATCH} events, all or nothing`,
   description: `Any invalid item (422) or any overlap with an existing event or another item (409) writes nothing; each error names its item \`index\`. The batch's recurrence rules are checked within ${BATCH_RULE_BUDGET} expansion steps together (each within ${RULE_BUDGET}); items past that are a 422 naming their \`recurrence_pattern\`.`,
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { body: { ...bodyOf(BatchBody, "The events"), required: true } },
   responses: { 201: bodyOf(z.array(EventSchema), "All created"), 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
@@ -67,7 +67,7 @@ const importRoute = createRoute({
   description:
     "Body `Content-Type: text/calendar` (RFC 5545, UTF-8, at most 1 MiB). Each VEVENT without RECURRENCE-ID is one event (`index` counts them from 0 in file order) with its RRULE, its TZID (an IANA name, or one ending in one) and its EXDATEs as cancelled occurrences; a VEVENT with the same UID and a RECURRENCE-ID is a changed occurrence. " +
     "Batch semantics as `POST /api/events/batch`: any invalid item (422) or overlap (409) creates nothing, each error naming its `index`. Malformed text is 400; a file with no VEVENT, more than the limit, an invalid date or a series in an unknown zone is 422. `warnings` lists what was dropped.",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { body: { description: "An iCalendar file", content: { "text/calendar": { schema: z.string() } }, required: true } },
   responses: { 201: bodyOf(ImportResult, "All created, with what was dropped"), 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
@@ -120,7 +120,7 @@ const updateRoute = (method: "put" | "patch") =>
     path: "/{id}",
     tags,
     summary: method === "put" ? "Update an event (partial, same as PATCH)" : "Update an event (partial)",
-    ...authenticated(),
+    ...authenticated({ sessionCheck: "first-batch" }),
     request: { params: IdParams, headers: IfMatch, body: { ...bodyOf(EventPatch, "Fields to change"), required: true } },
     responses: {
       200:
@@ -139,14 +139,14 @@ const deleteRoute = createRoute({
   summary: "Delete an event with its permissions and history (owners)",
   description:
     "Removes the event, its permissions, its versions and every notification about it; each person who had access then gets one `event_deleted` notice, the only rows that still name the event. `If-Match` (the ETag, a list, or `*`; strong comparison) makes it conditional: a mismatch is 412 with `current`.",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: IdParams, headers: IfMatch },
   responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 412, 429) },
 });
 
 
 const update: RouteHandler<ReturnType<typeof updateRoute>, AppEnv> = async (c) => {
-  const { event, tags, deliveries } = await service.updateEvent(c.var.db, c.var.actor, c.req.valid("param").id, c.req.valid("json"), c.req.valid("header")["if-match"]);
+  const { event, tags, deliveries } = await service.updateEvent(c.var.db, c.var.claims, c.req.valid("param").id, c.req.valid("json"), c.req.valid("header")["if-match"]);
   scheduleDelivery(c, deliveries);
   // A PUT response carries no validator: what was stored is not the body sent (RFC 9110 §9.3.4).
   if (c.req.method === "PUT") return c.json(event, 200);
@@ -158,12 +158,12 @@ const variantOf = (c: Parameters<typeof prefersMsgpack>[0]) => (prefersMsgpack(c
 
 export const eventRoutes = createRouter()
   .openapi(createEventRoute, async (c) => {
-    const { event, tags, deliveries } = await service.createEvent(c.var.db, c.var.actor, c.req.valid("json"));
+    const { event, tags, deliveries } = await service.createEvent(c.var.db, c.var.claims, c.req.valid("json"));
     scheduleDelivery(c, deliveries);
     return c.json(event, 201, { Location: `/api/events/${event.id}`, ETag: tags[variantOf(c)] });
   })
   .openapi(batchRoute, async (c) => {
-    const { events, deliveries } = await service.createEvents(c.var.db, c.var.actor, c.req.valid("json").events);
+    const { events, deliveries } = await service.createEvents(c.var.db, c.var.claims, c.req.valid("json").events);
     scheduleDelivery(c, deliveries);
     return c.json(events, 201);
   })
@@ -173,7 +173,7 @@ export const eventRoutes = createRouter()
     if (type === undefined) throw validationFailed([{ field: "body", message: "Required: an iCalendar file (text/calendar)." }]);
     if (type.split(";")[0].trim().toLowerCase() !== "text/calendar") throw new ApiError(415, "unsupported_media_type", "Send the calendar as text/calendar.");
     const { items, warnings } = readCalendar(await c.req.text());
-    const { events, deliveries, dropped } = await service.importEvents(c.var.db, c.var.actor, items);
+    const { events, deliveries, dropped } = await service.importEvents(c.var.db, c.var.claims, items);
     scheduleDelivery(c, deliveries);
     return c.json({ events, warnings: [...warnings, ...dropped] }, 201);
   })
@@ -221,7 +221,7 @@ export const eventRoutes = createRouter()
   .openapi(updateRoute("put"), update)
   .openapi(updateRoute("patch"), update)
   .openapi(deleteRoute, async (c) => {
-    const { deliveries } = await service.deleteEvent(c.var.db, c.var.actor, c.req.valid("param").id, c.req.valid("header")["if-match"]);
+    const { deliveries } = await service.deleteEvent(c.var.db, c.var.claims, c.req.valid("param").id, c.req.valid("header")["if-match"]);
     scheduleDelivery(c, deliveries);
     return c.body(null, 204);
   });

@@ -1,5 +1,7 @@
 import { and, asc, desc, eq, gt, isNull, lt, lte, ne, not, sql, type SQL } from "drizzle-orm";
-import { applyChange, candidateOf, changeContent, commit, creationStatements, detailOf, readForChange, type Delivery } from "../changes/pipeline";
+import { applyChange, candidateOf, changeContent, commit, creationStatements, detailOf, readForChange, sessionStatements, type Delivery } from "../changes/pipeline";
+import { isPremiseFailure } from "../changes/guards";
+import { liveActor, sessionCheckedBatchOf, unauthorized, type Caller } from "../auth/service";
 import type { Snapshot } from "../changes/history";
 import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
@@ -19,24 +21,44 @@ import type { ImportedEvent, ImportWarning } from "../ical/read";
 
 export type { Delivery };
 
-export async function createEvent(db: Db, actor: Actor, input: EventCreateInput) {
+export async function createEvent(db: Db, caller: Caller, input: EventCreateInput) {
   const content = contentFromCreate(input);
   const now = Date.now();
-  return writeWithoutConflicts(db, actor.id, actor.id, [candidateOf(content)], async (guard) => {
-    const statements = creationStatements(db, actor, content, now);
-    const results = await db.batch([guard!, ...statements]);
-    const [row] = results[1] as EventRow[];
-    // The permission list is just the owner's entry written above, so the tag needs no read.
-    const { tags } = await detailOf(row, "owner", [{ userId: actor.id, username: actor.username, role: "owner", grantedBy: actor.id, grantedAt: now }]);
-    return { event: toEventBody(row, "owner"), tags, deliveries: toDeliveries(results[4] as NotificationRow[], actor) };
-  });
+  const { batch } = sessionCheckedBatchOf(db, caller);
+  return refusedSessionIs401(() =>
+    writeWithoutConflicts(
+      db,
+      caller.userId,
+      caller.userId,
+      [candidateOf(content)],
+      async (guard) => {
+        const results = await db.batch([...sessionStatements(db, caller), guard!, ...creationStatements(db, caller.userId, content, now)]);
+        const actor = liveActor(caller, results[1]);
+        const [row] = results[3] as EventRow[];
+        // The permission list is just the owner's entry written above, so the tag needs no read.
+        const { tags } = await detailOf(row, "owner", [{ userId: actor.id, username: actor.username, role: "owner", grantedBy: actor.id, grantedAt: now }]);
+        return { event: toEventBody(row, "owner"), tags, deliveries: toDeliveries(results[6] as NotificationRow[], actor) };
+      },
+      batch,
+    ),
+  );
+}
+
+/** A creation's session guard aborted its batch: the session is not live, and nothing was written. */
+async function refusedSessionIs401<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    throw isPremiseFailure(error) ? unauthorized() : error;
+  }
 }
 
 /**
  * All or nothing: every item is validated and conflict-checked (against the calendar and against
- * each other) before one batch writes them all.
+ * each other) before one batch writes them all. Two round trips: the conflict read, which carries
+ * the session check, and the write (one for a single one-off item, checked in SQL).
  */
-export async function createEvents(db: Db, actor: Actor, items: EventCreateInput[]) {
+export async function createEvents(db: Db, caller: Caller, items: EventCreateInput[]) {
   const errors: FieldError[] = [];
   const contents: ValidContent[] = [];
   const rules = new WorkBudget(BATCH_RULE_BUDGET);
@@ -51,28 +73,39 @@ export async function createEvents(db: Db, actor: Actor, items: EventCreateInput
   if (errors.length) throw validationFailed(errors, "Some items are invalid; nothing was created.");
   const candidates = contents.map((content, index) => candidateOf(content, { index }));
   const internal = conflictsWithinBatch(candidates, contents.map((c) => c.title));
-  if (internal.length) throw conflictError(internal, await suggestionsFor(db, actor.id, candidates, internal));
+  const { batch } = sessionCheckedBatchOf(db, caller);
+  if (internal.length) throw conflictError(internal, await suggestionsFor(db, caller.userId, candidates, internal, batch));
   const now = Date.now();
-  return writeWithoutConflicts(db, actor.id, actor.id, candidates, async (guard) => {
-    const statements = contents.flatMap((content) => creationStatements(db, actor, content, now));
-    const results = await db.batch([guard!, ...statements]);
-    const created: ReturnType<typeof toEventBody>[] = [];
-    const deliveries: Delivery[] = [];
-    for (let i = 0; i < contents.length; i++) {
-      const [row] = results[1 + i * 4] as EventRow[];
-      created.push(toEventBody(row, "owner"));
-      deliveries.push(...toDeliveries(results[4 + i * 4] as NotificationRow[], actor));
-    }
-    return { events: created, deliveries };
-  });
+  return refusedSessionIs401(() =>
+    writeWithoutConflicts(
+      db,
+      caller.userId,
+      caller.userId,
+      candidates,
+      async (guard) => {
+        const statements = contents.flatMap((content) => creationStatements(db, caller.userId, content, now));
+        const results = await db.batch([...sessionStatements(db, caller), guard!, ...statements]);
+        const actor = liveActor(caller, results[1]);
+        const created: ReturnType<typeof toEventBody>[] = [];
+        const deliveries: Delivery[] = [];
+        for (let i = 0; i < contents.length; i++) {
+          const [row] = results[3 + i * 4] as EventRow[];
+          created.push(toEventBody(row, "owner"));
+          deliveries.push(...toDeliveries(results[6 + i * 4] as NotificationRow[], actor));
+        }
+        return { events: created, deliveries };
+      },
+      batch,
+    ),
+  );
 }
 
 /**
  * Creates the events of an iCalendar file (src/ical/read.ts) through the batch path, so conflict
  * checks and rule budgets apply as to POST /api/events/batch.
  */
-export async function importEvents(db: Db, actor: Actor, items: ImportedEvent[]) {
-  const { events, deliveries } = await createEvents(db, actor, items.map((item) => ({ ...item.event })));
+export async function importEvents(db: Db, caller: Caller, items: ImportedEvent[]) {
+  const { events, deliveries } = await createEvents(db, caller, items.map((item) => ({ ...item.event })));
   const dropped: ImportWarning[] = items.flatMap((item, index) =>
     item.exceptions.length ? [{ index, property: "RECURRENCE-ID", message: `${item.exceptions.length} cancelled or changed occurrence(s) were not kept.` }] : [],
   );
@@ -176,8 +209,8 @@ function matchesWindow(row: EventRow, query: ListQuery): boolean {
 }
 
 /** PUT/PATCH: merges the patch into the current content, through the write pipeline. */
-export function updateEvent(db: Db, actor: Actor, eventId: number, patch: EventPatchInput, ifMatch?: string) {
-  return changeContent(db, actor, eventId, { action: "update", ifMatch, nextContent: (current) => contentFromPatch(contentOf(current), patch) });
+export function updateEvent(db: Db, caller: Caller, eventId: number, patch: EventPatchInput, ifMatch?: string) {
+  return changeContent(db, caller, eventId, { action: "update", ifMatch, nextContent: (current) => contentFromPatch(contentOf(current), patch) });
 }
 
 const revokedUsersOwnNotice = sql`(${notifications.type} = 'permission_revoked' AND json_extract(${notifications.data}, '$.user_id') = ${notifications.userId})`;
@@ -188,9 +221,9 @@ const revokedUsersOwnNotice = sql`(${notifications.type} = 'permission_revoked' 
  * earlier got, are the only rows that still name the event afterwards: they are what tells
  * collaborators (and sync, which reads notifications as its change log) that it is gone.
  */
-export async function deleteEvent(db: Db, actor: Actor, eventId: number, ifMatch?: string) {
+export async function deleteEvent(db: Db, caller: Caller, eventId: number, ifMatch?: string) {
   return commit(async () => {
-    const { event, premise } = await readForChange(db, actor, eventId, "delete", ifMatch);
+    const { actor, event, premise } = await readForChange(db, caller, eventId, "delete", ifMatch);
     const { deliveries } = await applyChange(db, {
       actor,
       eventId: event.id,

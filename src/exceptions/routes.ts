@@ -38,7 +38,7 @@ const patchRoute = createRoute({
   tags,
   summary: "Change one occurrence, or split the series there (scope=following)",
   description: "See the README's Exceptions section: overridable fields, placement rules, split semantics and limits.",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: OccurrenceParams, query: ScopeQuery, headers: IfMatch, body: { ...bodyOf(EventPatch, "Fields to change"), required: true } },
   responses: {
     200: { ...bodyOf(z.union([OccurrenceSchema, SplitResult]), "The occurrence (scope=this), or `{series, following}` (scope=following)"), headers: ETagHeader },
@@ -52,7 +52,7 @@ const cancelRoute = createRoute({
   path: "/{id}/occurrences/{original_start}",
   tags,
   summary: "Cancel one occurrence",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: OccurrenceParams, headers: IfMatch },
   responses: { 204: { description: "Cancelled" }, ...problemResponses(401, 403, 404, 412, 422, 429) },
 });
@@ -69,20 +69,20 @@ export const exceptionRoutes = createRouter()
     const body = c.req.valid("json");
     const ifMatch = c.req.valid("header")["if-match"];
     if (c.req.valid("query").scope === "following") {
-      const { body: result, tags, deliveries } = await service.splitSeries(c.var.db, c.var.actor, id, original_start, body, ifMatch);
+      const { body: result, tags, deliveries } = await service.splitSeries(c.var.db, c.var.claims, id, original_start, body, ifMatch);
       scheduleDelivery(c, deliveries);
       return c.json(result, 200, { ETag: tags[prefersMsgpack(c) ? "msgpack" : "json"] });
     }
     const wrong = NOT_FOR_ONE_OCCURRENCE.filter((field) => body[field] !== undefined);
     if (wrong.length) throw validationFailed(wrong.map((field) => ({ field, message: "Not for one occurrence; use scope=following." })));
     const patch = Object.fromEntries(OCCURRENCE_FIELDS.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
-    const { occurrence, tags, deliveries } = await service.changeOccurrence(c.var.db, c.var.actor, id, original_start, patch, ifMatch);
+    const { occurrence, tags, deliveries } = await service.changeOccurrence(c.var.db, c.var.claims, id, original_start, patch, ifMatch);
     scheduleDelivery(c, deliveries);
     return c.json(occurrence, 200, { ETag: tags[prefersMsgpack(c) ? "msgpack" : "json"] });
   })
   .openapi(cancelRoute, async (c) => {
     const { id, original_start } = c.req.valid("param");
-    const { deliveries } = await service.cancelOccurrence(c.var.db, c.var.actor, id, original_start, c.req.valid("header")["if-match"]);
+    const { deliveries } = await service.cancelOccurrence(c.var.db, c.var.claims, id, original_start, c.req.valid("header")["if-match"]);
     scheduleDelivery(c, deliveries);
     return c.body(null, 204);
   });

@@ -4,6 +4,7 @@ import { diffSnapshots, versionRow } from "../changes/history";
 import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import { events, permissions } from "../db/schema";
+import type { Caller } from "../auth/service";
 import type { Actor } from "../env";
 import { conflictError, conflictsWithinBatch, writeWithoutConflicts } from "../events/conflicts";
 import { contentFromPatch, contentOf, seriesSpecOf, timesChanged, toEventBody, toSnapshot, type EventContent, type ValidContent } from "../events/content";
@@ -111,9 +112,9 @@ export function occurrenceOf(row: EventRow, originalStart: number) {
  * the series through the write pipeline. Only a moved (or restored) occurrence is conflict-checked,
  * and only its own slot; the rest of the series did not move.
  */
-export async function changeOccurrence(db: Db, actor: Actor, eventId: number, rawStart: string, patch: OccurrencePatchInput, ifMatch?: string) {
+export async function changeOccurrence(db: Db, caller: Caller, eventId: number, rawStart: string, patch: OccurrencePatchInput, ifMatch?: string) {
   let at = 0;
-  const result = await changeContent(db, actor, eventId, {
+  const result = await changeContent(db, caller, eventId, {
     action: "update",
     ifMatch,
     nextContent: (current) => {
@@ -130,7 +131,7 @@ export async function changeOccurrence(db: Db, actor: Actor, eventId: number, ra
     },
     // Which occurrence the change touched: the contract's `data.original_start`.
     notifyData: () => ({ original_start: formatUtc(at) }),
-    message: (next) => `${actor.username} changed the ${formatUtc(at)} occurrence of "${next.title}"`,
+    message: (next, actor) => `${actor.username} changed the ${formatUtc(at)} occurrence of "${next.title}"`,
   });
   return { occurrence: occurrenceOf(result.row, at), tags: result.tags, deliveries: result.deliveries };
 }
@@ -139,9 +140,9 @@ export async function changeOccurrence(db: Db, actor: Actor, eventId: number, ra
  * `DELETE /api/events/{id}/occurrences/{original_start}`: cancels one occurrence (a new version;
  * nothing to check, the slot is freed). Cancelling a cancelled occurrence changes nothing.
  */
-export async function cancelOccurrence(db: Db, actor: Actor, eventId: number, rawStart: string, ifMatch?: string) {
+export async function cancelOccurrence(db: Db, caller: Caller, eventId: number, rawStart: string, ifMatch?: string) {
   let at = 0;
-  const { deliveries } = await changeContent(db, actor, eventId, {
+  const { deliveries } = await changeContent(db, caller, eventId, {
     action: "update",
     ifMatch,
     nextContent: (current) => {
@@ -151,7 +152,7 @@ export async function cancelOccurrence(db: Db, actor: Actor, eventId: number, ra
     },
     // Which occurrence the change touched: the contract's `data.original_start`.
     notifyData: () => ({ original_start: formatUtc(at) }),
-    message: (next) => `${actor.username} cancelled the ${formatUtc(at)} occurrence of "${next.title}"`,
+    message: (next, actor) => `${actor.username} cancelled the ${formatUtc(at)} occurrence of "${next.title}"`,
   });
   return { deliveries };
 }
@@ -206,9 +207,9 @@ function splitContents(event: EventRow, series: Series, at: number, patch: Event
  * exceptions from the split point on, as version 1; both are notified. The following series is
  * conflict-checked when the changes move it, against the owner's calendar and the shortened series.
  */
-export async function splitSeries(db: Db, actor: Actor, eventId: number, rawStart: string, patch: EventPatchInput, ifMatch?: string) {
+export async function splitSeries(db: Db, caller: Caller, eventId: number, rawStart: string, patch: EventPatchInput, ifMatch?: string) {
   return commit(async () => {
-    const { event, role, premise } = await readForChange(db, actor, eventId, "update", ifMatch);
+    const { actor, event, role, premise } = await readForChange(db, caller, eventId, "update", ifMatch);
     const series = seriesSpecOf(event);
     const at = occurrenceStart(event, series, rawStart);
     if (at === event.startTime) {

@@ -30,8 +30,9 @@ export interface NotificationSpec {
   type: NotificationType;
   /** A number, or SQL naming an event inserted earlier in the same batch. */
   eventId: number | SQL;
-  actor: { id: number; username: string };
-  message: string;
+  actor: { id: number };
+  /** Text, or SQL computing it (a creation names its author before the batch has read them). */
+  message: string | SQL;
   /** The same for every recipient, or SQL computing each recipient's copy (it may name `permissions.user_id`). */
   data: Record<string, unknown> | SQL;
 }

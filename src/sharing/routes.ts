@@ -22,7 +22,7 @@ const shareRoute = createRoute({
   summary: "Share an event, or change roles (upsert; owners)",
   description:
     "Users are named by `user_id`, `username` or `email`. An unknown user is a 404 that does not repeat the name, and nothing is granted. Each user named by `username` or `email` costs one unit of the caller's lookup limit (30 per 60 s; then 429 with Retry-After); `user_id` is not limited.",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: EventParams, body: { ...bodyOf(ShareBody, "Who gets which role"), required: true } },
   responses: { 200: bodyOf(z.array(PermissionSchema), "The full permission list"), ...problemResponses(400, 401, 403, 404, 415, 422, 429) },
 });
@@ -42,7 +42,7 @@ const setRoleRoute = createRoute({
   path: "/{id}/permissions/{userId}",
   tags,
   summary: "Set one user's role (owners)",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: PermissionParams, body: { ...bodyOf(RoleBody, "The new role"), required: true } },
   responses: { 200: bodyOf(PermissionSchema, "The permission"), ...problemResponses(400, 401, 403, 404, 415, 422, 429) },
 });
@@ -52,7 +52,7 @@ const revokeRoute = createRoute({
   path: "/{id}/permissions/{userId}",
   tags,
   summary: "Remove a collaborator (owners), or leave an event yourself",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: PermissionParams },
   responses: { 204: { description: "Removed" }, ...problemResponses(401, 403, 404, 422, 429) },
 });
@@ -63,14 +63,14 @@ const revokeRoute = createRoute({
  */
 async function limitLookups(c: Context<AppEnv>, items: ShareItemInput[]) {
   const names = items.filter((item) => item.user_id === undefined).length;
-  const key = `user:${c.var.actor.id}`;
+  const key = `user:${c.var.claims.userId}`;
   for (let i = 0; i < names; i++) await enforceRateLimit(c.env, c.env.LOOKUP_LIMITER, key, RATE_LIMIT_PERIODS.lookup);
 }
 
 export const sharingRoutes = createRouter()
   .openapi(shareRoute, async (c) => {
     await limitLookups(c, c.req.valid("json").users);
-    const { permissions, deliveries } = await sharing.share(c.var.db, c.var.actor, c.req.valid("param").id, c.req.valid("json").users);
+    const { permissions, deliveries } = await sharing.share(c.var.db, c.var.claims, c.req.valid("param").id, c.req.valid("json").users);
     scheduleDelivery(c, deliveries);
     return c.json(permissions, 200);
   })
@@ -83,13 +83,13 @@ export const sharingRoutes = createRouter()
   })
   .openapi(setRoleRoute, async (c) => {
     const { id, userId } = c.req.valid("param");
-    const { permission, deliveries } = await sharing.setRole(c.var.db, c.var.actor, id, userId, c.req.valid("json").role);
+    const { permission, deliveries } = await sharing.setRole(c.var.db, c.var.claims, id, userId, c.req.valid("json").role);
     scheduleDelivery(c, deliveries);
     return c.json(permission, 200);
   })
   .openapi(revokeRoute, async (c) => {
     const { id, userId } = c.req.valid("param");
-    const { deliveries } = await sharing.revoke(c.var.db, c.var.actor, id, userId);
+    const { deliveries } = await sharing.revoke(c.var.db, c.var.claims, id, userId);
     scheduleDelivery(c, deliveries);
     return c.body(null, 204);
   });

@@ -1,20 +1,18 @@
 import { and, eq, or, sql, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { applyChange, commit, type Delivery } from "../changes/pipeline";
 import { eventExists, mayStill, permissionCountAtMost, rolesAre } from "../changes/guards";
 import type { Db } from "../db/client";
 import { events, permissions, users } from "../db/schema";
 import type { Actor } from "../env";
 import { permissionsQuery, toPermissionBody, type PermissionRow } from "../events/permissions";
-import { authorize, type EventRow } from "../events/policy";
+import { accessQuery, checkAccess, type Action, type EventRow } from "../events/policy";
+import { sessionLive, withSessionCheck, type Caller } from "../auth/service";
 import type { Role } from "../events/schemas";
 import { ApiError, notFound, validationFailed } from "../lib/problem";
 import { MAX_COLLABORATORS, type ShareItemInput } from "./schemas";
 
 export { permissionsQuery, toPermissionBody, type PermissionRow };
-
-export async function listPermissions(db: Db, event: Pick<EventRow, "id">) {
-  return (await permissionsQuery(db, event.id)).map(toPermissionBody);
-}
 
 const creatorEntry = (field: string, index?: number) =>
   validationFailed([{ field, message: "The creator's entry cannot be changed or removed.", ...(index !== undefined ? { index } : {}) }]);
@@ -25,15 +23,21 @@ const creatorEntry = (field: string, index?: number) =>
  */
 const inJsonArray = (column: SQL | typeof users.id, values: (number | string)[]) => sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`;
 
-/** Resolves share items to users; an unknown user fails the whole request, granting nothing. */
-async function resolveUsers(db: Db, items: ShareItemInput[]) {
+/** The users that share items name, as one query for the request's first batch (see resolvedUsers). */
+function usersQuery(db: Db, items: ShareItemInput[]) {
   const ids = items.flatMap((i) => (i.user_id !== undefined ? [i.user_id] : []));
   const names = items.flatMap((i) => (i.user_id === undefined && i.username !== undefined ? [i.username.toLowerCase()] : []));
   const emails = items.flatMap((i) => (i.user_id === undefined && i.username === undefined && i.email !== undefined ? [i.email.toLowerCase()] : []));
-  const found = await db
+  return db
     .select({ id: users.id, username: users.username, email: users.email })
     .from(users)
     .where(or(ids.length ? inJsonArray(users.id, ids) : undefined, names.length ? inJsonArray(sql`lower(${users.username})`, names) : undefined, emails.length ? inJsonArray(sql`lower(${users.email})`, emails) : undefined));
+}
+
+type FoundUser = Awaited<ReturnType<typeof usersQuery>>[number];
+
+/** Resolves share items to the users found; an unknown user fails the whole request, granting nothing. */
+function resolvedUsers(items: ShareItemInput[], found: FoundUser[]) {
   const resolved = items.map((item, index) => {
     const user = found.find((u) =>
       item.user_id !== undefined ? u.id === item.user_id : item.username !== undefined ? u.username.toLowerCase() === item.username.toLowerCase() : u.email.toLowerCase() === item.email!.toLowerCase(),
@@ -46,7 +50,21 @@ async function resolveUsers(db: Db, items: ShareItemInput[]) {
   if (unknown.length) {
     throw new ApiError(404, "not_found", "No such user; nothing was shared.", { errors: unknown.map(({ index }) => ({ field: `users.${index}`, message: "No such user.", index })) });
   }
-  return resolved as { user: (typeof found)[number]; role: Role; index: number }[];
+  return resolved as { user: FoundUser; role: Role; index: number }[];
+}
+
+/**
+ * What every permission change reads first, in one round trip: the session, the caller's access,
+ * the event's permission list, and `also` (results in `extra`). Access is checked before anything
+ * else read is used.
+ */
+async function readPermissions(db: Db, caller: Caller, eventId: number, action: Action, also: BatchItem<"sqlite">[] = []) {
+  const {
+    actor,
+    results: [[access], rows, ...extra],
+  } = await withSessionCheck(db, caller, [accessQuery(db, caller.userId, eventId), permissionsQuery(db, eventId), ...also]);
+  const { event } = checkAccess(access, action);
+  return { actor, event, rows: rows as PermissionRow[], extra: extra as unknown[] };
 }
 
 /**
@@ -54,29 +72,28 @@ async function resolveUsers(db: Db, items: ShareItemInput[]) {
  * or touching the creator's entry is a 422; at most MAX_COLLABORATORS people besides the creator.
  * Fan-out is linear: one notification per person with access after the change, naming every grant.
  */
-export async function share(db: Db, actor: Actor, eventId: number, items: ShareItemInput[]) {
+export async function share(db: Db, caller: Caller, eventId: number, items: ShareItemInput[]) {
   return commit(async () => {
-    const { event } = await authorize(db, actor.id, eventId, "share");
-    return grant(db, actor, event, await resolveUsers(db, items));
+    const { actor, event, rows, extra } = await readPermissions(db, caller, eventId, "share", [usersQuery(db, items)]);
+    return grant(db, caller, actor, event, rows, resolvedUsers(items, extra[0] as FoundUser[]));
   });
 }
 
-type Grant = Awaited<ReturnType<typeof resolveUsers>>[number];
+type Grant = ReturnType<typeof resolvedUsers>[number];
 
-/** The write behind share and setRole, for an event the caller was just authorized on. */
-async function grant(db: Db, actor: Actor, event: EventRow, grants: Grant[]) {
+/** The write behind share and setRole, for an event the caller was just authorized on, with its permissions as read. */
+async function grant(db: Db, caller: Caller, actor: Actor, event: EventRow, existing: PermissionRow[], grants: Grant[]) {
   const byUser = new Map<number, Grant>();
   for (const grant of grants) {
     if (grant.user.id === actor.id) throw validationFailed([{ field: `users.${grant.index}`, message: "You cannot share an event with yourself.", index: grant.index }]);
     if (grant.user.id === event.ownerId) throw creatorEntry(`users.${grant.index}`, grant.index);
     byUser.set(grant.user.id, grant);
   }
-  const existing = await db.select({ userId: permissions.userId, role: permissions.role }).from(permissions).where(eq(permissions.eventId, event.id));
   const current = new Map(existing.map((p) => [p.userId, p.role]));
   const changed = [...byUser.values()].filter((g) => current.get(g.user.id) !== g.role);
   const newcomers = changed.filter((g) => !current.has(g.user.id)).length;
   if (existing.length - 1 + newcomers > MAX_COLLABORATORS) throw tooManyCollaborators();
-  if (!changed.length) return { permissions: await listPermissions(db, event), deliveries: [] as Delivery[] };
+  if (!changed.length) return { permissions: existing.map(toPermissionBody), deliveries: [] as Delivery[] };
 
   const now = Date.now();
   const summary = changed.map((g) => ({ user_id: g.user.id, username: g.user.username, role: g.role, previous_role: current.get(g.user.id) ?? null }));
@@ -87,7 +104,7 @@ async function grant(db: Db, actor: Actor, event: EventRow, grants: Grant[]) {
         actor,
         eventId: event.id,
         // The previous roles named in the notification must still be the ones in force.
-        premise: [eventExists(event.id), mayStill(event.id, actor.id, "share"), rolesAre(event.id, summary.map((g) => ({ userId: g.user_id, role: g.previous_role })))],
+        premise: [sessionLive(caller), eventExists(event.id), mayStill(event.id, actor.id, "share"), rolesAre(event.id, summary.map((g) => ({ userId: g.user_id, role: g.previous_role })))],
         writes: [upsertPermissions(db, event.id, summary, actor.id, now)],
         notify: {
           audience: "after",
@@ -168,13 +185,13 @@ function upsertPermissions(db: Db, eventId: number, grants: { user_id: number; r
 }
 
 /** PUT semantics: sets the user's role, granting access when they had none. */
-export async function setRole(db: Db, actor: Actor, eventId: number, userId: number, role: Role) {
+export async function setRole(db: Db, caller: Caller, eventId: number, userId: number, role: Role) {
   return commit(async () => {
-    const { event } = await authorize(db, actor.id, eventId, "manage_permissions");
+    const { actor, event, rows, extra } = await readPermissions(db, caller, eventId, "manage_permissions", [usersQuery(db, [{ user_id: userId, role }])]);
     if (userId === event.ownerId) throw creatorEntry("user_id");
     if (userId === actor.id) throw validationFailed([{ field: "user_id", message: "You cannot change your own role; leave the event or ask another owner." }]);
-    const [user] = await resolveUsers(db, [{ user_id: userId, role }]);
-    const result = await grant(db, actor, event, [user]);
+    const [user] = resolvedUsers([{ user_id: userId, role }], extra[0] as FoundUser[]);
+    const result = await grant(db, caller, actor, event, rows, [user]);
     return { permission: result.permissions.find((p) => p.user_id === userId)!, deliveries: result.deliveries };
   });
 }
@@ -183,22 +200,18 @@ export async function setRole(db: Db, actor: Actor, eventId: number, userId: num
  * Removes a collaborator (owners), or the caller themself (anyone but the creator: leaving).
  * The notification goes out before the delete, so the removed user gets it too.
  */
-export async function revoke(db: Db, actor: Actor, eventId: number, userId: number) {
-  const leaving = userId === actor.id;
+export async function revoke(db: Db, caller: Caller, eventId: number, userId: number) {
+  const leaving = userId === caller.userId;
   return commit(async () => {
-    const { event } = await authorize(db, actor.id, eventId, leaving ? "read" : "manage_permissions");
+    const { actor, event, rows } = await readPermissions(db, caller, eventId, leaving ? "read" : "manage_permissions");
     if (userId === event.ownerId) throw creatorEntry("user_id");
-    const [target] = await db
-      .select({ username: users.username, role: permissions.role })
-      .from(permissions)
-      .innerJoin(users, eq(users.id, permissions.userId))
-      .where(and(eq(permissions.eventId, event.id), eq(permissions.userId, userId)));
+    const target = rows.find((row) => row.userId === userId);
     if (!target) throw notFound("permission");
     const { deliveries } = await applyChange(db, {
       actor,
       eventId: event.id,
       // Leaving needs no role but one's own, which rolesAre pins down; removing someone needs owner.
-      premise: [eventExists(event.id), ...(leaving ? [] : [mayStill(event.id, actor.id, "manage_permissions")]), rolesAre(event.id, [{ userId, role: target.role }])],
+      premise: [sessionLive(caller), eventExists(event.id), ...(leaving ? [] : [mayStill(event.id, actor.id, "manage_permissions")]), rolesAre(event.id, [{ userId, role: target.role }])],
       notify: {
         audience: "before",
         spec: {

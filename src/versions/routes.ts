@@ -80,7 +80,7 @@ const rollbackRoute = createRoute({
   path: "/{id}/rollback/{version}",
   tags,
   summary: "Restore an earlier version's content as a new version (owners, editors)",
-  ...authenticated(),
+  ...authenticated({ sessionCheck: "first-batch" }),
   request: {
     params: z.object({ id: IdParam, version: VersionParam }),
     headers: z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" }, description: "The event's ETag, a list of them, or `*` (strong comparison); a mismatch is a 412", example: '"3-2b9CwD8mJ1x0aP4q"' }) }),
@@ -175,7 +175,7 @@ export const versionRoutes = createRouter()
   })
   .openapi(rollbackRoute, async (c) => {
     const { id, version } = c.req.valid("param");
-    const { event, tags, deliveries } = await rollbackEvent(c.var.db, c.var.actor, id, version, c.req.valid("header")["if-match"]);
+    const { event, tags, deliveries } = await rollbackEvent(c.var.db, c.var.claims, id, version, c.req.valid("header")["if-match"]);
     scheduleDelivery(c, deliveries);
     // The tag GET /api/events/{id} now returns, so the next conditional write can use it.
     return c.json(event, 200, { ETag: tags[prefersMsgpack(c) ? "msgpack" : "json"] });

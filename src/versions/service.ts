@@ -3,7 +3,7 @@ import { changeContent } from "../changes/pipeline";
 import type { Changes, Snapshot, VersionAction } from "../changes/history";
 import type { Db } from "../db/client";
 import { users, versions } from "../db/schema";
-import type { Actor } from "../env";
+import type { Caller } from "../auth/service";
 import { contentFromPatch, contentOf } from "../events/content";
 import { notFound } from "../lib/problem";
 import { formatUtc } from "../recurrence";
@@ -85,16 +85,17 @@ export async function getVersion(db: Db, eventId: number, version: number): Prom
 
 /**
  * Rollback to version k: a new version whose content equals k's, conflict-checked like an update
- * and committed through the write pipeline. The target is read on every attempt, so a history
- * deleted meanwhile is a 404, not a stale write.
+ * and committed through the write pipeline. The target is read on every attempt, in the batch that
+ * reads the event, so a history deleted meanwhile is a 404, not a stale write.
  */
-export function rollbackEvent(db: Db, actor: Actor, eventId: number, version: number, ifMatch?: string) {
-  return changeContent(db, actor, eventId, {
+export function rollbackEvent(db: Db, caller: Caller, eventId: number, version: number, ifMatch?: string) {
+  return changeContent(db, caller, eventId, {
     action: "rollback",
     restoredFrom: version,
     ifMatch,
-    nextContent: async (current) => {
-      const { snapshot } = await getVersion(db, eventId, version);
+    also: [versionQuery(db, eventId, version)],
+    nextContent: (current, [target]) => {
+      const { snapshot } = foundVersion(target as Row[]);
       // The version's exceptions come back with it, as far as its rule still allows (always, unless the rule or times are changed too).
       return contentFromPatch(contentOf(current), snapshot, snapshot.exceptions ?? []);
     },

@@ -5,9 +5,12 @@
 // first). Prints one PASS/FAIL line per check and a closing `tcp: N passed, M failed`; exits
 // non-zero on any failure.
 import { existsSync } from "node:fs";
+import { createServer, connect as connectTcp } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { applyMigrations, randomSecret, startWorker, useMemoryStorage, workerOptions } from "../../bench/lib/worker.mjs";
+// The SDK's socket client, as TypeScript: Node 24 strips the types.
+import { connectNotifications } from "../../sdk/socket.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** The contract: a revocation reaches a real client's close event within a second. */
@@ -116,7 +119,61 @@ function client(base) {
     assert(late.length === 0, `${what}: ${late.length} notification frame(s) after the revocation`);
   }
 
-  return { api, expectStatus, register, login, createEvent, connect, expectClose, expectNoNotificationAfter };
+  return { base, api, expectStatus, register, login, createEvent, connect, expectClose, expectNoNotificationAfter };
+}
+
+/**
+ * A TCP proxy in front of the server whose connections can be cut, as a network drop cuts them:
+ * the client sees no close frame, only the connection ending (close code 1006).
+ */
+async function cuttableProxy(base) {
+  const target = new URL(base);
+  const pairs = new Set();
+  const server = createServer((downstream) => {
+    const upstream = connectTcp(Number(target.port), target.hostname);
+    const pair = [downstream, upstream];
+    pairs.add(pair);
+    downstream.pipe(upstream).on("error", () => {});
+    upstream.pipe(downstream).on("error", () => {});
+    for (const end of pair) end.on("close", () => (pair.forEach((e) => e.destroy()), pairs.delete(pair)));
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    cut: () => pairs.forEach((pair) => pair.forEach((end) => end.destroy())),
+    close: () => (pairs.forEach((pair) => pair.forEach((end) => end.destroy())), new Promise((resolve) => server.close(resolve))),
+  };
+}
+
+/** The SDK's socket client with Node's WebSocket, recording every URL it connects to. */
+function sdkStream(c, base, user, options = {}) {
+  const urls = [];
+  const got = [];
+  const states = [];
+  class RecordingWebSocket extends WebSocket {
+    constructor(url) {
+      super(url);
+      urls.push(new URL(url));
+    }
+  }
+  const stream = connectNotifications({
+    baseUrl: base,
+    WebSocket: RecordingWebSocket,
+    accessToken: async () => user.token,
+    pageSince: async (since) => (await c.api("GET", `/api/notifications?since=${since}&limit=100`, { token: user.token })).body.items,
+    onNotification: (n) => got.push(n),
+    onState: (state, detail) => states.push({ state, ...detail, at: performance.now() }),
+    backoff: { initialMs: 100, maxMs: 400 },
+    ...options,
+  });
+  const until = async (check, what, timeoutMs = 5000) => {
+    const deadline = performance.now() + timeoutMs;
+    while (!check()) {
+      if (performance.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms; states ${JSON.stringify(states.map((s) => s.state))}, got ${JSON.stringify(got.map((n) => n.data.title))}`);
+      await sleep(10);
+    }
+  };
+  return { stream, urls, got, states, until };
 }
 
 const figures = {};
@@ -188,6 +245,48 @@ const revocationChecks = [
     mine.ws.close();
   },
 
+  async function theSdkSocketClientReconnectsAfterANetworkDropResumingWithSince({ normal: c }) {
+    const ivan = await c.register();
+    const proxy = await cuttableProxy(c.base);
+    const sdk = sdkStream(c, proxy.base, ivan);
+    try {
+      await sdk.stream.ready();
+      await c.createEvent(ivan, "Before the drop");
+      await sdk.until(() => sdk.got.length === 1, "the first notification");
+      const resumed = sdk.stream.ready();
+      proxy.cut();
+      await c.createEvent(ivan, "During the drop");
+      await resumed;
+      assert(sdk.urls.length === 2, `${sdk.urls.length} connects, expected 2`);
+      assert(sdk.urls[1].searchParams.get("since") === String(sdk.got[0].id), `reconnected with since=${sdk.urls[1].searchParams.get("since")}, expected ${sdk.got[0].id}`);
+      await sdk.until(() => sdk.got.length === 2, "the notification sent while the network was down");
+      await c.createEvent(ivan, "After the drop");
+      await sdk.until(() => sdk.got.length === 3, "the next live notification");
+      const titles = sdk.got.map((n) => n.data.title).join(", ");
+      assert(titles === "Before the drop, During the drop, After the drop", `got ${titles}`);
+      const dropped = sdk.states.find((s) => s.state === "waiting");
+      assert(dropped, "the client never noticed the drop");
+    } finally {
+      sdk.stream.close();
+      await proxy.close();
+    }
+  },
+
+  async function theSdkSocketClientStopsForGoodOn4001({ normal: c }) {
+    const judy = await c.register();
+    const sdk = sdkStream(c, c.base, judy);
+    await sdk.stream.ready();
+    const started = performance.now();
+    await c.expectStatus(204, c.api("POST", "/api/auth/logout", { token: judy.token }), "logout");
+    await sdk.until(() => sdk.stream.state() === "stopped", "the stop", CLOSE_BUDGET_MS + 1000);
+    const stop = sdk.states.at(-1);
+    assert(stop.code === 4001, `stopped with ${stop.code} (${stop.reason}), expected 4001`);
+    figures.sdkStopMs = Math.round(stop.at - started);
+    assert(figures.sdkStopMs <= CLOSE_BUDGET_MS, `stopped ${figures.sdkStopMs} ms after the logout started, budget ${CLOSE_BUDGET_MS} ms`);
+    await sleep(1500);
+    assert(sdk.urls.length === 1, `${sdk.urls.length - 1} reconnect(s) after 4001`);
+  },
+
   async function pingIsAnsweredAndAnOversizedFrameClosesWith1009({ normal: c }) {
     const erin = await c.register();
     const socket = await c.connect(erin.token);
@@ -233,6 +332,31 @@ const expiryChecks = [
     // And it closes once the renewed token expires.
     const event = await Promise.race([socket.closed, sleep(SHORT_TTL_SECONDS * 1000 + 5000).then(() => null)]);
     assert(event?.code === 4001, `after the renewed token expired: ${JSON.stringify(event)}`);
+  },
+
+  async function theSdkSocketClientRenewsItsTokenAndOutlivesIt({ short: c }) {
+    const kim = await c.register();
+    let session = { token: kim.token, refresh: kim.refresh };
+    const renewals = [];
+    const sdk = sdkStream(c, c.base, kim, {
+      accessToken: async ({ fresh }) => {
+        if (!fresh) return session.token;
+        const rotated = await c.expectStatus(200, c.api("POST", "/api/auth/refresh", { body: { refresh_token: session.refresh } }), "refresh");
+        session = { token: rotated.access_token, refresh: rotated.refresh_token };
+        renewals.push(performance.now());
+        return session.token;
+      },
+    });
+    try {
+      await sdk.stream.ready();
+      await sleep(SHORT_TTL_SECONDS * 2000 + 500);
+      assert(sdk.urls.length === 1 && sdk.stream.state() === "open", `the socket did not outlive its tokens: states ${JSON.stringify(sdk.states.map((s) => [s.state, s.code]))}`);
+      assert(renewals.length >= 2, `${renewals.length} renewals in ${SHORT_TTL_SECONDS * 2} s of ${SHORT_TTL_SECONDS} s tokens`);
+      await c.createEvent({ ...kim, token: session.token }, "Renewed by the SDK");
+      await sdk.until(() => sdk.got.some((n) => n.data.title === "Renewed by the SDK"), "a notification after the renewals");
+    } finally {
+      sdk.stream.close();
+    }
   },
 
   async function aBadAuthFrameIsAnsweredUnauthorizedAndChangesNothing({ short: c }) {
