@@ -8,7 +8,7 @@ import { availabilityRoutes } from "./availability/routes";
 import { configureSuggestions } from "./availability/suggest";
 import { calendarRoutes } from "./calendar/routes";
 import { BOOKMARK_HEADER, createDb, openSession } from "./db/client";
-import { docsRoutes, registerOpenApi } from "./docs/routes";
+import { docsRoutes } from "./docs/routes";
 import type { AppEnv } from "./env";
 import { eventRoutes } from "./events/routes";
 import { exceptionRoutes } from "./exceptions/routes";
@@ -95,7 +95,6 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/", docsRoutes);
   app.route("/", siteRoutes);
-  registerOpenApi(app);
 
   app.notFound((c) => renderProblem(c, new ApiError(404, "not_found", `No route matches ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => renderProblem(c, error));
