@@ -6,8 +6,7 @@ import type { AppEnv } from "../env";
 import { bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
 import { enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
 import { isValidTimeZone } from "../recurrence";
-import { MAX_BUSY_EVENTS } from "./busy";
-import { findTime, freeBusy, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_USERS, MAX_SLOTS, WEEKDAYS, type UserRef } from "./service";
+import { findTime, freeBusy, MAX_SLOTS, WEEKDAYS, type UserRef } from "./service";
 
 const tags = ["Availability"];
 
@@ -56,14 +55,12 @@ function minutes(clockTime: string): number {
   return h * 60 + m;
 }
 
-const limits = `Window up to ${MAX_AVAILABILITY_DAYS} days, up to ${MAX_AVAILABILITY_USERS} users, at most ${MAX_BUSY_EVENTS} events among them (else 422). Each username or email costs one unit of your lookup limit.`;
-
 const freeBusyRoute = createRoute({
   method: "post",
   path: "/freebusy",
+  operationId: "getFreeBusy",
   tags,
   summary: "Merged busy times of users in a window",
-  description: `Yourself and users who share an event with you; others are \`not_visible\`, unknown ones \`not_found\`. ${limits}`,
   ...authenticated({ sessionCheck: "first-batch", readOnly: true }),
   request: { body: { ...bodyOf(FreeBusyBody, "Window and users"), required: true } },
   responses: { 200: bodyOf(FreeBusyAnswer, "In request order"), ...problemResponses(400, 401, 413, 415, 422, 429) },
@@ -72,9 +69,9 @@ const freeBusyRoute = createRoute({
 const findTimeRoute = createRoute({
   method: "post",
   path: "/find-time",
+  operationId: "findTime",
   tags,
   summary: "Slots where every visible user is free",
-  description: `Starts on quarter hours, earliest first, inside working hours when given (default days MO-FR). ${limits}`,
   ...authenticated({ sessionCheck: "first-batch", readOnly: true }),
   request: { body: { ...bodyOf(FindTimeBody, "Users, duration, window"), required: true } },
   responses: { 200: bodyOf(FindTimeAnswer, "Free slots"), ...problemResponses(400, 401, 413, 415, 422, 429) },
