@@ -184,6 +184,7 @@ export const versionRoutes = createRouter()
 const historyViewRoute = createRoute({
   method: "get",
   path: "/history-view",
+  operationId: "getHistoryView",
   tags,
   summary: "The history page of a signed link",
   description: `For \`/history#<token>\` (an \`html_url\`). A link works for ${HISTORY_LINK_TTL_SECONDS / 60} minutes, for its user and session, while they can read the event.`,
