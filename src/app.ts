@@ -4,9 +4,11 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
+import { availabilityRoutes } from "./availability/routes";
+import { configureSuggestions } from "./availability/suggest";
 import { calendarRoutes } from "./calendar/routes";
 import { BOOKMARK_HEADER, createDb, openSession } from "./db/client";
-import { docsRoutes, registerOpenApi } from "./docs/routes";
+import { docsRoutes } from "./docs/routes";
 import type { AppEnv } from "./env";
 import { eventRoutes } from "./events/routes";
 import { exceptionRoutes } from "./exceptions/routes";
@@ -61,6 +63,7 @@ export function createApp() {
     const reads = (c.req.method === "GET" || c.req.method === "HEAD") && !c.req.header("upgrade");
     const session = openSession(c.env.DB, reads ? "first-unconstrained" : "first-primary", c.req.header(BOOKMARK_HEADER));
     c.set("db", createDb(session));
+    configureSuggestions(c.env);
     await next();
     // Errors included: by now onError or notFound has rendered the response. A request that asked
     // D1 nothing and brought no bookmark has none to give (see openSession).
@@ -84,6 +87,7 @@ export function createApp() {
   app.route("/api", historyViewRoutes);
   app.route("/api", calendarRoutes);
   app.route("/api", syncRoutes);
+  app.route("/api", availabilityRoutes);
   app.route("/api/feeds", feedRoutes);
   app.route("/feeds", publicFeedRoutes);
   app.route("/api/notifications", notificationRoutes);
@@ -91,7 +95,6 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/", docsRoutes);
   app.route("/", siteRoutes);
-  registerOpenApi(app);
 
   app.notFound((c) => renderProblem(c, new ApiError(404, "not_found", `No route matches ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => renderProblem(c, error));

@@ -48,6 +48,9 @@ const BUDGETS: Record<string, number> = {
   "POST /api/notifications/read-all": 2,
   // An incremental sync: session, change-log window and changed events in one batch.
   "GET /api/sync": 1,
+  // Reads sent as POST: users resolved with the session check, then the visible users' events.
+  "POST /api/freebusy": 2,
+  "POST /api/find-time": 2,
   // The Worker's token check; the hub then reads D1 itself (session check, replay).
   "GET /ws/notifications": 1,
   "POST /api/feeds": 2,
@@ -219,6 +222,14 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
       if (moved.status !== 200) throw new Error(`patch failed: ${moved.status}`);
       return { method: "GET", path: `/api/sync?sync_token=${encodeURIComponent(full.body.next_sync_token)}`, headers: headersOf(friend) };
     },
+  },
+  "POST /api/freebusy": {
+    status: 200,
+    request: async () => ({ method: "POST", path: "/api/freebusy", headers: headersOf(owner), body: body({ start: "2036-01-01T00:00:00Z", end: "2036-02-01T00:00:00Z", users: [owner.id, friend.username] }) }),
+  },
+  "POST /api/find-time": {
+    status: 200,
+    request: async () => ({ method: "POST", path: "/api/find-time", headers: headersOf(owner), body: body({ start: "2036-01-01T00:00:00Z", end: "2036-02-01T00:00:00Z", users: [owner.id, friend.id], duration_minutes: 30 }) }),
   },
   "GET /ws/notifications": {
     status: 101,

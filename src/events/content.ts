@@ -141,7 +141,7 @@ type Draft = { times: { start: string | number; end: string | number } } & Omit<
 type Fail = (field: string, message: string) => void;
 
 const parseTime = (value: string | number, zone: string) => (typeof value === "number" ? value : parseDateTimeInput(value, zone));
-const BAD_TIME = "Not an ISO 8601 date-time (YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]).";
+export const BAD_TIME = "Not an ISO 8601 date-time (YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]).";
 
 /** Each given time parses and lies in the supported range; returns the instants (null when absent or bad). */
 function checkTimes(times: { start?: string | number; end?: string | number }, zone: string, fail: Fail, checkRange = true) {
@@ -235,7 +235,11 @@ export function bodyContentErrors(body: Record<string, unknown>, partial: boolea
   return errors;
 }
 
-export function contentFromCreate(input: EventCreateInput, prefix = "", index?: number, batch?: WorkBudget): ValidContent {
+/**
+ * A new event's content. `exceptions` (an import's EXDATEs and RECURRENCE-ID overrides) are kept
+ * while their occurrence exists; the others come back as `droppedExceptions`.
+ */
+export function contentFromCreate(input: EventCreateInput, prefix = "", index?: number, batch?: WorkBudget, exceptions: ExceptionItem[] = []): ValidContent {
   return validate(
     {
       title: input.title,
@@ -245,7 +249,7 @@ export function contentFromCreate(input: EventCreateInput, prefix = "", index?: 
       isRecurring: input.is_recurring,
       recurrencePattern: input.recurrence_pattern ?? null,
       timezone: input.timezone,
-      exceptions: [],
+      exceptions,
     },
     prefix,
     index,

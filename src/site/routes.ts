@@ -21,5 +21,5 @@ const PAGES: [path: string, operationId: string, summary: string, type: string][
 
 export const siteRoutes = createRouter();
 for (const [path, operationId, summary, type] of PAGES) {
-  siteRoutes.openapi(createRoute({ method: "get", path, operationId, tags: ["Documentation"], summary, security: [], responses: { 200: { description: summary, content: { [type]: { schema: z.string() } } } } }), serveAsset);
+  siteRoutes.openapi(createRoute({ method: "get", path, operationId, tags: ["Documentation"], summary, security: [], responses: { 200: { description: summary, content: { [type]: { schema: type === "application/json" ? z.object({ asyncapi: z.string() }).passthrough() : z.string() } } } } }), serveAsset);
 }
