@@ -757,6 +757,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/app": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web app
+         * @description The web app for people (static assets, not the Worker bundle): sign up and in, a week view of the agenda, create, edit and delete events, share, history with diffs and rollback, notifications and live updates from the socket, calendar feeds.
+         */
+        get: operations["getWebApp"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/history": {
         parameters: {
             query?: never;
@@ -5167,6 +5187,27 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Landing page */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getWebApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The web app */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { freshIp, json, registerUser, slotMaker, type TestUser } from "./helpers";
+import { call, freshIp, json, registerUser, slotMaker, type TestUser } from "./helpers";
 import { countingDatabase, roundTripLog, type RoundTripLog } from "./support/counting-db";
 import { sendWith } from "./support/faults";
 import type { WireRequest, WireResponse } from "./support/wire";
@@ -73,6 +73,9 @@ const BUDGETS: Record<string, number> = {
   "GET /history": 0,
   "GET /favicon.ico": 0,
   "GET /asyncapi.json": 0,
+  // The web app's page and its scripts and styles (public/app/).
+  "GET /app": 0,
+  "GET /app/*": 0,
 };
 
 const slot = slotMaker(2036);
@@ -266,6 +269,8 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /history": { status: 200, request: async () => ({ method: "GET", path: "/history" }) },
   "GET /favicon.ico": { status: 200, request: async () => ({ method: "GET", path: "/favicon.ico" }) },
   "GET /asyncapi.json": { status: 200, request: async () => ({ method: "GET", path: "/asyncapi.json" }) },
+  "GET /app": { status: 200, request: async () => ({ method: "GET", path: "/app" }) },
+  "GET /app/*": { status: 200, request: async () => ({ method: "GET", path: new URL(/src="([^"]+\.js)"/.exec(await (await call("GET", "/app")).text())![1], "http://x").pathname }) },
 };
 
 /** Every route of the app as Hono knows it; middleware (method ALL) is not a route. */

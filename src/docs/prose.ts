@@ -556,6 +556,10 @@ export const OPERATIONS: Record<string, OperationProse> = {
     description: "A page for people: what the API is, and links to the web app, Swagger UI (`/docs`), ReDoc (`/redoc`), the OpenAPI and AsyncAPI documents and health.",
     responses: { "200": { "text/html": one("The landing page", '<!doctype html><html lang="en"><head><title>Collaborative Event Management API</title></head><body>…<a href="/docs">Swagger UI</a>…</body></html>') } },
   },
+  getWebApp: {
+    description: "The web app for people (static assets, not the Worker bundle): sign up and in, a week view of the agenda, create, edit and delete events, share, history with diffs and rollback, notifications and live updates from the socket, calendar feeds.",
+    responses: { "200": { "text/html": one("The app's page", '<!doctype html><html lang="en"><head><title>Calendar · Collaborative Events</title><script type="module" src="/app/assets/index.js"></script></head><body><div id="app"></div></body></html>') } },
+  },
   getHistoryLinkPage: {
     description: "The page an `html_url` opens (`/history#<token>`): it reads the token from the fragment, which browsers never send to servers or put in Referer headers, and loads the view from `GET /api/history-view`.",
     responses: { "200": { "text/html": one("The history page shell", '<!doctype html><html lang="en"><head><title>History</title><script src="/static/history.js" defer></script></head><body>…</body></html>') } },
