@@ -1,7 +1,6 @@
 import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
-import type { Candidate } from "../events/conflicts";
-import { findConflicts } from "../events/conflicts";
+import { findConflicts, type Candidate } from "../events/conflicts";
 import { seriesOccurrencesBetween, type Series } from "../exceptions/expand";
 import { BudgetExceeded, formatUtc, seriesEnd, WorkBudget, type Occurrence } from "../recurrence";
 import { ApiError } from "../lib/problem";
