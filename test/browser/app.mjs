@@ -270,8 +270,15 @@ check("creating an overlapping event shows the conflict in the dialog, with the 
   // The existing event is 15:00–16:00 UTC, 16:00–17:00 in Berlin.
   assert(text.includes("Design review, final") && text.includes("16:00–17:00"), `the conflict does not name the event and its time: ${JSON.stringify(text)}`);
   assert(await dialog.getByRole("alert").isVisible(), "no error in words is shown");
+  await conflict.scrollIntoViewIfNeeded();
   await screen(page, "event-conflict");
-  await closeDialog(page);
+  // The server's free slots: the first one fills the times in, and then the event saves.
+  const use = conflict.getByRole("button", { name: /^Use / });
+  assert((await use.count()) > 0, "the conflict shows no suggested free time");
+  await use.first().click();
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await eventButton(page, "Overlapping call").waitFor();
 });
 
 check("the feeds dialog creates a subscription URL and copies it", async () => {
@@ -294,6 +301,71 @@ check("the feeds dialog creates a subscription URL and copies it", async () => {
   await page.getByRole("button", { name: "Sign in", exact: true }).waitFor();
   await page.reload();
   await page.getByRole("button", { name: "Sign in", exact: true }).waitFor();
+});
+
+check("sign in with the form; a spent access token is refreshed silently on reload", async () => {
+  const { page } = a;
+  await page.getByLabel("Username").fill(ADA);
+  await page.getByLabel("Password").fill("wrong password!");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  const refused = await page.getByRole("alert").innerText();
+  assert(/password|credentials|invalid/i.test(refused), `a wrong password shows ${JSON.stringify(refused)}`);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await eventButton(page, "Design review, final").waitFor();
+  // The access token stops working (as after expiry); the app refreshes and carries on.
+  await page.evaluate(() => {
+    const tokens = JSON.parse(localStorage.getItem("collab-events.tokens"));
+    localStorage.setItem("collab-events.tokens", JSON.stringify({ ...tokens, access_token: `${tokens.access_token}x` }));
+  });
+  const refreshed = page.waitForResponse((r) => r.url().endsWith("/api/auth/refresh") && r.status() === 200);
+  await page.reload();
+  await refreshed;
+  await eventButton(page, "Design review, final").waitFor();
+  assert(!(await page.getByRole("button", { name: "Sign in", exact: true }).count()), "the app fell back to sign-in");
+});
+
+check("a stale edit (412) shows what changed meanwhile and re-applies the edit on top", async () => {
+  const first = a.page;
+  const second = await a.context.newPage();
+  await second.goto(`${BASE}/app`);
+  const mine = await openEvent(first, "Overlapping call");
+  await mine.getByLabel("Description").fill("Agenda in the doc.");
+  const theirs = await openEvent(second, "Overlapping call");
+  await theirs.getByLabel("Location").fill("Room 9");
+  await theirs.getByRole("button", { name: "Save" }).click();
+  await theirs.waitFor({ state: "detached" });
+  await second.close();
+  await first.waitForTimeout(300);
+  await mine.getByRole("button", { name: "Save" }).click();
+  const changed = mine.getByLabel("Changed meanwhile");
+  await changed.waitFor();
+  const text = await changed.innerText();
+  assert(text.includes("Location: (empty) → Room 9"), `the 412 does not show the other change: ${JSON.stringify(text)}`);
+  await changed.scrollIntoViewIfNeeded();
+  await screen(first, "event-stale");
+  await mine.getByRole("button", { name: "Re-apply my changes" }).click();
+  await mine.waitFor({ state: "detached" });
+  const again = await openEvent(first, "Overlapping call");
+  assert((await again.getByLabel("Location").inputValue()) === "Room 9" && (await again.getByLabel("Description").inputValue()) === "Agenda in the doc.", "after re-applying, the event lacks one of the two edits");
+  await closeDialog(first);
+});
+
+check("keyboard only: Tab reaches New event, Enter opens the dialog with focus in it, Escape closes it and focus returns", async () => {
+  const { page } = a;
+  await page.getByRole("button", { name: "Today" }).focus();
+  for (let i = 0; i < 10 && !(await page.evaluate(() => document.activeElement?.textContent === "New event")); i++) await page.keyboard.press("Tab");
+  assert(await page.evaluate(() => document.activeElement?.textContent === "New event"), "Tab from Today never reaches New event");
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert(outline !== "none", "the focused button shows no outline");
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog").waitFor();
+  assert(await page.evaluate(() => !!document.activeElement?.closest("dialog")), "focus is not inside the dialog");
+  await page.keyboard.type("Typed by keyboard");
+  assert((await page.getByRole("dialog").getByLabel("Title").inputValue()) === "Typed by keyboard", "typing did not reach the Title field");
+  await page.keyboard.press("Escape");
+  await page.getByRole("dialog").waitFor({ state: "detached" });
+  assert(await page.evaluate(() => document.activeElement?.textContent === "New event"), "focus did not return to New event");
 });
 
 async function runCheck({ name, run }) {
