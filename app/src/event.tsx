@@ -194,7 +194,7 @@ export function EventDialog(props: EventDialogProps) {
   return (
     <Modal title={title} onClose={props.onClose}>
       {gone ? (
-        <p role="status">This event was deleted.</p>
+        <p role="status">This event was deleted, or you no longer have access to it.</p>
       ) : !form ? (
         <p role="status">Loading…</p>
       ) : (
