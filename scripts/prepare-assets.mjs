@@ -1,6 +1,7 @@
 // Builds public/, which wrangler serves as static assets (outside the Worker bundle): the pages in
-// site/ (landing page, history-link page, favicon), a favicon.ico drawn here, and the Swagger UI
-// and ReDoc browser bundles copied from node_modules, so the docs pages load nothing from a CDN.
+// site/ (landing page, history-link page, favicon), a favicon.ico drawn here, the Swagger UI and
+// ReDoc browser bundles copied from node_modules (so the docs pages load nothing from a CDN), and
+// the OpenAPI document (scripts/build-openapi.mjs).
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -77,3 +78,6 @@ function faviconIco() {
   dir.writeUInt32LE(22, 18);
   return Buffer.concat([dir, png]);
 }
+
+const { writeOpenApiDocument } = await import("./build-openapi.mjs");
+console.log(`OpenAPI document written to ${await writeOpenApiDocument()}`);

@@ -10,94 +10,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account and start a session */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description New account */
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RegisterRequest"];
-                    "application/msgpack": components["schemas"]["RegisterRequest"];
-                };
-            };
-            responses: {
-                /** @description Account created; a session */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Session"];
-                        "application/msgpack": components["schemas"]["Session"];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflict */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Create an account and start a session
+         * @description Creates an account and a first session. Usernames are 3..32 of `[A-Za-z0-9_.-]` and, like emails, unique case-insensitively (taken: 409); passwords 8..128 characters, stored as scrypt hashes. Rate limited per client IP (10 per 60 s).
+         */
+        post: operations["register"];
         delete?: never;
         options?: never;
         head?: never;
@@ -115,96 +32,9 @@ export interface paths {
         put?: never;
         /**
          * Start a session (username or email; JSON or the OAuth2 password form)
-         * @description Rate limited per client IP (20 per 60 s) and per account (10 per 60 s). The account is the resolved user, so its username and its email share one count; an identifier that names no user is counted under its own spelling, so the limit behaves the same and does not reveal which accounts exist. Wrong password and unknown user give the same 401 in about the same time.
+         * @description Starts a session. `username` may be the email, or send `email`; the OAuth2 password form (`application/x-www-form-urlencoded`, as Swagger UI's Authorize sends it) works too. Rate limited per client IP (20 per 60 s) and per account (10 per 60 s): the account is the resolved user, so its username and its email share one count, and an identifier that names no user is counted under its own spelling, so the limit does not reveal which accounts exist. A wrong password and an unknown user give the same 401 in about the same time.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description Credentials */
-            requestBody?: {
-                content: {
-                    "application/json": components["schemas"]["LoginRequest"];
-                    "application/msgpack": components["schemas"]["LoginRequest"];
-                    "application/x-www-form-urlencoded": components["schemas"]["LoginRequest"];
-                };
-            };
-            responses: {
-                /** @description A session */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Session"];
-                        "application/msgpack": components["schemas"]["Session"];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -222,95 +52,9 @@ export interface paths {
         put?: never;
         /**
          * Rotate a refresh token into a new session pair
-         * @description Rate limited per client IP (30 per 60 s). Presenting one of the session's last 32 spent refresh tokens again is taken as theft: the session is revoked and its sockets closed (4001). A token naming a live session with a secret it never issued, or a spent one older than those, is a plain 401 that changes nothing.
+         * @description Rotates the refresh token: the answer is a new pair and the old refresh token is spent. Rate limited per client IP (30 per 60 s). Presenting one of the session's last 32 spent refresh tokens again is taken as theft: the whole session is revoked and its sockets closed (4001). A token naming a live session with a secret it never issued, or a spent one older than those, is a plain 401 that changes nothing. An access token is never accepted here.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description The current refresh token */
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RefreshRequest"];
-                    "application/msgpack": components["schemas"]["RefreshRequest"];
-                };
-            };
-            responses: {
-                /** @description A new pair; the old refresh token is spent */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Session"];
-                        "application/msgpack": components["schemas"]["Session"];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["refreshSession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -326,71 +70,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the session: its access token, refresh token and sockets stop working */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description Optionally, a refresh token of another of your sessions to revoke too */
-            requestBody?: {
-                content: {
-                    "application/json": components["schemas"]["LogoutRequest"];
-                    "application/msgpack": components["schemas"]["LogoutRequest"];
-                };
-            };
-            responses: {
-                /** @description Logged out */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Revoke the session: its access token, refresh token and sockets stop working
+         * @description Revokes the calling session: its access token stops working at once (401), its refresh token too, and its open WebSockets are closed with 4001 before the answer. With `refresh_token`, another session of yours is revoked as well. The body is optional.
+         */
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -408,102 +92,9 @@ export interface paths {
         put?: never;
         /**
          * Change the password; every other session is revoked and its sockets closed
-         * @description Checks `current_password` (wrong: 403, counted by the per-account login limiter), stores `new_password`, and revokes every other session of the user (their tokens stop working and their sockets are closed with 4001). The calling session stays.
+         * @description Checks `current_password` (wrong: 403, counted by the per-account login limiter), stores `new_password` (8..128 characters), and revokes every other session of the user: their tokens stop working and their sockets are closed with 4001. The calling session stays.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description The current and the new password */
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["PasswordChangeRequest"];
-                    "application/msgpack": components["schemas"]["PasswordChangeRequest"];
-                };
-            };
-            responses: {
-                /** @description Password changed */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Your role on this event is too low */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["changePassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -517,38 +108,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The current user */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The current user */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["User"];
-                        "application/msgpack": components["schemas"]["User"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * The current user
+         * @description The user the access token belongs to. Never contains a password or its hash.
+         */
+        get: operations["getCurrentUser"];
         put?: never;
         post?: never;
         delete?: never;
@@ -566,165 +130,15 @@ export interface paths {
         };
         /**
          * Events you own or that are shared with you, by start time
-         * @description Keyset-paged: pass `next_cursor` back as `cursor`. With `start`/`end`, a series is included when any occurrence meets the window; such a page examines at most 500 of your events after the cursor, so it may hold fewer than `limit` items, even none, while `next_cursor` is not null: keep paging until it is null.
+         * @description Events you own or that are shared with you, by `start_time` then `id`, keyset-paged: pass `next_cursor` back as `cursor` (`null` on the last page). With `start`/`end`, an event is listed when it, or any occurrence of a series, intersects [start, end); such a page examines at most 500 of your events after the cursor, so it may hold fewer than `limit` items, even none, while `next_cursor` is not null: keep paging until it is null.
          */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                    /** @description Events that intersect [start, end) */
-                    start?: string;
-                    end?: string;
-                    /** @description Substring of title, description or location, case-insensitive over all of Unicode (simple case folding: `café` finds `CAFÉ`, `σοφία` finds `ΣΟΦΊΑ`, `ß` and `ẞ` match each other but not `ss`; Turkish `İ`/`ı` match `i`; accents are not ignored). A page examines at most 300 of your events after the cursor, whatever the query's length, so it may hold fewer than `limit` items, even none, while `next_cursor` is not null: keep paging until it is null. */
-                    q?: string;
-                    role?: "owner" | "editor" | "viewer";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page. With `Accept: text/calendar`, the page as one VCALENDAR (RFC 5545) instead, and the next page's URL in `Link: <...>; rel="next"` */
-                200: {
-                    headers: {
-                        /** @description With `Accept: text/calendar`: the next page, when there is one */
-                        Link?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EventPage"];
-                        "application/msgpack": components["schemas"]["EventPage"];
-                        "text/calendar": string;
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listEvents"];
         put?: never;
-        /** Create an event; you become its owner */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description The event */
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["EventCreate"];
-                    "application/msgpack": components["schemas"]["EventCreate"];
-                };
-            };
-            responses: {
-                /** @description Created; Location names it, ETag is what its GET returns */
-                201: {
-                    headers: {
-                        /** @description Strong entity tag of `GET /api/events/{id}` for this state and reader: changes with the content, the permissions and your role */
-                        ETag?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"];
-                        "application/msgpack": components["schemas"]["Event"];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Overlaps another event of the owner; `conflicts` lists them */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            conflicts: components["schemas"]["Conflict"][];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Create an event; you become its owner
+         * @description Creates an event and makes you its owner. Times without an offset are read in `timezone` (default `UTC`); `end_time` must be after `start_time`, both within 1900..9999. `is_recurring: true` needs `recurrence_pattern` (an RFC 5545 RRULE body or `daily`, `weekly`, `monthly`, `yearly`); writing a rule may cost at most 100000 expansion steps (more: 422 naming `recurrence_pattern`). The event may not overlap another event of yours, occurrences included (endless series are compared 730 days ahead): 409 with `conflicts`. Check and write are atomic. Server-owned fields in the body are ignored.
+         */
+        post: operations["createEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -742,108 +156,9 @@ export interface paths {
         put?: never;
         /**
          * Create 1..100 events, all or nothing
-         * @description Any invalid item (422) or any overlap with an existing event or another item (409) writes nothing; each error names its item `index`. The batch's recurrence rules are checked within 2000000 expansion steps together (each within 100000); items past that are a 422 naming their `recurrence_pattern`.
+         * @description Creates 1..100 events, all or nothing: any invalid item (422) or any overlap with an existing event or another item of the batch (409) writes nothing, and each error names its item by `index`. The body is `{events: [...]}` or a bare array. The batch's recurrence rules are checked within 2000000 expansion steps together (each within 100000); items past that are a 422 naming their `recurrence_pattern`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description The events */
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["BatchCreate"];
-                    "application/msgpack": components["schemas"]["BatchCreate"];
-                };
-            };
-            responses: {
-                /** @description All created */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"][];
-                        "application/msgpack": components["schemas"]["Event"][];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Overlaps another event of the owner; `conflicts` lists them */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            conflicts: components["schemas"]["Conflict"][];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createEventBatch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -861,107 +176,9 @@ export interface paths {
         put?: never;
         /**
          * Import an iCalendar file: its VEVENTs become events, 1..100, all or nothing
-         * @description Body `Content-Type: text/calendar` (RFC 5545, UTF-8, at most 1 MiB). Each VEVENT without RECURRENCE-ID is one event (`index` counts them from 0 in file order) with its RRULE, its TZID (an IANA name, or one ending in one) and its EXDATEs as cancelled occurrences; a VEVENT with the same UID and a RECURRENCE-ID is a changed occurrence. Batch semantics as `POST /api/events/batch`: any invalid item (422) or overlap (409) creates nothing, each error naming its `index`. Malformed text is 400; a file with no VEVENT, more than the limit, an invalid date or a series in an unknown zone is 422. `warnings` lists what was dropped.
+         * @description Imports an iCalendar file (`Content-Type: text/calendar`, RFC 5545, UTF-8, at most 1 MiB): each VEVENT without RECURRENCE-ID becomes one event (`index` counts them from 0 in file order) with its RRULE, its TZID (an IANA name, or one ending in one) and its EXDATEs as cancelled occurrences; a VEVENT with the same UID and a RECURRENCE-ID becomes a changed occurrence. 1..100 events, with the batch's semantics: any invalid item (422) or overlap (409) creates nothing, each error naming its `index`. Malformed text is 400; a file with no VEVENT, too many, an invalid date or a series in an unknown zone is 422. `warnings` lists what was dropped (alarms, attendees, other properties, rules outside the supported grammar).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description An iCalendar file */
-            requestBody: {
-                content: {
-                    "text/calendar": string;
-                };
-            };
-            responses: {
-                /** @description All created, with what was dropped */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ImportResult"];
-                        "application/msgpack": components["schemas"]["ImportResult"];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Overlaps another event of the owner; `conflicts` lists them */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            conflicts: components["schemas"]["Conflict"][];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["importEvents"];
         delete?: never;
         options?: never;
         head?: never;
@@ -977,433 +194,27 @@ export interface paths {
         };
         /**
          * One event with its permissions; `?at=` gives it as it was then
-         * @description The `ETag` is strong and changes whenever this body would: a content change (`version`), a share, a role change or a revocation (`permissions`), or your `my_role`. JSON and MessagePack have different tags. `If-None-Match` (a list, or `*`; weak comparison per RFC 9110) answers 304 with the ETag. `?at=` responses carry no ETag.
+         * @description One event with its `permissions`. The `ETag` is strong and changes whenever this body would: a content change (`version`), a share, a role change or a revocation (`permissions`), or your `my_role`; JSON and MessagePack have different tags. `If-None-Match` (a list, or `*`; weak comparison) answers 304 with the ETag when one matches. `?at=` gives the event as it was at that instant (its `permissions` are today's), without an ETag; before the event existed: 404.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description An instant; the event as it was then */
-                    at?: string;
-                };
-                header?: {
-                    /** @description ETags (a list) or `*`; weak comparison */
-                    "if-none-match"?: string;
-                };
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The event; its ETag changes whenever this body would. With `Accept: text/calendar`, a VCALENDAR holding its VEVENT (RFC 5545), with an ETag of its own */
-                200: {
-                    headers: {
-                        /** @description Strong entity tag of `GET /api/events/{id}` for this state and reader: changes with the content, the permissions and your role */
-                        ETag?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["EventDetail"];
-                        "application/msgpack": components["schemas"]["EventDetail"];
-                        "text/calendar": string;
-                    };
-                };
-                /** @description Not modified: If-None-Match names the current ETag */
-                304: {
-                    headers: {
-                        /** @description Strong entity tag of `GET /api/events/{id}` for this state and reader: changes with the content, the permissions and your role */
-                        ETag?: string;
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
-        /** Update an event (partial, same as PATCH) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412. */
-                    "if-match"?: string;
-                };
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            /** @description Fields to change */
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["EventUpdate"];
-                    "application/msgpack": components["schemas"]["EventUpdate"];
-                };
-            };
-            responses: {
-                /** @description The event after the change (no ETag: RFC 9110 §9.3.4, the stored state is not the body sent) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"];
-                        "application/msgpack": components["schemas"]["Event"];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Your role on this event is too low */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Overlaps another event of the owner; `conflicts` lists them */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            conflicts: components["schemas"]["Conflict"][];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description If-Match does not match the current version */
-                412: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getEvent"];
+        /**
+         * Update an event (partial, same as PATCH)
+         * @description The same as `PATCH /api/events/{id}`: a partial update. The answer carries no ETag (RFC 9110 §9.3.4: what was stored is not the body sent); read it with `GET /api/events/{id}`.
+         */
+        put: operations["putEvent"];
         post?: never;
         /**
          * Delete an event with its permissions and history (owners)
-         * @description Removes the event, its permissions, its versions and every notification about it; each person who had access then gets one `event_deleted` notice, the only rows that still name the event. `If-Match` (the ETag, a list, or `*`; strong comparison) makes it conditional: a mismatch is 412 with `current`.
+         * @description Removes the event, its permissions, its versions and every notification about it (owners). Everyone who had access then gets one `event_deleted` notification, the only rows that still name the event. `If-Match` (the ETag, a list, or `*`; strong comparison) makes it conditional: a mismatch is 412 with `current`.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412. */
-                    "if-match"?: string;
-                };
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Your role on this event is too low */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description If-Match does not match the current version */
-                412: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        delete: operations["deleteEvent"];
         options?: never;
         head?: never;
-        /** Update an event (partial) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412. */
-                    "if-match"?: string;
-                };
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            /** @description Fields to change */
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["EventUpdate"];
-                    "application/msgpack": components["schemas"]["EventUpdate"];
-                };
-            };
-            responses: {
-                /** @description The event after the change; ETag is what GET now returns */
-                200: {
-                    headers: {
-                        /** @description Strong entity tag of `GET /api/events/{id}` for this state and reader: changes with the content, the permissions and your role */
-                        ETag?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"];
-                        "application/msgpack": components["schemas"]["Event"];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Your role on this event is too low */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Overlaps another event of the owner; `conflicts` lists them */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            conflicts: components["schemas"]["Conflict"][];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description If-Match does not match the current version */
-                412: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Update an event (partial)
+         * @description Changes any subset of the writable fields; fields not sent are unchanged and `null` clears an optional one. A change that changes nothing creates no version. Owners and editors. Moving the event in time is conflict-checked against the owner's calendar, whoever moves it (409). `If-Match` makes the write conditional: a mismatch is 412 with `current`; of concurrent writers with the same `If-Match` exactly one succeeds. The answer carries the ETag that `GET /api/events/{id}` now gives.
+         */
+        patch: operations["updateEvent"];
         trace?: never;
     };
     "/api/events/{id}/share": {
@@ -1417,107 +228,9 @@ export interface paths {
         put?: never;
         /**
          * Share an event, or change roles (upsert; owners)
-         * @description Users are named by `user_id`, `username` or `email`. An unknown user is a 404 that does not repeat the name, and nothing is granted. Each user named by `username` or `email` costs one unit of the caller's lookup limit (30 per 60 s; then 429 with Retry-After); `user_id` is not limited.
+         * @description Grants roles (owners only); sharing again changes the role (upsert). The body is `{users: [...]}`, a bare array of items, or one item; a user is named by `user_id`, `username` or `email`, at most 200 at once. An unknown user is a 404 that does not repeat the name (each is named by `index`), and nothing is granted. Sharing with yourself, or changing the creator's entry, is a 422. Each user named by `username` or `email` costs one unit of the caller's lookup limit (30 per 60 s; then 429); `user_id` is free. Everyone with access is notified once.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            /** @description Who gets which role */
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["ShareRequest"];
-                    "application/msgpack": components["schemas"]["ShareRequest"];
-                };
-            };
-            responses: {
-                /** @description The full permission list */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Permission"][];
-                        "application/msgpack": components["schemas"]["Permission"][];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Your role on this event is too low */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["shareEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1531,50 +244,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who has access; the creator first */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Permissions */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Permission"][];
-                        "application/msgpack": components["schemas"]["Permission"][];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Who has access; the creator first
+         * @description Everyone with access and their role, the creator first (any role may read it).
+         */
+        get: operations["listEventPermissions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1591,180 +265,17 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set one user's role (owners) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                    userId: number;
-                };
-                cookie?: never;
-            };
-            /** @description The new role */
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["RoleUpdate"];
-                    "application/msgpack": components["schemas"]["RoleUpdate"];
-                };
-            };
-            responses: {
-                /** @description The permission */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Permission"];
-                        "application/msgpack": components["schemas"]["Permission"];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Your role on this event is too low */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Set one user's role (owners)
+         * @description Sets one collaborator's role (owners only; case-insensitive on input). The creator's entry cannot be changed (422).
+         */
+        put: operations["setEventPermission"];
         post?: never;
-        /** Remove a collaborator (owners), or leave an event yourself */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                    userId: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Removed */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Your role on this event is too low */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Remove a collaborator (owners), or leave an event yourself
+         * @description Removes a collaborator (owners), or leaves the event (yourself, any role). The creator's entry cannot be removed (422). The removed user is notified with everyone else who had access.
+         */
+        delete: operations["revokeEventPermission"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1779,65 +290,9 @@ export interface paths {
         };
         /**
          * Every version, oldest first, with who changed what
-         * @description `Accept: text/html` renders a readable page-history view.
+         * @description Every version of the event, oldest first, with who made it and what changed (`changes`: field → {from, to}); paged like every collection. `html_url` (on the page and on each entry) is a signed link to the HTML view that opens in a plain browser tab, without a bearer header, for 10 minutes. `Accept: text/html` renders the page-history view directly.
          */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of versions */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ChangelogPage"];
-                        "application/msgpack": components["schemas"]["ChangelogPage"];
-                        "text/html": string;
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listEventChangelog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1855,53 +310,9 @@ export interface paths {
         };
         /**
          * The event as of one version
-         * @description `Accept: text/html` renders the version as a page linked to its neighbours.
+         * @description The event's fields as of one version, with who made it and when. An unknown version, or one of another event: 404. `Accept: text/html` renders the version as a page linked to its neighbours.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                    version: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The snapshot */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Snapshot"];
-                        "application/msgpack": components["schemas"]["Snapshot"];
-                        "text/html": string;
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getEventVersion"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1919,54 +330,9 @@ export interface paths {
         };
         /**
          * Fields that differ between two versions (either order)
-         * @description `Accept: text/html` renders the two versions side by side.
+         * @description The fields that differ between two versions, in either order (`changes` goes from `v1` to `v2`); a version with itself gives `changes: {}`. `Accept: text/html` renders the two side by side.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                    v1: number;
-                    v2: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The diff */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Diff"];
-                        "application/msgpack": components["schemas"]["Diff"];
-                        "text/html": string;
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["diffEventVersions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1984,96 +350,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Restore an earlier version's content as a new version (owners, editors) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description The event's ETag, a list of them, or `*` (strong comparison); a mismatch is a 412 */
-                    "if-match"?: string;
-                };
-                path: {
-                    id: number;
-                    version: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The event, at a new version; ETag is what GET /api/events/{id} now returns */
-                200: {
-                    headers: {
-                        /** @description The event's new strong ETag */
-                        ETag?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Event"];
-                        "application/msgpack": components["schemas"]["Event"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Your role on this event is too low */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflict */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description If-Match does not match the current version */
-                412: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Restore an earlier version's content as a new version (owners, editors)
+         * @description Writes a new version whose content equals the given one, with `restored_from` in the changelog (owners and editors). It is conflict-checked like an update (409) and takes `If-Match` like one (412). Rolling back to the current content creates no version.
+         */
+        post: operations["rollbackEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2087,50 +368,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A series' exceptions, by original start */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The exceptions */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ExceptionList"];
-                        "application/msgpack": components["schemas"]["ExceptionList"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * A series' exceptions, by original start
+         * @description The series' changed and cancelled occurrences, by original start; each names only what it overrides. A one-off event has none.
+         */
+        get: operations["listEventExceptions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2149,237 +391,18 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Cancel one occurrence */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description The series' ETag(s) or `*` */
-                    "if-match"?: string;
-                };
-                path: {
-                    id: number;
-                    original_start: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Cancelled */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Your role on this event is too low */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description If-Match does not match the current version */
-                412: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Cancel one occurrence
+         * @description Cancels one occurrence of a series (owners and editors): it frees its slot, and occurrences, the agenda and feeds leave it out. A new version of the series; `If-Match` as on the event (412).
+         */
+        delete: operations["cancelOccurrence"];
         options?: never;
         head?: never;
         /**
          * Change one occurrence, or split the series there (scope=following)
-         * @description See the README's Exceptions section: overridable fields, placement rules, split semantics and limits.
+         * @description Changes one occurrence (`scope=this`, the default: title, description, location, start_time, end_time) or splits the series there (`scope=following`: any writable field; the series ends before `original_start` and a new event, `following`, starts there with the changes and the same permissions, in one batch). A moved occurrence is conflict-checked like an update (409); every change is a new version of the series, so `If-Match` works as on the event (412) and the answer carries the series' new ETag. An `original_start` that is not an occurrence, or a one-off event: 404. A series holds at most 100 exceptions.
          */
-        patch: {
-            parameters: {
-                query?: {
-                    scope?: "this" | "following";
-                };
-                header?: {
-                    /** @description The series' ETag(s) or `*` */
-                    "if-match"?: string;
-                };
-                path: {
-                    id: number;
-                    original_start: string;
-                };
-                cookie?: never;
-            };
-            /** @description Fields to change */
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["EventUpdate"];
-                    "application/msgpack": components["schemas"]["EventUpdate"];
-                };
-            };
-            responses: {
-                /** @description The occurrence (scope=this), or `{series, following}` (scope=following) */
-                200: {
-                    headers: {
-                        /** @description The series' new ETag */
-                        ETag?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Occurrence"] | components["schemas"]["SplitResult"];
-                        "application/msgpack": components["schemas"]["Occurrence"] | components["schemas"]["SplitResult"];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Your role on this event is too low */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Overlaps another event of the owner; `conflicts` lists them */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            conflicts: components["schemas"]["Conflict"][];
-                        } & {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description If-Match does not match the current version */
-                412: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        patch: operations["updateOccurrence"];
         trace?: never;
     };
     "/api/history-view": {
@@ -2391,50 +414,9 @@ export interface paths {
         };
         /**
          * The history page of a signed link
-         * @description For `/history#<token>` (an `html_url`). A link works for 10 minutes, for its user and session, while they can read the event.
+         * @description What the page behind an `html_url` (`/history#<token>`) loads: the history view the link names, as HTML, with links of the same kind to its neighbours. A link works for 10 minutes, for its user and session, while they can still read the event; a tampered, expired or revoked one is a 401, and one for an event no longer visible a 404. Answers carry `Cache-Control: no-store`.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: {
-                    authorization?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The page, with links of the same kind */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": string;
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getHistoryView"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2452,65 +434,9 @@ export interface paths {
         };
         /**
          * Occurrences of one event in a window of up to 366 days
-         * @description Every occurrence whose [start, end) meets the window, by start. A series has at most one occurrence a day, so the widest window gives at most 367 items and the list is not paged. The work is proportional to the window, however long ago the series started: expansion starts at the window, and a COUNT rule is read through the end stored when it was written. Occurrences that would end after 9999-12-31T23:59:59Z are not part of a series.
+         * @description Every occurrence whose [start, end) meets the window (at most 366 days), by start, computed in the event's time zone (09:00 Berlin stays 09:00 across daylight-saving changes). A series has at most one occurrence a day, so the widest window gives at most 367 items and the list is not paged. The work is proportional to the window, however long ago the series started. Occurrences that would end after 9999-12-31T23:59:59Z are not part of a series.
          */
-        get: {
-            parameters: {
-                query: {
-                    start: string;
-                    /** @description At most 366 days after start */
-                    end: string;
-                };
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Occurrences intersecting [start, end), by start */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Occurrences"];
-                        "application/msgpack": components["schemas"]["Occurrences"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listEventOccurrences"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2528,55 +454,9 @@ export interface paths {
         };
         /**
          * Every occurrence of every event you can see in a window, by start
-         * @description Occurrences of your own and shared events in [start, end) (at most 366 days), ordered by start, then event id, paged by `cursor`. Each page does bounded work: events spanning more than a day (series, multi-day events) that still run at the page's position are merged lazily from that position, at most 1000 of them (more is a 422 naming `start`), with at most 1000000 expansion steps (more is a 422 naming `end`: narrow the window); shorter events are read in start order from your longest such event's length (at most a day) before the position, only as far as the page needs.
+         * @description Every occurrence of your own and shared events in [start, end) (at most 366 days), ordered by start, then event id, paged by `cursor`. Each page does bounded work: events spanning more than a day (series, multi-day events) that still run at the page's position are merged lazily from that position, at most 1000 of them (more is a 422 naming `start`), with at most 1000000 expansion steps (more is a 422 naming `end`: narrow the window).
          */
-        get: {
-            parameters: {
-                query: {
-                    start: string;
-                    /** @description At most 366 days after start */
-                    end: string;
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of occurrences */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AgendaPage"];
-                        "application/msgpack": components["schemas"]["AgendaPage"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listAgenda"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2594,62 +474,9 @@ export interface paths {
         };
         /**
          * Everything you can see, or what changed since a sync token
-         * @description Without `sync_token`: every event, as `GET /api/events` lists them. With it: each event changed since, once, by latest change; `deleted` when gone or revoked. Page with `cursor` alone; the last page has `next_sync_token`. Tokens last 7 days; past that, tampered or foreign: 410.
+         * @description Without `sync_token`: every event you can see, as `GET /api/events` lists them, in pages; the last page has `next_sync_token`. With it: each event created, changed or newly visible since the token, once, at its latest change (`{kind, id, event}`), and `{kind, id, deleted: true}` for events deleted or no longer visible; the last page again has `next_sync_token`. Continue either listing with `cursor` alone. Applying the pages to an empty copy, then each incremental sync, yields exactly what `GET /api/events` lists. Tokens last 7 days; an older, tampered or foreign one is a 410 `sync_token_expired`: sync from scratch.
          */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                    sync_token?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SyncPage"];
-                        "application/msgpack": components["schemas"]["SyncPage"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description sync_token_expired: sync from scratch */
-                410: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["syncEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2667,141 +494,15 @@ export interface paths {
         };
         /**
          * Your feeds, without their secret URLs
-         * @description At most 20 items, oldest first. `last_fetched_at` is recorded at most once per 5 minutes per feed, so it may lag the newest fetch by that much.
+         * @description Your feeds, oldest first (at most 20), without their secret URLs. `last_fetched_at` is recorded at most once per 5 minutes per feed, so it may lag the newest fetch by that much.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Your feeds */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["FeedList"];
-                        "application/msgpack": components["schemas"]["FeedList"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listFeeds"];
         put?: never;
         /**
          * Create a calendar subscription feed
-         * @description The response's `url` (and `webcal_url`) holds the feed's secret token and is shown only here and by rotate: only its SHA-256 is stored. A user holds at most 20 feeds (more is a 409 `feed_limit_reached`).
+         * @description Creates a subscription feed of every event you can see. The response's `url` (and `webcal_url`) holds the feed's secret token and is shown only here and by rotate: only its SHA-256 is stored. A user holds at most 20 feeds (more is a 409 `feed_limit_reached`). The body is optional.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description The feed's name (optional) */
-            requestBody?: {
-                content: {
-                    "application/json": components["schemas"]["FeedCreate"];
-                    "application/msgpack": components["schemas"]["FeedCreate"];
-                };
-            };
-            responses: {
-                /** @description Created; subscribe to `url` */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["FeedWithUrl"];
-                        "application/msgpack": components["schemas"]["FeedWithUrl"];
-                    };
-                };
-                /** @description Malformed body (bad JSON or MessagePack bytes) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Conflict */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body too large */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createFeed"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2817,60 +518,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Give a feed a new secret URL; the old one answers 410 Gone */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The feed with its new URL */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["FeedWithUrl"];
-                        "application/msgpack": components["schemas"]["FeedWithUrl"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Give a feed a new secret URL; the old one answers 410 Gone
+         * @description Gives the feed a new secret URL, shown in the answer; the old URL answers 410 Gone from then on, so calendar apps subscribed to it stop polling.
+         */
+        post: operations["rotateFeed"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2887,57 +539,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a feed; its URL answers 410 Gone */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Deleted */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Delete a feed; its URL answers 410 Gone
+         * @description Deletes the feed; its URL answers 410 Gone from then on.
+         */
+        delete: operations["deleteFeed"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2954,79 +560,7 @@ export interface paths {
          * A calendar feed (iCalendar), for apps that cannot send a bearer token
          * @description No authentication: the URL's token is the credential. The calendar holds every event the feed's user can see now that still runs after midnight UTC 30 days ago, and every later one (series as RRULE, so an endless series is one VEVENT), at most 500 events (the earliest-starting). A rotated or deleted feed's URL is 410 Gone (Thunderbird then stops polling); a token never issued is 404. ETag and Last-Modified answer If-None-Match and If-Modified-Since with 304; HEAD works. Each feed may be fetched 30 times a minute (429 with Retry-After past that).
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description ETags (a list) or `*` */
-                    "if-none-match"?: string;
-                    /** @description An HTTP date; ignored when If-None-Match is sent */
-                    "if-modified-since"?: string;
-                };
-                path: {
-                    file: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The calendar */
-                200: {
-                    headers: {
-                        /** @description Strong tag of this calendar text */
-                        ETag?: string;
-                        /** @description The last change to what the feed shows (or the start of today, UTC, when the window moved since) */
-                        "Last-Modified"?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/calendar": string;
-                    };
-                };
-                /** @description Not modified */
-                304: {
-                    headers: {
-                        /** @description Strong tag of this calendar text */
-                        ETag?: string;
-                        /** @description The last change to what the feed shows (or the start of today, UTC, when the window moved since) */
-                        "Last-Modified"?: string;
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The feed was rotated or deleted */
-                410: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": {
-                            [key: string]: unknown;
-                        };
-                    };
-                };
-                /** @description Rate limited; see Retry-After */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getFeedCalendar"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3042,53 +576,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your notifications: newest first, or with `since` the ones after it, oldest first */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                    unread?: "true" | "false";
-                    since?: number | null;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["NotificationPage"];
-                        "application/msgpack": components["schemas"]["NotificationPage"];
-                    };
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Your notifications: newest first, or with `since` the ones after it, oldest first
+         * @description Your notifications, newest first; with `since`, the ones with a greater id, oldest first (how a client catches up after a socket replay was cut short). `unread_count` counts up to 1000: 1000 means that many or more. The actor's own copy of a notification is created already read.
+         */
+        get: operations["listNotifications"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3106,47 +598,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark one notification read (idempotent) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Read */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not found, or not visible to you */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Mark one notification read (idempotent)
+         * @description Marks one of your notifications read; idempotent. Another user's id is a 404.
+         */
+        post: operations["markNotificationRead"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3162,35 +618,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Mark every notification read */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description All read */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        /**
+         * Mark every notification read
+         * @description Marks every notification of yours read.
+         */
+        post: operations["markAllNotificationsRead"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3206,60 +638,17 @@ export interface paths {
         };
         /**
          * WebSocket stream of your notifications
-         * @description Upgrade with `token` (an access token); a bad, expired or revoked one is refused with 401. Server frames: first `{type:'hello', user_id, last_id}`; with `since`, at most 100 notifications after it in id order, and when more were missed `{type:'replay_truncated', next_since, last_id}` (page the rest with `GET /api/notifications?since=<next_since>`); then live `{type:'notification', notification}`. Delivery is at-least-once: de-duplicate by id. Client frames: text `ping` is answered `pong` without waking the hub. `{type:'auth', access_token}` with a fresh access token of the same session extends the socket's life: answered `{type:'auth_ok', expires_at}`, or `{type:'error', code:'unauthorized'}` (the socket is unchanged); at most 10 auth frames per user are checked in 10 s, more are answered `{type:'error', code:'rate_limited'}`. Other frames are ignored. A frame over 4096 bytes closes the socket with 1009; more than 30 frames (ping included) in 10 s close it with 1008. `format=msgpack` sends the same objects as binary MessagePack frames (and accepts the auth frame as MessagePack too). Close codes: 4001 when the session is revoked (logout, refresh-token reuse, password change) or the access token expires without renewal; 4008 when the user opens more than 100 sockets (the oldest is closed); 1008, 1009 as above; 1011 when the replay fails.
+         * @description A WebSocket of your notifications; the AsyncAPI document at `/asyncapi.json` describes every frame. Upgrade with `token` (an access token); a bad, expired or revoked one is refused with 401.
+         *
+         *     Server frames: first `{type:'hello', user_id, last_id}`; with `since`, at most 100 notifications after it in id order, and when more were missed `{type:'replay_truncated', next_since, last_id}` (page the rest with `GET /api/notifications?since=<next_since>`); then live `{type:'notification', notification}`. Delivery is at-least-once: de-duplicate by id.
+         *
+         *     Client frames: text `ping` is answered `pong` without waking the hub. `{type:'auth', access_token}` with a fresh access token of the same session extends the socket's life: answered `{type:'auth_ok', expires_at}`, or `{type:'error', code:'unauthorized'}` (the socket is unchanged); at most 10 auth frames per user are checked in 10 s, more are answered `{type:'error', code:'rate_limited'}`. Other frames are ignored. A frame over 4096 bytes closes the socket with 1009; more than 30 frames (ping included) in 10 s close it with 1008.
+         *
+         *     `format=msgpack` sends the same objects as binary MessagePack frames (and accepts the auth frame as MessagePack too).
+         *
+         *     Close codes: 4001 when the session is revoked (logout, refresh-token reuse, password change) or the access token expires without renewal; 4008 when the user opens more than 100 sockets (the oldest is closed); 1008, 1009 as above; 1011 when the replay fails.
          */
-        get: {
-            parameters: {
-                query: {
-                    token: string;
-                    since?: number | null;
-                    format?: "json" | "msgpack";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Switching protocols */
-                101: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Missing, invalid, expired or revoked credentials */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Validation failed */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Error */
-                426: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                        "application/msgpack": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["connectNotificationSocket"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3275,28 +664,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness without touching D1 (also the benchmark's baseline route) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The Worker runs */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Live"];
-                        "application/msgpack": components["schemas"]["Live"];
-                    };
-                };
-            };
-        };
+        /**
+         * Liveness without touching D1 (also the benchmark's baseline route)
+         * @description 200 while the Worker runs; touches nothing else (also the benchmarks' baseline route).
+         */
+        get: operations["getLiveness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3312,38 +684,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness, including a round trip to D1 */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Healthy */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Health"];
-                        "application/msgpack": components["schemas"]["Health"];
-                    };
-                };
-                /** @description D1 is unreachable */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Health"];
-                        "application/msgpack": components["schemas"]["Health"];
-                    };
-                };
-            };
-        };
+        /**
+         * Liveness, including a round trip to D1
+         * @description 200 when a round trip to D1's primary succeeds; 503 (same shape, `db: unreachable`) when it does not.
+         */
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3359,27 +704,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Landing page */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Landing page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": string;
-                    };
-                };
-            };
-        };
+        /**
+         * Landing page
+         * @description A page for people: what the API is, and links to the web app, Swagger UI (`/docs`), ReDoc (`/redoc`), the OpenAPI and AsyncAPI documents and health.
+         */
+        get: operations["getLandingPage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3395,27 +724,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The page of a signed history link (`html_url`) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The page of a signed history link (`html_url`) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/html": string;
-                    };
-                };
-            };
-        };
+        /**
+         * The page of a signed history link (`html_url`)
+         * @description The page an `html_url` opens (`/history#<token>`): it reads the token from the fragment, which browsers never send to servers or put in Referer headers, and loads the view from `GET /api/history-view`.
+         */
+        get: operations["getHistoryLinkPage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3431,27 +744,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Site icon */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Site icon */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "image/x-icon": string;
-                    };
-                };
-            };
-        };
+        /**
+         * Site icon
+         * @description The site icon (32×32, ICO); `/static/favicon.svg` is the same picture as SVG.
+         */
+        get: operations["getFavicon"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3467,27 +764,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The AsyncAPI 3 document of the notification socket (`/ws/notifications`) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The AsyncAPI 3 document of the notification socket (`/ws/notifications`) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": string;
-                    };
-                };
-            };
-        };
+        /**
+         * The AsyncAPI 3 document of the notification socket (`/ws/notifications`)
+         * @description The AsyncAPI 3 document of `GET /ws/notifications`: every frame both ways (hello, notification, replay paging, auth and auth_ok, ping and pong, errors), close codes and the MessagePack variant. A static file of the deployment.
+         */
+        get: operations["getAsyncApiDocument"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3517,13 +798,16 @@ export interface components {
             /** @example 2031-03-01T08:00:00Z */
             created_at: string;
         };
-        /** @description RFC 9457 problem details. Some errors add members such as `conflicts` or `current`. */
+        /** @description RFC 9457 problem details. `code` is stable (see the error catalogue); `errors` names every failing field, with `index` for items of a list body. */
         Problem: {
             type: string;
             title: string;
             status: number;
-            /** @example validation_failed */
-            code: string;
+            /**
+             * @description Stable machine-readable code; see the error catalogue.
+             * @enum {string}
+             */
+            code: "malformed_body" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "feed_limit_reached" | "gone" | "sync_token_expired" | "precondition_failed" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "upgrade_required" | "rate_limited" | "internal_error" | "server_misconfigured";
             detail: string;
             errors?: {
                 field: string;
@@ -3531,8 +815,6 @@ export interface components {
                 index?: number;
             }[];
             request_id: string;
-        } & {
-            [key: string]: unknown;
         };
         RegisterRequest: {
             /** @example ada */
@@ -3569,12 +851,20 @@ export interface components {
             /** @example a new long passphrase */
             new_password: string;
         };
+        /** @description An event as the caller sees it; `my_role` is the caller's role. */
         Event: {
             id: number;
             title: string;
             description: string;
-            /** @example 2031-03-01T08:00:00Z */
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             start_time: string;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             end_time: string;
             location: string | null;
             is_recurring: boolean;
@@ -3584,23 +874,57 @@ export interface components {
             split_from?: number;
             owner_id: number;
             version: number;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             created_at: string;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             updated_at: string;
             /** @enum {string} */
             my_role: "owner" | "editor" | "viewer";
             /** @description Exceptions the write dropped (original starts) */
             dropped_exceptions?: string[];
         };
+        /** @description A 409 of a write that overlaps other events of the owner: `conflicts` lists them; `suggestions`, when present, offers up to 3 free slots of the same length nearby. */
+        ConflictProblem: components["schemas"]["Problem"] & {
+            conflicts: components["schemas"]["Conflict"][];
+            suggestions?: components["schemas"]["TimeSlot"][];
+        };
         Conflict: {
             /** @description Null for another item of the same batch, or an event you cannot see */
             id: number | null;
             /** @description Null for an event you cannot see: only its times are told */
             title: string | null;
-            /** @description The conflicting occurrence */
+            /**
+             * Format: date-time
+             * @description The conflicting occurrence
+             * @example 2031-03-01T08:00:00Z
+             */
             start_time: string;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             end_time: string;
             /** @description In a batch: the item that conflicts */
             index?: number;
+        };
+        /** @description A free slot, [start_time, end_time). */
+        TimeSlot: {
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
+            start_time: string;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
+            end_time: string;
         };
         /**
          * @example {
@@ -3617,7 +941,7 @@ export interface components {
         EventCreate: {
             /** @example Design review */
             title: string;
-            /** @default  */
+            /** @description Default: `""`. */
             description?: string;
             /**
              * @description ISO 8601 with Z or an offset; without one it is read in the event's timezone.
@@ -3630,24 +954,22 @@ export interface components {
              */
             end_time: string;
             location?: string | null;
-            /** @default false */
+            /** @description Default: `false`. */
             is_recurring?: boolean;
             /** @example FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10 */
             recurrence_pattern?: string | null;
             /**
-             * @description IANA time zone
-             * @default UTC
+             * @description IANA time zone Default: `"UTC"`.
              * @example Europe/Berlin
              */
             timezone?: string;
         };
-        /** @description `{events: [...]}` or a bare array of 1..100 EventCreate objects. */
+        /** @description `{events: [...]}` or a bare array of 1..100 events to create. */
         BatchCreate: {
             events: components["schemas"]["EventCreate"][];
-        };
+        } | components["schemas"]["EventCreate"][];
         ImportResult: {
             events: components["schemas"]["Event"][];
-            /** @description What the file held that was not kept: alarms, attendees, other properties, rules outside the supported grammar */
             warnings: {
                 index?: number;
                 property?: string;
@@ -3658,17 +980,30 @@ export interface components {
             items: components["schemas"]["Event"][];
             next_cursor: string | null;
         };
+        /** @description An event with everyone who has access. */
         EventDetail: components["schemas"]["Event"] & {
             exceptions: components["schemas"]["Exception"][];
             permissions: components["schemas"]["Permission"][];
         };
         Exception: {
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             original_start: string;
             cancelled: boolean;
             title?: string;
             description?: string;
             location?: string | null;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             start_time?: string;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             end_time?: string;
         };
         Permission: {
@@ -3677,7 +1012,15 @@ export interface components {
             /** @enum {string} */
             role: "owner" | "editor" | "viewer";
             granted_by: number;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             granted_at: string;
+        };
+        /** @description A 412 of a stale `If-Match`: `current` is the event as it is now. */
+        PreconditionProblem: components["schemas"]["Problem"] & {
+            current: components["schemas"]["Event"];
         };
         /** @description Any subset of the writable fields; `null` clears an optional field. */
         EventUpdate: {
@@ -3704,10 +1047,10 @@ export interface components {
              */
             timezone?: string | null;
         };
-        /** @description `{users: [...]}`, a bare array of share items, or one item. */
+        /** @description `{users: [...]}`, a bare array of share items, or one item (1..200 users). */
         ShareRequest: {
             users: components["schemas"]["ShareItem"][];
-        };
+        } | components["schemas"]["ShareItem"][] | components["schemas"]["ShareItem"];
         ShareItem: {
             user_id?: number;
             username?: string;
@@ -3736,6 +1079,10 @@ export interface components {
                 id: number;
                 username: string;
             };
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             changed_at: string;
             changes: components["schemas"]["FieldChanges"];
             restored_from?: number;
@@ -3747,16 +1094,24 @@ export interface components {
         };
         FieldChanges: {
             [key: string]: {
-                from?: unknown;
-                to?: unknown;
+                from: components["schemas"]["FieldValue"];
+                to: components["schemas"]["FieldValue"];
             };
         };
+        FieldValue: string | number | boolean | null | components["schemas"]["Exception"][];
         Snapshot: {
             title: string;
             description: string;
             location: string | null;
-            /** @example 2031-03-01T08:00:00Z */
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             start_time: string;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             end_time: string;
             is_recurring: boolean;
             recurrence_pattern: string | null;
@@ -3768,6 +1123,10 @@ export interface components {
                 id: number;
                 username: string;
             };
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             changed_at: string;
             restored_from?: number;
             /**
@@ -3792,11 +1151,20 @@ export interface components {
         };
         Occurrence: {
             event_id: number;
-            /** @example 2031-03-10T08:00:00Z */
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             original_start: string;
-            /** @example 2031-03-12T08:00:00Z */
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             start_time: string;
-            /** @example 2031-03-12T09:00:00Z */
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             end_time: string;
             title: string;
             description: string;
@@ -3811,8 +1179,20 @@ export interface components {
         };
         Occurrences: {
             items: {
+                /**
+                 * Format: date-time
+                 * @example 2031-03-01T08:00:00Z
+                 */
                 start_time: string;
+                /**
+                 * Format: date-time
+                 * @example 2031-03-01T08:00:00Z
+                 */
                 end_time: string;
+                /**
+                 * Format: date-time
+                 * @example 2031-03-01T08:00:00Z
+                 */
                 original_start: string;
                 /** @enum {boolean} */
                 is_exception?: true;
@@ -3825,8 +1205,20 @@ export interface components {
             items: {
                 event_id: number;
                 title: string;
+                /**
+                 * Format: date-time
+                 * @example 2031-03-01T08:00:00Z
+                 */
                 start_time: string;
+                /**
+                 * Format: date-time
+                 * @example 2031-03-01T08:00:00Z
+                 */
                 end_time: string;
+                /**
+                 * Format: date-time
+                 * @example 2031-03-01T08:00:00Z
+                 */
                 original_start: string;
                 /** @enum {boolean} */
                 is_exception?: true;
@@ -3865,6 +1257,10 @@ export interface components {
              * @example webcal://api.example.com/feeds/3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics
              */
             webcal_url: string;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             created_at: string;
         };
         FeedCreate: {
@@ -3880,15 +1276,24 @@ export interface components {
         Feed: {
             id: number;
             name: string;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             created_at: string;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             last_fetched_at: string | null;
         };
+        /** @description A page of notifications and the unread count (capped at 1000). */
         NotificationPage: {
             items: components["schemas"]["Notification"][];
             next_cursor: string | null;
-            /** @description Unread notifications, counted up to 1000: 1000 means that many or more */
             unread_count: number;
         };
+        /** @description One change, for one user. `data` says what changed: the fields with from/to and the version, the new role, ... */
         Notification: {
             id: number;
             /** @enum {string} */
@@ -3899,11 +1304,14 @@ export interface components {
                 username: string;
             };
             message: string;
-            /** @description What changed: fields with from/to, the new role, ... */
             data: {
                 [key: string]: unknown;
             };
             is_read: boolean;
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             created_at: string;
         };
         Live: {
@@ -3920,8 +1328,3615 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description This request's id (the client's own `X-Request-Id` when it sent one of at most 64 characters); problem bodies repeat it as `request_id`.
+         * @example 3f1c9a52-8d1e-4b47-9a0e-6c2d5e7f8a91
+         */
+        "X-Request-Id": string;
+        /**
+         * @description D1's bookmark after this request. Send it back as the request header `X-D1-Bookmark` to read at least this state (read-your-writes across requests and devices). Absent when the request asked D1 nothing.
+         * @example 00000042-00000007-00004fa2-9b1c3e5d7f9a1b3c5d7e9f1a3b5c7d9e
+         */
+        "X-D1-Bookmark": string;
+        /**
+         * @description Strong entity tag of `GET /api/events/{id}` for this state and reader: it changes with the content, the permissions and your role. JSON and MessagePack have different tags.
+         * @example "3-2b9CwD8mJ1x0aP4qLk7Z"
+         */
+        ETag: string;
+        /**
+         * @description The new event's URL.
+         * @example /api/events/7
+         */
+        Location: string;
+        /**
+         * @description With `Accept: text/calendar`: the next page, as `<url>; rel="next"`, when there is one.
+         * @example </api/events?cursor=eyJ2IjpbN11.c2lnbmF0dXJl>; rel="next"
+         */
+        Link: string;
+        /**
+         * @description The last change to what the feed shows (or the start of today, UTC, when the window moved since then); If-Modified-Since compares against it.
+         * @example Sat, 01 Mar 2031 09:00:00 GMT
+         */
+        "Last-Modified": string;
+        /**
+         * @description Seconds to wait before retrying (the limiter's period; the platform does not say when its window resets).
+         * @example 60
+         */
+        "Retry-After": number;
+        /**
+         * @description The authentication scheme to use: `Bearer` (`HistoryLink` on `GET /api/history-view`).
+         * @example Bearer realm="api"
+         */
+        "WWW-Authenticate": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    register: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description New account */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterRequest"];
+                "application/msgpack": components["schemas"]["RegisterRequest"];
+                "application/x-msgpack": components["schemas"]["RegisterRequest"];
+                "application/vnd.msgpack": components["schemas"]["RegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description Account created; a session */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                    "application/msgpack": components["schemas"]["Session"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overlaps another event of the owner; `conflicts` lists them */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Credentials */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+                "application/msgpack": components["schemas"]["LoginRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LoginRequest"];
+                "application/x-msgpack": components["schemas"]["LoginRequest"];
+                "application/vnd.msgpack": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description A session */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                    "application/msgpack": components["schemas"]["Session"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refreshSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The current refresh token */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+                "application/msgpack": components["schemas"]["RefreshRequest"];
+                "application/x-msgpack": components["schemas"]["RefreshRequest"];
+                "application/vnd.msgpack": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description A new pair; the old refresh token is spent */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
+                    "application/msgpack": components["schemas"]["Session"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Optionally, a refresh token of another of your sessions to revoke too */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LogoutRequest"];
+                "application/msgpack": components["schemas"]["LogoutRequest"];
+                "application/x-msgpack": components["schemas"]["LogoutRequest"];
+                "application/vnd.msgpack": components["schemas"]["LogoutRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged out */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The current and the new password */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeRequest"];
+                "application/msgpack": components["schemas"]["PasswordChangeRequest"];
+                "application/x-msgpack": components["schemas"]["PasswordChangeRequest"];
+                "application/vnd.msgpack": components["schemas"]["PasswordChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description Password changed */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role on this event is too low (or the current password is wrong) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current user */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                    "application/msgpack": components["schemas"]["User"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1..100.
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description `next_cursor` of the previous page (opaque and signed; a tampered or foreign one is 422).
+                 * @example eyJ2IjpbN11.c2lnbmF0dXJl
+                 */
+                cursor?: string;
+                /**
+                 * @description Only events that intersect [start, end): window start, ISO 8601.
+                 * @example 2031-03-01T00:00:00Z
+                 */
+                start?: string;
+                /**
+                 * @description Window end, exclusive.
+                 * @example 2031-04-01T00:00:00Z
+                 */
+                end?: string;
+                /**
+                 * @description Substring of title, description or location, case-insensitive over all of Unicode (simple case folding: `café` finds `CAFÉ`, `σοφία` finds `ΣΟΦΊΑ`, `ß` and `ẞ` match each other but not `ss`; Turkish `İ`/`ı` match `i`; accents are not ignored). A page examines at most 300 of your events after the cursor, whatever the query's length, so it may hold fewer than `limit` items, even none, while `next_cursor` is not null: keep paging until it is null.
+                 * @example review
+                 */
+                q?: string;
+                /**
+                 * @description Only events where your role is this one (case-insensitive).
+                 * @example owner
+                 */
+                role?: "owner" | "editor" | "viewer";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page. With `Accept: text/calendar`, the page as one VCALENDAR (RFC 5545) instead, and the next page's URL in `Link: <...>; rel="next"` */
+            200: {
+                headers: {
+                    Link: components["headers"]["Link"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                    "application/msgpack": components["schemas"]["EventPage"];
+                    "text/calendar": string;
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The event */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventCreate"];
+                "application/msgpack": components["schemas"]["EventCreate"];
+                "application/x-msgpack": components["schemas"]["EventCreate"];
+                "application/vnd.msgpack": components["schemas"]["EventCreate"];
+            };
+        };
+        responses: {
+            /** @description Created; Location names it, ETag is what its GET returns */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                    "application/msgpack": components["schemas"]["Event"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overlaps another event of the owner; `conflicts` lists them */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                    "application/msgpack": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createEventBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The events */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchCreate"];
+                "application/msgpack": components["schemas"]["BatchCreate"];
+                "application/x-msgpack": components["schemas"]["BatchCreate"];
+                "application/vnd.msgpack": components["schemas"]["BatchCreate"];
+            };
+        };
+        responses: {
+            /** @description All created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"][];
+                    "application/msgpack": components["schemas"]["Event"][];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overlaps another event of the owner; `conflicts` lists them */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                    "application/msgpack": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    importEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description An iCalendar file */
+        requestBody: {
+            content: {
+                "text/calendar": string;
+            };
+        };
+        responses: {
+            /** @description All created, with what was dropped */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                    "application/msgpack": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overlaps another event of the owner; `conflicts` lists them */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                    "application/msgpack": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: {
+                /**
+                 * @description An instant (ISO 8601); the event as it was then.
+                 * @example 2031-02-02T08:00:00Z
+                 */
+                at?: string;
+            };
+            header?: {
+                /**
+                 * @description ETags (a list) or `*`; weak comparison (RFC 9110). When one matches: 304 with the ETag.
+                 * @example "3-2b9CwD8mJ1x0aP4qLk7Z"
+                 */
+                "if-none-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event; its ETag changes whenever this body would. With `Accept: text/calendar`, a VCALENDAR holding its VEVENT (RFC 5545), with an ETag of its own */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDetail"];
+                    "application/msgpack": components["schemas"]["EventDetail"];
+                    "text/calendar": string;
+                };
+            };
+            /** @description Not modified: If-None-Match names the current ETag */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412 with `current`.
+                 * @example "3-2b9CwD8mJ1x0aP4qLk7Z"
+                 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description Fields to change */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventUpdate"];
+                "application/msgpack": components["schemas"]["EventUpdate"];
+                "application/x-msgpack": components["schemas"]["EventUpdate"];
+                "application/vnd.msgpack": components["schemas"]["EventUpdate"];
+            };
+        };
+        responses: {
+            /** @description The event after the change (no ETag: RFC 9110 §9.3.4, the stored state is not the body sent) */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                    "application/msgpack": components["schemas"]["Event"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role on this event is too low (or the current password is wrong) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overlaps another event of the owner; `conflicts` lists them */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                    "application/msgpack": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description If-Match does not match the current version; `current` holds it */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["PreconditionProblem"];
+                    "application/msgpack": components["schemas"]["PreconditionProblem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412 with `current`.
+                 * @example "3-2b9CwD8mJ1x0aP4qLk7Z"
+                 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role on this event is too low (or the current password is wrong) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version; `current` holds it */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["PreconditionProblem"];
+                    "application/msgpack": components["schemas"]["PreconditionProblem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412 with `current`.
+                 * @example "3-2b9CwD8mJ1x0aP4qLk7Z"
+                 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description Fields to change */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventUpdate"];
+                "application/msgpack": components["schemas"]["EventUpdate"];
+                "application/x-msgpack": components["schemas"]["EventUpdate"];
+                "application/vnd.msgpack": components["schemas"]["EventUpdate"];
+            };
+        };
+        responses: {
+            /** @description The event after the change; ETag is what GET now returns */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                    "application/msgpack": components["schemas"]["Event"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role on this event is too low (or the current password is wrong) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overlaps another event of the owner; `conflicts` lists them */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                    "application/msgpack": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description If-Match does not match the current version; `current` holds it */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["PreconditionProblem"];
+                    "application/msgpack": components["schemas"]["PreconditionProblem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    shareEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description Who gets which role */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareRequest"];
+                "application/msgpack": components["schemas"]["ShareRequest"];
+                "application/x-msgpack": components["schemas"]["ShareRequest"];
+                "application/vnd.msgpack": components["schemas"]["ShareRequest"];
+            };
+        };
+        responses: {
+            /** @description The full permission list */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Permission"][];
+                    "application/msgpack": components["schemas"]["Permission"][];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role on this event is too low (or the current password is wrong) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEventPermissions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Permissions */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Permission"][];
+                    "application/msgpack": components["schemas"]["Permission"][];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setEventPermission: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+                /**
+                 * @description The collaborator's user id.
+                 * @example 2
+                 */
+                userId: number;
+            };
+            cookie?: never;
+        };
+        /** @description The new role */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleUpdate"];
+                "application/msgpack": components["schemas"]["RoleUpdate"];
+                "application/x-msgpack": components["schemas"]["RoleUpdate"];
+                "application/vnd.msgpack": components["schemas"]["RoleUpdate"];
+            };
+        };
+        responses: {
+            /** @description The permission */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Permission"];
+                    "application/msgpack": components["schemas"]["Permission"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role on this event is too low (or the current password is wrong) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeEventPermission: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+                /**
+                 * @description The collaborator's user id.
+                 * @example 2
+                 */
+                userId: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role on this event is too low (or the current password is wrong) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEventChangelog: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1..100.
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description `next_cursor` of the previous page (opaque and signed; a tampered or foreign one is 422).
+                 * @example eyJ2IjpbN11.c2lnbmF0dXJl
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangelogPage"];
+                    "application/msgpack": components["schemas"]["ChangelogPage"];
+                    "text/html": string;
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEventVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+                /**
+                 * @description A version number of the event, from 1 (its creation).
+                 * @example 2
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The snapshot */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Snapshot"];
+                    "application/msgpack": components["schemas"]["Snapshot"];
+                    "text/html": string;
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diffEventVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+                /**
+                 * @description One version.
+                 * @example 1
+                 */
+                v1: number;
+                /**
+                 * @description The other version (either order).
+                 * @example 3
+                 */
+                v2: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The diff */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Diff"];
+                    "application/msgpack": components["schemas"]["Diff"];
+                    "text/html": string;
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rollbackEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412 with `current`.
+                 * @example "3-2b9CwD8mJ1x0aP4qLk7Z"
+                 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+                /**
+                 * @description A version number of the event, from 1 (its creation).
+                 * @example 2
+                 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event, at a new version; ETag is what GET /api/events/{id} now returns */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                    "application/msgpack": components["schemas"]["Event"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role on this event is too low (or the current password is wrong) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overlaps another event of the owner; `conflicts` lists them */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                    "application/msgpack": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description If-Match does not match the current version; `current` holds it */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["PreconditionProblem"];
+                    "application/msgpack": components["schemas"]["PreconditionProblem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEventExceptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The exceptions */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExceptionList"];
+                    "application/msgpack": components["schemas"]["ExceptionList"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelOccurrence: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412 with `current`.
+                 * @example "3-2b9CwD8mJ1x0aP4qLk7Z"
+                 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+                /**
+                 * @description The occurrence's original start (ISO 8601 UTC).
+                 * @example 2031-03-17T08:00:00Z
+                 */
+                original_start: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role on this event is too low (or the current password is wrong) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match does not match the current version; `current` holds it */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["PreconditionProblem"];
+                    "application/msgpack": components["schemas"]["PreconditionProblem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateOccurrence: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `this` (default): this occurrence only. `following`: split the series here.
+                 * @example this
+                 */
+                scope?: "this" | "following";
+            };
+            header?: {
+                /**
+                 * @description The series' ETag, a list of them, or `*`; a mismatch is 412 with `current`.
+                 * @example "3-2b9CwD8mJ1x0aP4qLk7Z"
+                 */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+                /**
+                 * @description The occurrence's original start (ISO 8601 UTC), as `original_start` in occurrences and the agenda; it keeps naming the occurrence after a move.
+                 * @example 2031-03-10T08:00:00Z
+                 */
+                original_start: string;
+            };
+            cookie?: never;
+        };
+        /** @description Fields to change */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventUpdate"];
+                "application/msgpack": components["schemas"]["EventUpdate"];
+                "application/x-msgpack": components["schemas"]["EventUpdate"];
+                "application/vnd.msgpack": components["schemas"]["EventUpdate"];
+            };
+        };
+        responses: {
+            /** @description The occurrence (scope=this), or `{series, following}` (scope=following) */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Occurrence"] | components["schemas"]["SplitResult"];
+                    "application/msgpack": components["schemas"]["Occurrence"] | components["schemas"]["SplitResult"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Your role on this event is too low (or the current password is wrong) */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overlaps another event of the owner; `conflicts` lists them */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ConflictProblem"];
+                    "application/msgpack": components["schemas"]["ConflictProblem"];
+                };
+            };
+            /** @description If-Match does not match the current version; `current` holds it */
+            412: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["PreconditionProblem"];
+                    "application/msgpack": components["schemas"]["PreconditionProblem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getHistoryView: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description `HistoryLink <token>`: the token of the `html_url` (after `#`), which the history page sends.
+                 * @example HistoryLink eyJlIjo3LCJ2IjpbImMiXX0.c2ln
+                 */
+                authorization?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page, with links of the same kind */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEventOccurrences: {
+        parameters: {
+            query: {
+                /**
+                 * @description Window start, ISO 8601 (UTC when it has no offset).
+                 * @example 2031-03-01T00:00:00Z
+                 */
+                start: string;
+                /**
+                 * @description Window end, exclusive: after `start`, at most 366 days later.
+                 * @example 2031-04-01T00:00:00Z
+                 */
+                end: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Occurrences intersecting [start, end), by start */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Occurrences"];
+                    "application/msgpack": components["schemas"]["Occurrences"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAgenda: {
+        parameters: {
+            query: {
+                /**
+                 * @description Window start, ISO 8601 (UTC when it has no offset).
+                 * @example 2031-03-01T00:00:00Z
+                 */
+                start: string;
+                /**
+                 * @description Window end, exclusive: after `start`, at most 366 days later.
+                 * @example 2031-04-01T00:00:00Z
+                 */
+                end: string;
+                /**
+                 * @description Page size, 1..100.
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description `next_cursor` of the previous page (opaque and signed; a tampered or foreign one is 422).
+                 * @example eyJ2IjpbN11.c2lnbmF0dXJl
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of occurrences */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgendaPage"];
+                    "application/msgpack": components["schemas"]["AgendaPage"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    syncEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1..100.
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description `next_cursor` of the previous page (opaque and signed; a tampered or foreign one is 422).
+                 * @example eyJ2IjpbN11.c2lnbmF0dXJl
+                 */
+                cursor?: string;
+                /**
+                 * @description `next_sync_token` of your last sync; omit it for a full listing.
+                 * @example eyJ1IjoxLCJuIjo0Mn0.c2lnbmF0dXJl
+                 */
+                sync_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncPage"];
+                    "application/msgpack": components["schemas"]["SyncPage"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The sync token is too old, tampered with, or not yours */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listFeeds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your feeds */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedList"];
+                    "application/msgpack": components["schemas"]["FeedList"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The feed's name (optional) */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["FeedCreate"];
+                "application/msgpack": components["schemas"]["FeedCreate"];
+                "application/x-msgpack": components["schemas"]["FeedCreate"];
+                "application/vnd.msgpack": components["schemas"]["FeedCreate"];
+            };
+        };
+        responses: {
+            /** @description Created; subscribe to `url` */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedWithUrl"];
+                    "application/msgpack": components["schemas"]["FeedWithUrl"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description You already hold 20 feeds */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed with its new URL */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedWithUrl"];
+                    "application/msgpack": components["schemas"]["FeedWithUrl"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFeedCalendar: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description ETags (a list) or `*`; weak comparison (RFC 9110). When one matches: 304 with the ETag.
+                 * @example "3-2b9CwD8mJ1x0aP4qLk7Z"
+                 */
+                "if-none-match"?: string;
+                /**
+                 * @description An HTTP date; ignored when If-None-Match is sent.
+                 * @example Sat, 01 Mar 2031 09:00:00 GMT
+                 */
+                "if-modified-since"?: string;
+            };
+            path: {
+                /**
+                 * @description The feed's secret token followed by `.ics`, as in the feed's `url`.
+                 * @example 3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics
+                 */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The calendar */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Last-Modified": components["headers"]["Last-Modified"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/calendar": string;
+                };
+            };
+            /** @description Not modified */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Last-Modified": components["headers"]["Last-Modified"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The feed URL was rotated or deleted */
+            410: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page size, 1..100.
+                 * @example 50
+                 */
+                limit?: number;
+                /**
+                 * @description `next_cursor` of the previous page (opaque and signed; a tampered or foreign one is 422).
+                 * @example eyJ2IjpbN11.c2lnbmF0dXJl
+                 */
+                cursor?: string;
+                /**
+                 * @description `true`: only unread notifications.
+                 * @example true
+                 */
+                unread?: "true" | "false";
+                /**
+                 * @description Only notifications with a greater id, oldest first.
+                 * @example 11
+                 */
+                since?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                    "application/msgpack": components["schemas"]["NotificationPage"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    markNotificationRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The resource's id (a positive integer; anything else is a 404).
+                 * @example 7
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not visible to you */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    markAllNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description All read */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    connectNotificationSocket: {
+        parameters: {
+            query: {
+                /**
+                 * @description An access token (browsers cannot set an Authorization header on a WebSocket).
+                 * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwic2lkIjoiYjM5ZiJ9.6vQpT0b8Zk0nR3m1y4s2Qd9XcW7e5u1Lh8Jf2Ga4Ko0
+                 */
+                token: string;
+                /**
+                 * @description Replay the notifications after this id (at most 100) before live ones.
+                 * @example 11
+                 */
+                since?: number | null;
+                /**
+                 * @description `msgpack`: binary MessagePack frames instead of JSON text.
+                 * @example json
+                 */
+                format?: "json" | "msgpack";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching protocols */
+            101: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The socket route was called without a WebSocket upgrade */
+            426: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected failure */
+            default: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Worker runs */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Live"];
+                    "application/msgpack": components["schemas"]["Live"];
+                };
+            };
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Healthy */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                    "application/msgpack": components["schemas"]["Health"];
+                };
+            };
+            /** @description D1 is unreachable */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                    "application/msgpack": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    getLandingPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Landing page */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getHistoryLinkPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page of a signed history link (`html_url`) */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getFavicon: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Site icon */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/x-icon": string;
+                };
+            };
+        };
+    };
+    getAsyncApiDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The AsyncAPI 3 document of the notification socket (`/ws/notifications`) */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        asyncapi: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+}

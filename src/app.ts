@@ -7,7 +7,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
 import { calendarRoutes } from "./calendar/routes";
 import { BOOKMARK_HEADER, createDb, openSession } from "./db/client";
-import { docsRoutes, registerOpenApi } from "./docs/routes";
+import { docsRoutes } from "./docs/routes";
 import type { AppEnv } from "./env";
 import { eventRoutes } from "./events/routes";
 import { exceptionRoutes } from "./exceptions/routes";
@@ -100,7 +100,6 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/", docsRoutes);
   app.route("/", siteRoutes);
-  registerOpenApi(app);
 
   app.notFound((c) => renderProblem(c, new ApiError(404, "not_found", `No route matches ${c.req.method} ${c.req.path}.`)));
   app.onError((error, c) => renderProblem(c, error));

@@ -6,6 +6,7 @@ import { freshIp, isoUtc, json, registerUser, type TestUser } from "./helpers";
 import { faultyDatabase, interferingDatabase, requestAs, sendWith, type FaultLog, type Interference } from "./support/faults";
 import { registerCrews, sharedEvent, type Crew } from "./support/crews";
 import { integrityReport } from "./support/integrity";
+import { expectErrorLogs } from "./support/logs";
 import { openSocket, sleep } from "./support/sockets";
 import { digestDelta, stateDigest } from "./support/state";
 import { problemShapeIssues, type WireRequest, type WireResponse } from "./support/wire";
@@ -51,7 +52,10 @@ function expectInternalError(res: WireResponse, context: string) {
  * before; then once without a fault, which must succeed. Returns that success.
  */
 async function expectAllOrNothing(expectedStatements: number, makeRequest: () => WireRequest, successStatus: number): Promise<WireResponse> {
-  for (const failAt of ["reject", ...Array.from({ length: expectedStatements }, (_, i) => i)] as const) {
+  // Each injected fault is an unexpected error to the Worker: one 500, one log line naming the request.
+  const logs = expectErrorLogs();
+  const faults = ["reject", ...Array.from({ length: expectedStatements }, (_, i) => i)] as const;
+  for (const failAt of faults) {
     const before = await stateDigest(env.DB);
     const log: FaultLog = { writeBatches: [] };
     const res = await sendWith({ DB: faultyDatabase(env.DB, failAt, log) }, makeRequest());
@@ -60,8 +64,10 @@ async function expectAllOrNothing(expectedStatements: number, makeRequest: () =>
     expect({ context, batches: log.writeBatches }).toEqual({ context, batches: [expectedStatements] });
     expect({ context, digest: await stateDigest(env.DB) }).toEqual({ context, digest: before });
   }
+  expect(logs.lines).toEqual(faults.map(() => expect.stringMatching(/^request [\w-]+ failed: \w*Error: /)));
   const log: FaultLog = { writeBatches: [] };
   const res = await sendWith({ DB: faultyDatabase(env.DB, expectedStatements, log) }, makeRequest());
+  expect(logs.count).toBe(faults.length);
   expect({ status: res.status, body: res.body }).toMatchObject({ status: successStatus });
   expect(log.writeBatches).toEqual([expectedStatements]);
   return res;
@@ -154,8 +160,6 @@ describe("a failing statement in a write batch leaves nothing behind", () => {
 });
 
 /** The hub's public delivery methods (`deliver`, and any batched variant), found on its prototype. */
-const deliveryMethods = (instance: object) => Object.getOwnPropertyNames(Object.getPrototypeOf(instance)).filter((name) => name.startsWith("deliver"));
-
 describe("a failing notification hub loses no notification", () => {
   it("when every hub's deliver rejects, the change succeeds and its notification is listed and replayed to a socket", async () => {
     const event = await createShared("Hub down");
@@ -173,9 +177,12 @@ describe("a failing notification hub loses no notification", () => {
               },
       });
     const brokenHubs = { ...env.NOTIFICATION_HUB, getByName: unavailableHub } as unknown as Env["NOTIFICATION_HUB"];
+    const logs = expectErrorLogs();
     const res = await sendWith({ NOTIFICATION_HUB: brokenHubs }, request(owner, "PATCH", `/api/events/${event.id}`, { description: "while the hub is down" }));
     expect(res.status).toBe(200);
     expect([...new Set(attempted)].sort()).toEqual([owner.id, editor.id, viewer.id].sort());
+    // One log line per recipient whose push failed; the change itself did not fail.
+    expect(logs.lines).toEqual([owner, editor, viewer].map(() => "notification delivery failed Error: hub unavailable (deliverMany)"));
 
     const listed = (await notificationsOf(editor, since)).filter((n) => n.event_id === event.id && n.type === "event_updated");
     expect(listed).toHaveLength(1);
@@ -193,26 +200,45 @@ describe("a failing notification hub loses no notification", () => {
     }
   });
 
-  // Own properties shadow the prototype's delivery methods, so RPC calls to them now fail inside the
-  // hub ("does not implement the method"): the real stub, failing on the object's side.
-  it("when the hub object's deliver fails, a connected socket misses the push but a reconnect with since replays it", async () => {
+  // Inside the object: every socket write of this one hub throws (the prototype's send, given a
+  // socket whose send throws, for this instance only). An exception thrown out of a Durable Object's
+  // RPC method would be printed by workerd as uncaught, so the fault is where the hub meets it.
+  it("when the hub object cannot write to the socket, the socket misses the push but a reconnect with since replays it", async () => {
     const event = await createShared("Hub throws");
     const since = await lastNotificationId(editor);
     const live = await openSocket(`token=${editor.token}`);
     const hub = env.NOTIFICATION_HUB.getByName(String(editor.id));
     await live.waitFor((f) => f.type === "hello");
+    const logs = expectErrorLogs();
+    let failedWrites = 0;
+    let originalSend: ((...args: unknown[]) => unknown) | undefined;
     await runInDurableObject(hub, (instance: UserNotificationHub) => {
-      for (const method of deliveryMethods(instance)) {
-        (instance as unknown as Record<string, unknown>)[method] = async () => {
-          throw new Error("hub broken");
-        };
-      }
+      const prototype = Object.getPrototypeOf(instance) as Record<string, (...args: unknown[]) => unknown>;
+      const send = (originalSend = prototype.send);
+      const brokenSocket = {
+        send() {
+          failedWrites++;
+          throw new Error("socket write failed");
+        },
+      };
+      prototype.send = function (this: unknown, socket: unknown, ...rest: unknown[]) {
+        return send.call(this, this === instance ? brokenSocket : socket, ...rest);
+      };
     });
+    const restore = () =>
+      runInDurableObject(hub, (instance: UserNotificationHub) => {
+        if (originalSend) (Object.getPrototypeOf(instance) as Record<string, unknown>).send = originalSend;
+        originalSend = undefined;
+      });
     try {
       const res = await json("PATCH", `/api/events/${event.id}`, { token: owner.token, body: { description: "hub object broken" } });
       expect(res.status).toBe(200);
       await sleep(300);
       expect(live.frames.filter((f) => f.type === "notification")).toEqual([]);
+      expect(failedWrites).toBeGreaterThan(0);
+      // The hub took the failed write in its stride: nothing was logged, nothing thrown.
+      expect(logs.lines).toEqual([]);
+      await restore();
       const listed = (await notificationsOf(editor, since)).filter((n) => n.event_id === event.id);
       expect(listed.map((n) => n.type)).toEqual(["event_updated"]);
       const replay = await openSocket(`token=${editor.token}&since=${since}`);
@@ -224,10 +250,7 @@ describe("a failing notification hub loses no notification", () => {
       }
     } finally {
       live.close();
-      // Restore the prototype's deliver for any later test of this user.
-      await runInDurableObject(hub, (instance: UserNotificationHub) => {
-        for (const method of deliveryMethods(instance)) delete (instance as unknown as Record<string, unknown>)[method];
-      });
+      await restore();
     }
   });
 });

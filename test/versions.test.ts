@@ -10,6 +10,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Versions are stamped with Date.now(); a short pause keeps consecutive versions apart in time. */
 const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
 
+/** A signed history link, as every changelog, snapshot and diff body carries (test/history-links.test.ts checks what it opens). */
+const HTML_URL = expect.stringMatching(/^http:\/\/localhost\/history#[\w-]+\.[\w-]{22}$/);
 const CONTENT_FIELDS = ["title", "description", "location", "start_time", "end_time", "is_recurring", "recurrence_pattern", "timezone"] as const;
 type Content = Record<(typeof CONTENT_FIELDS)[number], unknown>;
 const contentOf = (body: Record<string, unknown>): Content => Object.fromEntries(CONTENT_FIELDS.map((f) => [f, body[f]])) as Content;
@@ -72,9 +74,11 @@ describe("GET /api/events/{id}/changelog", () => {
             is_recurring: { from: null, to: false },
             timezone: { from: null, to: "UTC" },
           },
+          html_url: HTML_URL,
         },
       ],
       next_cursor: null,
+      html_url: HTML_URL,
     });
   });
 
@@ -92,8 +96,8 @@ describe("GET /api/events/{id}/changelog", () => {
     expect((await patch(owner, event.id, { location: null })).status).toBe(200);
     const entries = await fullChangelog(viewer, event.id);
     expect(entries.slice(1)).toEqual([
-      { version: 2, action: "updated", changed_by: { id: editor.id, username: editor.username }, changed_at: expect.any(String), changes: { title: { from: "Plan", to: "Plan B" } } },
-      { version: 3, action: "updated", changed_by: { id: owner.id, username: owner.username }, changed_at: expect.any(String), changes: { location: { from: "Room 1", to: null } } },
+      { version: 2, action: "updated", changed_by: { id: editor.id, username: editor.username }, changed_at: expect.any(String), changes: { title: { from: "Plan", to: "Plan B" } }, html_url: HTML_URL },
+      { version: 3, action: "updated", changed_by: { id: owner.id, username: owner.username }, changed_at: expect.any(String), changes: { location: { from: "Room 1", to: null } }, html_url: HTML_URL },
     ]);
   });
 
@@ -117,7 +121,7 @@ describe("GET /api/events/{id}/changelog", () => {
     const first = await json("GET", `/api/events/${made.body.id}/changelog?limit=1`, { token: owner.token });
     expect(first.body.next_cursor).toEqual(expect.any(String));
     const second = await json("GET", `/api/events/${made.body.id}/changelog?limit=1&cursor=${encodeURIComponent(first.body.next_cursor)}`, { token: owner.token });
-    expect(second.body).toEqual({ items: [expect.objectContaining({ version: 2 })], next_cursor: null });
+    expect(second.body).toEqual({ items: [expect.objectContaining({ version: 2 })], next_cursor: null, html_url: HTML_URL });
   });
 
   it.each(["0", "101", "-1", "abc", "1.5"])("rejects limit=%s with 422 naming limit", async (limit) => {
@@ -167,9 +171,10 @@ describe("GET /api/events/{id}/history/{version}", () => {
       action: "updated",
       changed_by: { id: editor.id, username: editor.username },
       changed_at: v2.body.updated_at,
+      html_url: HTML_URL,
     });
     const first = await history(viewer, event.id, 1);
-    expect(first.body).toEqual({ ...contentOf(event), exceptions: [], version: 1, action: "created", changed_by: { id: owner.id, username: owner.username }, changed_at: event.created_at });
+    expect(first.body).toEqual({ ...contentOf(event), exceptions: [], version: 1, action: "created", changed_by: { id: owner.id, username: owner.username }, changed_at: event.created_at, html_url: HTML_URL });
   });
 
   it("answers 404 for an unknown version, another event's version and a user without access", async () => {
@@ -205,18 +210,19 @@ describe("GET /api/events/{id}/diff/{v1}/{v2}", () => {
         description: { from: "Agenda", to: "Full agenda" },
         location: { from: "Lisbon", to: "Porto" },
       },
+      html_url: HTML_URL,
     });
   });
 
   it("swaps from and to when the versions are given in the other order", async () => {
     const res = await diff(viewer, event.id, 3, 2);
-    expect(res.body).toEqual({ event_id: event.id, from_version: 3, to_version: 2, changes: { description: { from: "Full agenda", to: "Agenda" } } });
+    expect(res.body).toEqual({ event_id: event.id, from_version: 3, to_version: 2, changes: { description: { from: "Full agenda", to: "Agenda" } }, html_url: HTML_URL });
   });
 
   it("gives no changes for a version compared with itself", async () => {
     const res = await diff(viewer, event.id, 2, 2);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ event_id: event.id, from_version: 2, to_version: 2, changes: {} });
+    expect(res.body).toEqual({ event_id: event.id, from_version: 2, to_version: 2, changes: {}, html_url: HTML_URL });
   });
 
   it("answers 404 when either version is unknown or the user has no access", async () => {
@@ -248,6 +254,7 @@ describe("POST /api/events/{id}/rollback/{version}", () => {
       changed_by: { id: owner.id, username: owner.username },
       changed_at: res.body.updated_at,
       changes: { title: { from: "Edited", to: "Original" }, description: { from: "two", to: "one" }, location: { from: null, to: "Here" } },
+      html_url: HTML_URL,
     });
     const restored = await history(owner, event.id, 4);
     expect(restored.body).toMatchObject({ version: 4, action: "rolled_back", restored_from: 1, changed_by: { id: owner.id, username: owner.username } });

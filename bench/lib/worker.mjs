@@ -1,16 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, readdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { extname, join, normalize } from "node:path";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { readWranglerToml } from "./config.mjs";
 
 /**
  * Miniflare options for the production bundle, with the bindings of wrangler.toml. Rate limits
- * are off (the bindings still exist), CORS allows any origin, and ASSETS is a stub: the Worker
- * only calls it for /static/*, which the bench never requests, and Miniflare's assets router
- * would add a hop in front of every request.
+ * are off (the bindings still exist), CORS allows any origin, and ASSETS is a plain function over
+ * public/ (the bench never requests a file; /openapi.json and the site pages are files there):
+ * Miniflare's assets router would add a hop in front of every request.
  */
 export function workerOptions({ root, scriptPath, jwtSecret }) {
   const config = readWranglerToml(join(root, "wrangler.toml"));
@@ -25,12 +25,22 @@ export function workerOptions({ root, scriptPath, jwtSecret }) {
       config.durable_objects.bindings.map((b) => [b.name, { className: b.class_name, useSQLite: sqliteClasses.has(b.class_name) }]),
     ),
     ratelimits: Object.fromEntries(config.ratelimits.map((r) => [r.name, { namespace_id: r.namespace_id, simple: r.simple }])),
-    serviceBindings: { [config.assets?.binding ?? "ASSETS"]: () => new Response("The bench serves no static assets.", { status: 404 }) },
+    serviceBindings: { [config.assets?.binding ?? "ASSETS"]: (request) => publicFile(join(root, config.assets?.directory ?? "public"), request) },
     bindings: { ...config.vars, RATE_LIMITS: "off", CORS_ORIGINS: "*", JWT_SECRET: jwtSecret },
     cf: false,
     host: "127.0.0.1",
     port: 0,
   };
+}
+
+const TYPES = { ".json": "application/json", ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon" };
+
+/** A file of `dir` for a request's path (`/` is index.html), or a 404; never outside `dir`. */
+function publicFile(dir, request) {
+  const path = decodeURIComponent(new URL(request.url).pathname);
+  const file = normalize(join(dir, path.endsWith("/") ? `${path}index.html` : path));
+  if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) return new Response("Not found", { status: 404 });
+  return new Response(readFileSync(file), { headers: { "Content-Type": TYPES[extname(file)] ?? "application/octet-stream" } });
 }
 
 /**

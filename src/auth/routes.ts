@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { ApiError } from "../lib/problem";
-import { BEARER, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { BEARER, PUBLIC, bodyOf, createRouter, problemResponses } from "../lib/openapi";
 import { clientIp, enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
 import { requireAuth } from "./middleware";
 import { LoginBody, LogoutBody, PasswordChangeBody, RefreshBody, RegisterBody, SessionSchema, UserSchema } from "./schemas";
@@ -12,7 +12,9 @@ const tags = ["Auth"];
 const registerRoute = createRoute({
   method: "post",
   path: "/register",
+  operationId: "register",
   tags,
+  security: PUBLIC,
   summary: "Create an account and start a session",
   request: { body: { ...bodyOf(RegisterBody, "New account"), required: true } },
   responses: { 201: bodyOf(SessionSchema, "Account created; a session"), ...problemResponses(400, 409, 413, 415, 422, 429) },
@@ -21,10 +23,10 @@ const registerRoute = createRoute({
 const loginRoute = createRoute({
   method: "post",
   path: "/login",
+  operationId: "login",
   tags,
+  security: PUBLIC,
   summary: "Start a session (username or email; JSON or the OAuth2 password form)",
-  description:
-    "Rate limited per client IP (20 per 60 s) and per account (10 per 60 s). The account is the resolved user, so its username and its email share one count; an identifier that names no user is counted under its own spelling, so the limit behaves the same and does not reveal which accounts exist. Wrong password and unknown user give the same 401 in about the same time.",
   request: {
     body: {
       description: "Credentials",
@@ -41,10 +43,10 @@ const loginRoute = createRoute({
 const refreshRoute = createRoute({
   method: "post",
   path: "/refresh",
+  operationId: "refreshSession",
   tags,
+  security: PUBLIC,
   summary: "Rotate a refresh token into a new session pair",
-  description:
-    `Rate limited per client IP (30 per 60 s). Presenting one of the session's last ${auth.SPENT_TOKENS_REMEMBERED} spent refresh tokens again is taken as theft: the session is revoked and its sockets closed (4001). A token naming a live session with a secret it never issued, or a spent one older than those, is a plain 401 that changes nothing.`,
   request: { body: { ...bodyOf(RefreshBody, "The current refresh token"), required: true } },
   responses: { 200: bodyOf(SessionSchema, "A new pair; the old refresh token is spent"), ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
@@ -52,10 +54,9 @@ const refreshRoute = createRoute({
 const passwordRoute = createRoute({
   method: "post",
   path: "/password",
+  operationId: "changePassword",
   tags,
   summary: "Change the password; every other session is revoked and its sockets closed",
-  description:
-    "Checks `current_password` (wrong: 403, counted by the per-account login limiter), stores `new_password`, and revokes every other session of the user (their tokens stop working and their sockets are closed with 4001). The calling session stays.",
   security: BEARER,
   middleware: [requireAuth({ sessionCheck: "first-batch" })],
   request: { body: { ...bodyOf(PasswordChangeBody, "The current and the new password"), required: true } },
@@ -65,6 +66,7 @@ const passwordRoute = createRoute({
 const logoutRoute = createRoute({
   method: "post",
   path: "/logout",
+  operationId: "logout",
   tags,
   summary: "Revoke the session: its access token, refresh token and sockets stop working",
   security: BEARER,
@@ -76,6 +78,7 @@ const logoutRoute = createRoute({
 const meRoute = createRoute({
   method: "get",
   path: "/me",
+  operationId: "getCurrentUser",
   tags,
   summary: "The current user",
   security: BEARER,

@@ -2,85 +2,76 @@ import { createRoute, type RouteHandler } from "@hono/zod-openapi";
 import * as z from "../lib/zod";
 import type { AppEnv } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { IdParam, bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
+import { IdParam, bodyOf, createRouter, headers, problemResponses, queryInstant } from "../lib/openapi";
 import { authenticated, batchWithSessionCheck, sessionCheckedBatch } from "../auth/middleware";
 import { prefersCalendar, prefersMsgpack } from "../lib/formats";
 import { fromEventBody, renderCalendar } from "../ical/write";
 import { ApiError, validationFailed } from "../lib/problem";
 import { MAX_IMPORT_EVENTS, readCalendar } from "../ical/read";
-import { BATCH_RULE_BUDGET, RULE_BUDGET } from "../recurrence";
 import { scheduleDelivery } from "../notifications/schedule";
 import { detailOf } from "../changes/pipeline";
 import { noneMatchFails } from "./etag";
 import { permissionsQuery, type PermissionRow } from "./permissions";
 import { accessQuery, checkAccess } from "./policy";
-import { BatchBody, ConflictSchema, EventCreate, EventDetailSchema, EventListQuery, EventPage, EventPatch, EventSchema, MAX_BATCH } from "./schemas";
+import { BatchBody, conflictResponse, EventCreate, EventDetailSchema, EventListQuery, EventPage, EventPatch, EventSchema, MAX_BATCH, preconditionResponse } from "./schemas";
 import * as service from "./service";
 
 const tags = ["Events"];
 const IdParams = z.object({ id: IdParam });
-const IfMatch = z.object({
-  "if-match": z
-    .string()
-    .optional()
-    .openapi({ param: { in: "header" }, description: "The event's `ETag`, a list of them, or `*`. Strong comparison: a weak tag never matches; a mismatch is 412.", example: '"3-2b9CwD8mJ1x0aP4q"' }),
-});
-const ETagHeader = { ETag: { description: "Strong entity tag of `GET /api/events/{id}` for this state and reader: changes with the content, the permissions and your role", schema: { type: "string" as const } } };
-const ConflictProblem = { description: "Overlaps another event of the owner; `conflicts` lists them", content: { "application/problem+json": { schema: z.object({ conflicts: z.array(ConflictSchema) }).passthrough() } } };
+const IfMatch = z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" } }) });
 
 const createEventRoute = createRoute({
   method: "post",
   path: "/",
+  operationId: "createEvent",
   tags,
   summary: "Create an event; you become its owner",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { body: { ...bodyOf(EventCreate, "The event"), required: true } },
-  responses: { 201: { ...bodyOf(EventSchema, "Created; Location names it, ETag is what its GET returns"), headers: ETagHeader }, 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
+  responses: { 201: { ...bodyOf(EventSchema, "Created; Location names it, ETag is what its GET returns"), headers: headers("ETag", "Location") }, 409: conflictResponse, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
 
 const batchRoute = createRoute({
   method: "post",
   path: "/batch",
+  operationId: "createEventBatch",
   tags,
   summary: `Create 1..${MAX_BATCH} events, all or nothing`,
-  description: `Any invalid item (422) or any overlap with an existing event or another item (409) writes nothing; each error names its item \`index\`. The batch's recurrence rules are checked within ${BATCH_RULE_BUDGET} expansion steps together (each within ${RULE_BUDGET}); items past that are a 422 naming their \`recurrence_pattern\`.`,
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { body: { ...bodyOf(BatchBody, "The events"), required: true } },
-  responses: { 201: bodyOf(z.array(EventSchema), "All created"), 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
+  responses: { 201: bodyOf(z.array(EventSchema), "All created"), 409: conflictResponse, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
 
 const ImportResult = z
   .object({
     events: z.array(EventSchema),
-    warnings: z.array(z.object({ index: z.number().int().optional(), property: z.string().optional(), message: z.string() })).openapi({ description: "What the file held that was not kept: alarms, attendees, other properties, rules outside the supported grammar" }),
+    warnings: z.array(z.object({ index: z.number().int().optional(), property: z.string().optional(), message: z.string() })),
   })
   .openapi("ImportResult");
 
 const importRoute = createRoute({
   method: "post",
   path: "/import",
+  operationId: "importEvents",
   tags,
   summary: `Import an iCalendar file: its VEVENTs become events, 1..${MAX_IMPORT_EVENTS}, all or nothing`,
-  description:
-    "Body `Content-Type: text/calendar` (RFC 5545, UTF-8, at most 1 MiB). Each VEVENT without RECURRENCE-ID is one event (`index` counts them from 0 in file order) with its RRULE, its TZID (an IANA name, or one ending in one) and its EXDATEs as cancelled occurrences; a VEVENT with the same UID and a RECURRENCE-ID is a changed occurrence. " +
-    "Batch semantics as `POST /api/events/batch`: any invalid item (422) or overlap (409) creates nothing, each error naming its `index`. Malformed text is 400; a file with no VEVENT, more than the limit, an invalid date or a series in an unknown zone is 422. `warnings` lists what was dropped.",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { body: { description: "An iCalendar file", content: { "text/calendar": { schema: z.string() } }, required: true } },
-  responses: { 201: bodyOf(ImportResult, "All created, with what was dropped"), 409: ConflictProblem, ...problemResponses(400, 401, 413, 415, 422, 429) },
+  responses: { 201: bodyOf(ImportResult, "All created, with what was dropped"), 409: conflictResponse, ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
 
 const listRoute = createRoute({
   method: "get",
   path: "/",
+  operationId: "listEvents",
   tags,
   summary: "Events you own or that are shared with you, by start time",
-  description: `Keyset-paged: pass \`next_cursor\` back as \`cursor\`. With \`start\`/\`end\`, a series is included when any occurrence meets the window; such a page examines at most ${service.WINDOW_SCAN_ROWS} of your events after the cursor, so it may hold fewer than \`limit\` items, even none, while \`next_cursor\` is not null: keep paging until it is null.`,
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { query: EventListQuery },
   responses: {
     200: {
       description: "A page. With `Accept: text/calendar`, the page as one VCALENDAR (RFC 5545) instead, and the next page's URL in `Link: <...>; rel=\"next\"`",
-      headers: { Link: { description: "With `Accept: text/calendar`: the next page, when there is one", schema: { type: "string" as const } } },
+      headers: headers("Link"),
       content: { ...bodyOf(EventPage, "A page").content, "text/calendar": { schema: z.string() } },
     },
     ...problemResponses(401, 422),
@@ -90,23 +81,22 @@ const listRoute = createRoute({
 const getRoute = createRoute({
   method: "get",
   path: "/{id}",
+  operationId: "getEvent",
   tags,
   summary: "One event with its permissions; `?at=` gives it as it was then",
-  description:
-    "The `ETag` is strong and changes whenever this body would: a content change (`version`), a share, a role change or a revocation (`permissions`), or your `my_role`. JSON and MessagePack have different tags. `If-None-Match` (a list, or `*`; weak comparison per RFC 9110) answers 304 with the ETag. `?at=` responses carry no ETag.",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: {
     params: IdParams,
-    query: z.object({ at: z.string().max(64).optional().openapi({ param: { in: "query" }, description: "An instant; the event as it was then" }) }),
-    headers: z.object({ "if-none-match": z.string().optional().openapi({ param: { in: "header" }, description: "ETags (a list) or `*`; weak comparison" }) }),
+    query: z.object({ at: z.string().max(64).optional().openapi({ param: { in: "query" } }) }),
+    headers: z.object({ "if-none-match": z.string().optional().openapi({ param: { in: "header" } }) }),
   },
   responses: {
     200: {
       description: "The event; its ETag changes whenever this body would. With `Accept: text/calendar`, a VCALENDAR holding its VEVENT (RFC 5545), with an ETag of its own",
-      headers: ETagHeader,
+      headers: headers("ETag"),
       content: { ...bodyOf(EventDetailSchema, "The event").content, "text/calendar": { schema: z.string() } },
     },
-    304: { description: "Not modified: If-None-Match names the current ETag", headers: ETagHeader },
+    304: { description: "Not modified: If-None-Match names the current ETag", headers: headers("ETag") },
     ...problemResponses(401, 404, 422),
   },
 });
@@ -115,6 +105,7 @@ const updateRoute = (method: "put" | "patch") =>
   createRoute({
     method,
     path: "/{id}",
+    operationId: method === "put" ? "putEvent" : "updateEvent",
     tags,
     summary: method === "put" ? "Update an event (partial, same as PATCH)" : "Update an event (partial)",
     ...authenticated({ sessionCheck: "first-batch" }),
@@ -122,23 +113,23 @@ const updateRoute = (method: "put" | "patch") =>
     responses: {
       200:
         method === "patch"
-          ? { ...bodyOf(EventSchema, "The event after the change; ETag is what GET now returns"), headers: ETagHeader }
+          ? { ...bodyOf(EventSchema, "The event after the change; ETag is what GET now returns"), headers: headers("ETag") }
           : bodyOf(EventSchema, "The event after the change (no ETag: RFC 9110 §9.3.4, the stored state is not the body sent)"),
-      409: ConflictProblem,
-      ...problemResponses(400, 401, 403, 404, 412, 413, 415, 422, 429),
+      409: conflictResponse,
+      412: preconditionResponse,
+      ...problemResponses(400, 401, 403, 404, 413, 415, 422, 429),
     },
   });
 
 const deleteRoute = createRoute({
   method: "delete",
   path: "/{id}",
+  operationId: "deleteEvent",
   tags,
   summary: "Delete an event with its permissions and history (owners)",
-  description:
-    "Removes the event, its permissions, its versions and every notification about it; each person who had access then gets one `event_deleted` notice, the only rows that still name the event. `If-Match` (the ETag, a list, or `*`; strong comparison) makes it conditional: a mismatch is 412 with `current`.",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: IdParams, headers: IfMatch },
-  responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 412, 429) },
+  responses: { 204: { description: "Deleted" }, 412: preconditionResponse, ...problemResponses(401, 403, 404, 429) },
 });
 
 
@@ -191,7 +182,7 @@ export const eventRoutes = createRouter()
         url.searchParams.set("cursor", await encodeCursor(c.env, scope, page.next));
         headers.Link = `<${url.pathname}${url.search}>; rel="next"`;
       }
-      return c.body(renderCalendar(page.items.map(fromEventBody), { name: "Events", host: url.hostname }), 200, headers);
+      return c.body(renderCalendar(page.rows, { name: "Events", host: url.hostname }), 200, headers);
     }
     return c.json({ items: page.items, next_cursor: page.next ? await encodeCursor(c.env, scope, page.next) : null }, 200);
   })

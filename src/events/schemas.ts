@@ -1,5 +1,5 @@
 import * as z from "../lib/zod";
-import { PageQuery } from "../lib/openapi";
+import { PageQuery, ProblemSchema, Timestamp, problemResponse } from "../lib/openapi";
 import { bodyContentErrors } from "./content";
 
 export const ROLES = ["owner", "editor", "viewer"] as const;
@@ -88,7 +88,7 @@ export const PermissionSchema = z
     username: z.string(),
     role: z.enum(ROLES),
     granted_by: z.number().int(),
-    granted_at: z.string(),
+    granted_at: Timestamp,
   })
   .openapi("Permission");
 
@@ -97,8 +97,8 @@ export const EventSchema = z
     id: z.number().int(),
     title: z.string(),
     description: z.string(),
-    start_time: z.string().openapi({ example: "2031-03-01T08:00:00Z" }),
-    end_time: z.string(),
+    start_time: Timestamp,
+    end_time: Timestamp,
     location: z.string().nullable(),
     is_recurring: z.boolean(),
     recurrence_pattern: z.string().nullable(),
@@ -106,8 +106,8 @@ export const EventSchema = z
     split_from: z.number().int().optional().openapi({ description: "The series this one was split off" }),
     owner_id: z.number().int(),
     version: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
     my_role: z.enum(ROLES),
     dropped_exceptions: z
       .array(z.string())
@@ -119,13 +119,13 @@ export const EventSchema = z
 /** One changed occurrence of a series (see src/exceptions). */
 export const ExceptionSchema = z
   .object({
-    original_start: z.string(),
+    original_start: Timestamp,
     cancelled: z.boolean(),
     title: z.string().optional(),
     description: z.string().optional(),
     location: z.string().nullable().optional(),
-    start_time: z.string().optional(),
-    end_time: z.string().optional(),
+    start_time: Timestamp.optional(),
+    end_time: Timestamp.optional(),
   })
   .openapi("Exception");
 
@@ -134,18 +134,9 @@ export const EventDetailSchema = EventSchema.extend({ exceptions: z.array(Except
 export const EventPage = z.object({ items: z.array(EventSchema), next_cursor: z.string().nullable() }).openapi("EventPage");
 
 export const EventListQuery = PageQuery.extend({
-  start: z.string().max(64).optional().openapi({ param: { in: "query" }, description: "Events that intersect [start, end)" }),
+  start: z.string().max(64).optional().openapi({ param: { in: "query" } }),
   end: z.string().max(64).optional().openapi({ param: { in: "query" } }),
-  q: z
-    .string()
-    .max(200)
-    .optional()
-    .openapi({
-      param: { in: "query" },
-      description:
-        "Substring of title, description or location, case-insensitive over all of Unicode (simple case folding: `café` finds `CAFÉ`, `σοφία` finds `ΣΟΦΊΑ`, `ß` and `ẞ` match each other but not `ss`; Turkish `İ`/`ı` match `i`; accents are not ignored). " +
-        "A page examines at most 300 of your events after the cursor, whatever the query's length, so it may hold fewer than `limit` items, even none, while `next_cursor` is not null: keep paging until it is null.",
-    }),
+  q: z.string().max(200).optional().openapi({ param: { in: "query" } }),
   role: RoleInput.optional().openapi({ param: { in: "query" } }),
 });
 
@@ -158,8 +149,18 @@ export const ConflictSchema = z
   .object({
     id: z.number().int().nullable().openapi({ description: "Null for another item of the same batch, or an event you cannot see" }),
     title: z.string().nullable().openapi({ description: "Null for an event you cannot see: only its times are told" }),
-    start_time: z.string().openapi({ description: "The conflicting occurrence" }),
-    end_time: z.string(),
+    start_time: Timestamp.openapi({ description: "The conflicting occurrence" }),
+    end_time: Timestamp,
     index: z.number().int().optional().openapi({ description: "In a batch: the item that conflicts" }),
   })
   .openapi("Conflict");
+
+export const TimeSlot = z.object({ start_time: Timestamp, end_time: Timestamp }).openapi("TimeSlot");
+
+/** 409 of a write that overlaps: the overlapping events, and free slots of the same length nearby. */
+export const ConflictProblem = ProblemSchema.extend({ conflicts: z.array(ConflictSchema), suggestions: z.array(TimeSlot).optional() }).openapi("ConflictProblem");
+/** 412 of a stale If-Match: the event as it is now. */
+export const PreconditionProblem = ProblemSchema.extend({ current: EventSchema }).openapi("PreconditionProblem");
+
+export const conflictResponse = problemResponse(ConflictProblem);
+export const preconditionResponse = problemResponse(PreconditionProblem);

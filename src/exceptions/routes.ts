@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import * as z from "../lib/zod";
 import { authenticated, sessionCheckedBatch } from "../auth/middleware";
-import { ConflictSchema, EventPatch } from "../events/schemas";
+import { conflictResponse, EventPatch, preconditionResponse } from "../events/schemas";
 import { prefersMsgpack } from "../lib/formats";
-import { IdParam, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { IdParam, bodyOf, createRouter, headers, problemResponses } from "../lib/openapi";
 import { validationFailed } from "../lib/problem";
 import { scheduleDelivery } from "../notifications/schedule";
 import { ExceptionList, OCCURRENCE_FIELDS, OccurrenceSchema, ScopeQuery, SplitResult } from "./schemas";
@@ -12,19 +12,15 @@ import * as service from "./service";
 const tags = ["Exceptions"];
 const OccurrenceParams = z.object({
   id: IdParam,
-  original_start: z
-    .string()
-    .max(64)
-    .openapi({ param: { in: "path", required: true }, example: "2031-03-10T08:00:00Z" }),
+  original_start: z.string().max(64).openapi({ param: { in: "path", required: true } }),
 });
 const IfMatch = z.object({
-  "if-match": z.string().optional().openapi({ param: { in: "header" }, description: "The series' ETag(s) or `*`" }),
+  "if-match": z.string().optional().openapi({ param: { in: "header" } }),
 });
-const ETagHeader = { ETag: { description: "The series' new ETag", schema: { type: "string" as const } } };
-const ConflictProblem = { description: "Overlaps another event of the owner; `conflicts` lists them", content: { "application/problem+json": { schema: z.object({ conflicts: z.array(ConflictSchema) }).passthrough() } } };
 const listRoute = createRoute({
   method: "get",
   path: "/{id}/exceptions",
+  operationId: "listEventExceptions",
   tags,
   summary: "A series' exceptions, by original start",
   ...authenticated({ sessionCheck: "first-batch" }),
@@ -35,26 +31,28 @@ const listRoute = createRoute({
 const patchRoute = createRoute({
   method: "patch",
   path: "/{id}/occurrences/{original_start}",
+  operationId: "updateOccurrence",
   tags,
   summary: "Change one occurrence, or split the series there (scope=following)",
-  description: "See the README's Exceptions section: overridable fields, placement rules, split semantics and limits.",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: OccurrenceParams, query: ScopeQuery, headers: IfMatch, body: { ...bodyOf(EventPatch, "Fields to change"), required: true } },
   responses: {
-    200: { ...bodyOf(z.union([OccurrenceSchema, SplitResult]), "The occurrence (scope=this), or `{series, following}` (scope=following)"), headers: ETagHeader },
-    409: ConflictProblem,
-    ...problemResponses(400, 401, 403, 404, 412, 413, 415, 422, 429),
+    200: { ...bodyOf(z.union([OccurrenceSchema, SplitResult]), "The occurrence (scope=this), or `{series, following}` (scope=following)"), headers: headers("ETag") },
+    409: conflictResponse,
+    412: preconditionResponse,
+    ...problemResponses(400, 401, 403, 404, 413, 415, 422, 429),
   },
 });
 
 const cancelRoute = createRoute({
   method: "delete",
   path: "/{id}/occurrences/{original_start}",
+  operationId: "cancelOccurrence",
   tags,
   summary: "Cancel one occurrence",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: OccurrenceParams, headers: IfMatch },
-  responses: { 204: { description: "Cancelled" }, ...problemResponses(401, 403, 404, 412, 422, 429) },
+  responses: { 204: { description: "Cancelled" }, 412: preconditionResponse, ...problemResponses(401, 403, 404, 422, 429) },
 });
 
 const NOT_FOR_ONE_OCCURRENCE = ["is_recurring", "recurrence_pattern", "timezone"] as const;

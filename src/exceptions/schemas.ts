@@ -1,7 +1,7 @@
 import * as z from "../lib/zod";
 import { EventSchema, ExceptionSchema, type EventPatchInput } from "../events/schemas";
+import { Timestamp } from "../lib/openapi";
 
-const iso = (example: string, description?: string) => z.string().openapi({ example, ...(description ? { description } : {}) });
 
 export const ExceptionList = z
   .object({ items: z.array(ExceptionSchema) })
@@ -14,9 +14,9 @@ export type OccurrencePatchInput = Pick<EventPatchInput, (typeof OCCURRENCE_FIEL
 export const OccurrenceSchema = z
   .object({
     event_id: z.number().int(),
-    original_start: iso("2031-03-10T08:00:00Z"),
-    start_time: iso("2031-03-12T08:00:00Z"),
-    end_time: iso("2031-03-12T09:00:00Z"),
+    original_start: Timestamp,
+    start_time: Timestamp,
+    end_time: Timestamp,
     title: z.string(),
     description: z.string(),
     location: z.string().nullable(),

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import * as z from "../lib/zod";
 import { authenticated, batchWithSessionCheck } from "../auth/middleware";
-import { IdParam, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { IdParam, PUBLIC, bodyOf, createRouter, headers, problemResponses } from "../lib/openapi";
 import { ApiError } from "../lib/problem";
 import { enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
 import { noneMatchFails } from "../events/etag";
@@ -16,9 +16,9 @@ const originOf = (url: string) => new URL(url).origin;
 const createFeedRoute = createRoute({
   method: "post",
   path: "/",
+  operationId: "createFeed",
   tags,
   summary: "Create a calendar subscription feed",
-  description: `The response's \`url\` (and \`webcal_url\`) holds the feed's secret token and is shown only here and by rotate: only its SHA-256 is stored. A user holds at most ${MAX_FEEDS_PER_USER} feeds (more is a 409 \`feed_limit_reached\`).`,
   ...authenticated(),
   request: { body: { ...bodyOf(FeedCreate, "The feed's name (optional)"), required: false } },
   responses: { 201: bodyOf(FeedSecret, "Created; subscribe to `url`"), ...problemResponses(400, 401, 409, 413, 415, 422, 429) },
@@ -27,9 +27,9 @@ const createFeedRoute = createRoute({
 const listFeedsRoute = createRoute({
   method: "get",
   path: "/",
+  operationId: "listFeeds",
   tags,
   summary: "Your feeds, without their secret URLs",
-  description: `At most ${MAX_FEEDS_PER_USER} items, oldest first. \`last_fetched_at\` is recorded at most once per ${FETCH_RECORD_INTERVAL_MS / 60_000} minutes per feed, so it may lag the newest fetch by that much.`,
   ...authenticated({ sessionCheck: "first-batch" }),
   responses: { 200: bodyOf(FeedList, "Your feeds"), ...problemResponses(401) },
 });
@@ -37,6 +37,7 @@ const listFeedsRoute = createRoute({
 const rotateRoute = createRoute({
   method: "post",
   path: "/{id}/rotate",
+  operationId: "rotateFeed",
   tags,
   summary: "Give a feed a new secret URL; the old one answers 410 Gone",
   ...authenticated(),
@@ -47,6 +48,7 @@ const rotateRoute = createRoute({
 const deleteFeedRoute = createRoute({
   method: "delete",
   path: "/{id}",
+  operationId: "deleteFeed",
   tags,
   summary: "Delete a feed; its URL answers 410 Gone",
   ...authenticated(),
@@ -70,19 +72,15 @@ export const feedRoutes = createRouter()
   });
 
 const CALENDAR_TYPE = "text/calendar; charset=utf-8";
-const FeedHeaders = {
-  ETag: { description: "Strong tag of this calendar text", schema: { type: "string" as const } },
-  "Last-Modified": { description: "The last change to what the feed shows (or the start of today, UTC, when the window moved since)", schema: { type: "string" as const } },
-};
+const FeedHeaders = headers("ETag", "Last-Modified");
 
 const fetchRoute = createRoute({
   method: "get",
   path: "/{file}",
+  operationId: "getFeedCalendar",
   tags,
+  security: PUBLIC,
   summary: "A calendar feed (iCalendar), for apps that cannot send a bearer token",
-  description:
-    `No authentication: the URL's token is the credential. The calendar holds every event the feed's user can see now that still runs after midnight UTC ${FEED_WINDOW_DAYS} days ago, and every later one (series as RRULE, so an endless series is one VEVENT), at most ${MAX_FEED_EVENTS} events (the earliest-starting). ` +
-    `A rotated or deleted feed's URL is 410 Gone (Thunderbird then stops polling); a token never issued is 404. ETag and Last-Modified answer If-None-Match and If-Modified-Since with 304; HEAD works. Each feed may be fetched 30 times a minute (429 with Retry-After past that).`,
   request: {
     params: z.object({ file: z.string().regex(/^[A-Za-z0-9_-]{1,100}\.ics$/).openapi({ param: { in: "path", required: true }, example: "3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics" }) }),
     headers: z.object({
@@ -93,8 +91,7 @@ const fetchRoute = createRoute({
   responses: {
     200: { description: "The calendar", headers: FeedHeaders, content: { "text/calendar": { schema: z.string() } } },
     304: { description: "Not modified", headers: FeedHeaders },
-    ...problemResponses(404, 429),
-    410: { description: "The feed was rotated or deleted", content: { "application/problem+json": { schema: z.object({}).passthrough() } } },
+    ...problemResponses(404, 410, 429),
   },
 });
 

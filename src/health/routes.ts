@@ -1,13 +1,15 @@
 import { createRoute } from "@hono/zod-openapi";
 import * as z from "../lib/zod";
-import { bodyOf, createRouter } from "../lib/openapi";
+import { PUBLIC, bodyOf, createRouter } from "../lib/openapi";
 
 const HealthSchema = z.object({ status: z.enum(["ok", "degraded"]), db: z.enum(["ok", "unreachable"]) }).openapi("Health");
 
 const healthRoute = createRoute({
   method: "get",
   path: "/health",
+  operationId: "getHealth",
   tags: ["Health"],
+  security: PUBLIC,
   summary: "Liveness, including a round trip to D1",
   responses: { 200: bodyOf(HealthSchema, "Healthy"), 503: bodyOf(HealthSchema, "D1 is unreachable") },
 });
@@ -15,7 +17,9 @@ const healthRoute = createRoute({
 const liveRoute = createRoute({
   method: "get",
   path: "/health/live",
+  operationId: "getLiveness",
   tags: ["Health"],
+  security: PUBLIC,
   summary: "Liveness without touching D1 (also the benchmark's baseline route)",
   responses: { 200: bodyOf(z.object({ status: z.literal("ok") }).openapi("Live"), "The Worker runs") },
 });

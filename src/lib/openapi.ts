@@ -35,44 +35,37 @@ export function createRouter() {
   });
 }
 
+/** An instant as the API writes it: ISO 8601 in UTC with `Z`. */
+export const Timestamp = z.string().openapi({ format: "date-time", example: "2031-03-01T08:00:00Z" });
+
+/** RFC 9457 problem details; `conflicts` and `current` are typed where they occur (events/schemas.ts). */
 export const ProblemSchema = z
   .object({
     type: z.string(),
     title: z.string(),
     status: z.number().int(),
-    code: z.string().openapi({ example: "validation_failed" }),
+    code: z.string(),
     detail: z.string(),
     errors: z.array(z.object({ field: z.string(), message: z.string(), index: z.number().int().optional() })).optional(),
     request_id: z.string(),
   })
-  .catchall(z.unknown())
-  .openapi("Problem", { description: "RFC 9457 problem details. Some errors add members such as `conflicts` or `current`." });
+  .openapi("Problem");
 
-const PROBLEM_DESCRIPTIONS: Record<number, string> = {
-  400: "Malformed body (bad JSON or MessagePack bytes)",
-  401: "Missing, invalid, expired or revoked credentials",
-  403: "Your role on this event is too low",
-  404: "Not found, or not visible to you",
-  409: "Conflict",
-  412: "If-Match does not match the current version",
-  413: "Body too large",
-  415: "Unsupported media type",
-  422: "Validation failed",
-  429: "Rate limited; see Retry-After",
-};
+const problem = (schema: z.ZodType) => ({ description: "", content: { "application/problem+json": { schema }, "application/msgpack": { schema } } });
 
-/** OpenAPI response entries for the given problem statuses. */
+/**
+ * OpenAPI response entries for the given problem statuses. Descriptions and examples come from the
+ * error catalogue when the document is built (src/docs/document.ts).
+ */
 export function problemResponses(...statuses: number[]) {
-  return Object.fromEntries(
-    statuses.map((status) => [
-      status,
-      {
-        description: PROBLEM_DESCRIPTIONS[status] ?? "Error",
-        content: { "application/problem+json": { schema: ProblemSchema }, "application/msgpack": { schema: ProblemSchema } },
-      },
-    ]),
-  );
+  return Object.fromEntries(statuses.map((status) => [status, problem(ProblemSchema)]));
 }
+
+/** References to response headers documented once under `components.headers` (src/docs/document.ts). */
+export const headers = (...names: ("ETag" | "Location" | "Link" | "Last-Modified")[]) => Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]));
+
+/** A problem response whose body is `schema` (a Problem with typed extra members). */
+export const problemResponse = problem;
 
 /** A response or request body documented in both wire formats. */
 export function bodyOf<T extends z.ZodType>(schema: T, description: string) {
@@ -97,6 +90,8 @@ export const PageQuery = z.object({
 });
 
 export const BEARER: Record<string, string[]>[] = [{ bearerAuth: [] }, { oauth2: [] }];
+/** `security` of a route that needs no credentials. */
+export const PUBLIC: Record<string, string[]>[] = [];
 
 /** Parses a query-string instant (UTC when it has no offset), or names the bad parameter. */
 export function queryInstant(value: string | undefined, field: string): number | undefined {

@@ -3,11 +3,10 @@ import * as z from "../lib/zod";
 import { authenticateAccess } from "../auth/service";
 import { authenticated, sessionCheckedBatch } from "../auth/middleware";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { IdParam, PageQuery, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { IdParam, PageQuery, ProblemSchema, Timestamp, bodyOf, createRouter, problemResponse, problemResponses } from "../lib/openapi";
 import { ApiError, notFound } from "../lib/problem";
-import { listNotifications, markAllRead, markRead, NOTIFICATION_TYPES, UNREAD_COUNT_CAP } from "./service";
-import { AUTH_CHECKS_PER_WINDOW, AUTH_WINDOW_MS, REPLAY_FRAME_LIMIT, SOCKETS_PER_USER } from "./hub";
-import { bridgeSocket, INBOUND_FRAMES_PER_WINDOW, INBOUND_WINDOW_MS, MAX_INBOUND_FRAME_BYTES } from "./socket-bridge";
+import { listNotifications, markAllRead, markRead, NOTIFICATION_TYPES } from "./service";
+import { bridgeSocket } from "./socket-bridge";
 
 const tags = ["Notifications"];
 
@@ -18,9 +17,9 @@ export const NotificationSchema = z
     event_id: z.number().int().nullable(),
     actor: z.object({ id: z.number().int(), username: z.string() }),
     message: z.string(),
-    data: z.record(z.string(), z.unknown()).openapi({ description: "What changed: fields with from/to, the new role, ..." }),
+    data: z.record(z.string(), z.unknown()),
     is_read: z.boolean(),
-    created_at: z.string(),
+    created_at: Timestamp,
   })
   .openapi("Notification");
 
@@ -28,13 +27,14 @@ const NotificationPage = z
   .object({
     items: z.array(NotificationSchema),
     next_cursor: z.string().nullable(),
-    unread_count: z.number().int().openapi({ description: `Unread notifications, counted up to ${UNREAD_COUNT_CAP}: ${UNREAD_COUNT_CAP} means that many or more` }),
+    unread_count: z.number().int(),
   })
   .openapi("NotificationPage");
 
 const listRoute = createRoute({
   method: "get",
   path: "/",
+  operationId: "listNotifications",
   tags,
   summary: "Your notifications: newest first, or with `since` the ones after it, oldest first",
   ...authenticated({ sessionCheck: "first-batch" }),
@@ -50,6 +50,7 @@ const listRoute = createRoute({
 const readRoute = createRoute({
   method: "post",
   path: "/{id}/read",
+  operationId: "markNotificationRead",
   tags,
   summary: "Mark one notification read (idempotent)",
   ...authenticated(),
@@ -60,6 +61,7 @@ const readRoute = createRoute({
 const readAllRoute = createRoute({
   method: "post",
   path: "/read-all",
+  operationId: "markAllNotificationsRead",
   tags,
   summary: "Mark every notification read",
   ...authenticated(),
@@ -69,15 +71,10 @@ const readAllRoute = createRoute({
 const socketRoute = createRoute({
   method: "get",
   path: "/notifications",
+  operationId: "connectNotificationSocket",
   tags,
+  security: [{ accessTokenQuery: [] }],
   summary: "WebSocket stream of your notifications",
-  description: [
-    "Upgrade with `token` (an access token); a bad, expired or revoked one is refused with 401.",
-    `Server frames: first \`{type:'hello', user_id, last_id}\`; with \`since\`, at most ${REPLAY_FRAME_LIMIT} notifications after it in id order, and when more were missed \`{type:'replay_truncated', next_since, last_id}\` (page the rest with \`GET /api/notifications?since=<next_since>\`); then live \`{type:'notification', notification}\`. Delivery is at-least-once: de-duplicate by id.`,
-    `Client frames: text \`ping\` is answered \`pong\` without waking the hub. \`{type:'auth', access_token}\` with a fresh access token of the same session extends the socket's life: answered \`{type:'auth_ok', expires_at}\`, or \`{type:'error', code:'unauthorized'}\` (the socket is unchanged); at most ${AUTH_CHECKS_PER_WINDOW} auth frames per user are checked in ${AUTH_WINDOW_MS / 1000} s, more are answered \`{type:'error', code:'rate_limited'}\`. Other frames are ignored. A frame over ${MAX_INBOUND_FRAME_BYTES} bytes closes the socket with 1009; more than ${INBOUND_FRAMES_PER_WINDOW} frames (ping included) in ${INBOUND_WINDOW_MS / 1000} s close it with 1008.`,
-    "`format=msgpack` sends the same objects as binary MessagePack frames (and accepts the auth frame as MessagePack too).",
-    `Close codes: 4001 when the session is revoked (logout, refresh-token reuse, password change) or the access token expires without renewal; 4008 when the user opens more than ${SOCKETS_PER_USER} sockets (the oldest is closed); 1008, 1009 as above; 1011 when the replay fails.`,
-  ].join(" "),
   request: {
     query: z.object({
       // Optional in the schema so that a missing token is a 401 like a bad one, not a 422.
@@ -86,7 +83,8 @@ const socketRoute = createRoute({
       format: z.enum(["json", "msgpack"]).optional().openapi({ param: { in: "query" } }),
     }),
   },
-  responses: { 101: { description: "Switching protocols" }, ...problemResponses(401, 422, 426) },
+  // No 2xx: an upgrade is 101 or a refusal; `default` covers the unexpected (a 500).
+  responses: { 101: { description: "Switching protocols" }, ...problemResponses(401, 422, 426), default: problemResponse(ProblemSchema) },
 });
 
 const cursorScope = (userId: number, since: number | undefined, unread: boolean) => `notifications:${userId}:${since ?? "-"}:${unread}`;

@@ -18,10 +18,9 @@ const PermissionParams = z.object({ id: IdParam, userId: IdParam });
 const shareRoute = createRoute({
   method: "post",
   path: "/{id}/share",
+  operationId: "shareEvent",
   tags,
   summary: "Share an event, or change roles (upsert; owners)",
-  description:
-    "Users are named by `user_id`, `username` or `email`. An unknown user is a 404 that does not repeat the name, and nothing is granted. Each user named by `username` or `email` costs one unit of the caller's lookup limit (30 per 60 s; then 429 with Retry-After); `user_id` is not limited.",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: EventParams, body: { ...bodyOf(ShareBody, "Who gets which role"), required: true } },
   responses: { 200: bodyOf(z.array(PermissionSchema), "The full permission list"), ...problemResponses(400, 401, 403, 404, 415, 422, 429) },
@@ -30,6 +29,7 @@ const shareRoute = createRoute({
 const listRoute = createRoute({
   method: "get",
   path: "/{id}/permissions",
+  operationId: "listEventPermissions",
   tags,
   summary: "Who has access; the creator first",
   ...authenticated({ sessionCheck: "first-batch" }),
@@ -40,6 +40,7 @@ const listRoute = createRoute({
 const setRoleRoute = createRoute({
   method: "put",
   path: "/{id}/permissions/{userId}",
+  operationId: "setEventPermission",
   tags,
   summary: "Set one user's role (owners)",
   ...authenticated({ sessionCheck: "first-batch" }),
@@ -50,6 +51,7 @@ const setRoleRoute = createRoute({
 const revokeRoute = createRoute({
   method: "delete",
   path: "/{id}/permissions/{userId}",
+  operationId: "revokeEventPermission",
   tags,
   summary: "Remove a collaborator (owners), or leave an event yourself",
   ...authenticated({ sessionCheck: "first-batch" }),

@@ -12,14 +12,14 @@ export async function serveAsset(c: Context<AppEnv>) {
   return file;
 }
 
-const PAGES: [path: string, summary: string, type: string][] = [
-  ["/", "Landing page", "text/html"],
-  ["/history", "The page of a signed history link (`html_url`)", "text/html"],
-  ["/favicon.ico", "Site icon", "image/x-icon"],
-  ["/asyncapi.json", "The AsyncAPI 3 document of the notification socket (`/ws/notifications`)", "application/json"],
+const PAGES: [path: string, operationId: string, summary: string, type: string][] = [
+  ["/", "getLandingPage", "Landing page", "text/html"],
+  ["/history", "getHistoryLinkPage", "The page of a signed history link (`html_url`)", "text/html"],
+  ["/favicon.ico", "getFavicon", "Site icon", "image/x-icon"],
+  ["/asyncapi.json", "getAsyncApiDocument", "The AsyncAPI 3 document of the notification socket (`/ws/notifications`)", "application/json"],
 ];
 
 export const siteRoutes = createRouter();
-for (const [path, summary, type] of PAGES) {
-  siteRoutes.openapi(createRoute({ method: "get", path, tags: ["Documentation"], summary, security: [], responses: { 200: { description: summary, content: { [type]: { schema: z.string() } } } } }), serveAsset);
+for (const [path, operationId, summary, type] of PAGES) {
+  siteRoutes.openapi(createRoute({ method: "get", path, operationId, tags: ["Documentation"], summary, security: [], responses: { 200: { description: summary, content: { [type]: { schema: type === "application/json" ? z.object({ asyncapi: z.string() }).passthrough() : z.string() } } } } }), serveAsset);
 }

@@ -3,7 +3,7 @@ import * as z from "../lib/zod";
 import { authenticated, sessionCheckedBatch } from "../auth/middleware";
 import { EventSchema } from "../events/schemas";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
-import { PageQuery, ProblemSchema, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { PageQuery, bodyOf, createRouter, problemResponses } from "../lib/openapi";
 import { validationFailed } from "../lib/problem";
 import { changesPage, fullSyncPage, type SyncPosition } from "./service";
 import { issueSyncToken, readSyncToken, SYNC_TOKEN_RETENTION_DEFAULT_SECONDS } from "./token";
@@ -28,9 +28,9 @@ const SyncPageSchema = z
 const syncRoute = createRoute({
   method: "get",
   path: "/sync",
+  operationId: "syncEvents",
   tags,
   summary: "Everything you can see, or what changed since a sync token",
-  description: `Without \`sync_token\`: every event, as \`GET /api/events\` lists them. With it: each event changed since, once, by latest change; \`deleted\` when gone or revoked. Page with \`cursor\` alone; the last page has \`next_sync_token\`. Tokens last ${SYNC_TOKEN_RETENTION_DEFAULT_SECONDS / 86_400} days; past that, tampered or foreign: 410.`,
   ...authenticated({ sessionCheck: "first-batch" }),
   request: {
     query: PageQuery.extend({
@@ -39,8 +39,7 @@ const syncRoute = createRoute({
   },
   responses: {
     200: bodyOf(SyncPageSchema, "A page"),
-    410: { description: "sync_token_expired: sync from scratch", content: { "application/problem+json": { schema: ProblemSchema } } },
-    ...problemResponses(401, 422),
+    ...problemResponses(401, 410, 422),
   },
 });
 

@@ -3,11 +3,11 @@ import * as z from "../lib/zod";
 import type { Context } from "hono";
 import { accepts } from "hono/accepts";
 import { accessQuery, checkAccess } from "../events/policy";
-import { EventSchema } from "../events/schemas";
+import { conflictResponse, EventSchema, ExceptionSchema, preconditionResponse } from "../events/schemas";
 import type { AppEnv, SessionClaims } from "../env";
 import { decodeCursor, encodeCursor } from "../lib/cursor";
 import { MSGPACK_TYPES, prefersMsgpack } from "../lib/formats";
-import { IdParam, PageQuery, bodyOf, createRouter, problemResponses } from "../lib/openapi";
+import { IdParam, PageQuery, Timestamp, bodyOf, createRouter, headers, problemResponses } from "../lib/openapi";
 import { authenticated, batchWithSessionCheck } from "../auth/middleware";
 import { scheduleDelivery } from "../notifications/schedule";
 import { ApiError } from "../lib/problem";
@@ -16,20 +16,21 @@ import { HISTORY_LINK_TTL_SECONDS, historyLinkIssuer, refusedLink, verifyHistory
 import { changelogOf, changelogQuery, diffSnapshots, foundVersion, rollbackEvent, versionQuery, type VersionEntry } from "./service";
 
 const tags = ["Versions"];
-const VersionParam = IdParam.openapi({ param: { in: "path", required: true }, example: 1 });
 
 const HtmlUrl = z.string().openapi({
   description: "A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).",
   example: "http://localhost:8787/history#<token>",
 });
-const ChangesSchema = z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })).openapi("FieldChanges");
+// What an event field holds (`exceptions`: the list); `null` on either side is "absent" (a creation's `from`).
+const FieldValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(ExceptionSchema)]).openapi("FieldValue");
+const ChangesSchema = z.record(z.string(), z.object({ from: FieldValue, to: FieldValue })).openapi("FieldChanges");
 const Attribution = z.object({ id: z.number().int(), username: z.string() });
 const ChangelogEntry = z
   .object({
     version: z.number().int(),
     action: z.enum(["created", "updated", "rolled_back"]),
     changed_by: Attribution,
-    changed_at: z.string(),
+    changed_at: Timestamp,
     changes: ChangesSchema,
     restored_from: z.number().int().optional(),
     html_url: HtmlUrl,
@@ -45,9 +46,9 @@ const html = { "text/html": { schema: z.string() } };
 const changelogRoute = createRoute({
   method: "get",
   path: "/{id}/changelog",
+  operationId: "listEventChangelog",
   tags,
   summary: "Every version, oldest first, with who changed what",
-  description: "`Accept: text/html` renders a readable page-history view.",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: z.object({ id: IdParam }), query: PageQuery },
   responses: { 200: { description: "A page of versions", content: { ...bodyOf(ChangelogPage, "").content, ...html } }, ...problemResponses(401, 404, 422) },
@@ -56,38 +57,41 @@ const changelogRoute = createRoute({
 const historyRoute = createRoute({
   method: "get",
   path: "/{id}/history/{version}",
+  operationId: "getEventVersion",
   tags,
   summary: "The event as of one version",
-  description: "`Accept: text/html` renders the version as a page linked to its neighbours.",
   ...authenticated({ sessionCheck: "first-batch" }),
-  request: { params: z.object({ id: IdParam, version: VersionParam }) },
+  request: { params: z.object({ id: IdParam, version: IdParam }) },
   responses: { 200: { description: "The snapshot", content: { ...bodyOf(SnapshotSchema, "").content, ...html } }, ...problemResponses(401, 404) },
 });
 
 const diffRoute = createRoute({
   method: "get",
   path: "/{id}/diff/{v1}/{v2}",
+  operationId: "diffEventVersions",
   tags,
   summary: "Fields that differ between two versions (either order)",
-  description: "`Accept: text/html` renders the two versions side by side.",
   ...authenticated({ sessionCheck: "first-batch" }),
-  request: { params: z.object({ id: IdParam, v1: VersionParam, v2: VersionParam }) },
+  request: { params: z.object({ id: IdParam, v1: IdParam, v2: IdParam }) },
   responses: { 200: { description: "The diff", content: { ...bodyOf(DiffSchema, "").content, ...html } }, ...problemResponses(401, 404) },
 });
 
 const rollbackRoute = createRoute({
   method: "post",
   path: "/{id}/rollback/{version}",
+  operationId: "rollbackEvent",
   tags,
   summary: "Restore an earlier version's content as a new version (owners, editors)",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: {
-    params: z.object({ id: IdParam, version: VersionParam }),
-    headers: z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" }, description: "The event's ETag, a list of them, or `*` (strong comparison); a mismatch is a 412", example: '"3-2b9CwD8mJ1x0aP4q"' }) }),
+    params: z.object({ id: IdParam, version: IdParam }),
+    headers: z.object({ "if-match": z.string().optional().openapi({ param: { in: "header" } }) }),
   },
   responses: {
-    200: { ...bodyOf(EventSchema, "The event, at a new version; ETag is what GET /api/events/{id} now returns"), headers: { ETag: { description: "The event's new strong ETag", schema: { type: "string" } } } },
-    ...problemResponses(401, 403, 404, 409, 412, 429),
+    200: { ...bodyOf(EventSchema, "The event, at a new version; ETag is what GET /api/events/{id} now returns"), headers: headers("ETag") },
+    409: conflictResponse,
+    412: preconditionResponse,
+    ...problemResponses(401, 403, 404, 429),
   },
 });
 
@@ -184,9 +188,9 @@ export const versionRoutes = createRouter()
 const historyViewRoute = createRoute({
   method: "get",
   path: "/history-view",
+  operationId: "getHistoryView",
   tags,
   summary: "The history page of a signed link",
-  description: `For \`/history#<token>\` (an \`html_url\`). A link works for ${HISTORY_LINK_TTL_SECONDS / 60} minutes, for its user and session, while they can read the event.`,
   security: [],
   request: {
     headers: z.object({
