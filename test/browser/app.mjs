@@ -38,6 +38,13 @@ function assert(condition, message) {
 async function person(timezoneId) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, timezoneId, locale: "en-GB" });
   context.setDefaultTimeout(15_000);
+  // Layout shifts (the Layout Instability API), for the "no layout shift on live updates" check.
+  await context.addInitScript(() => {
+    window.__shifts = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shifts.push({ at: entry.startTime, value: entry.value });
+    }).observe({ type: "layout-shift", buffered: true });
+  });
   const page = await context.newPage();
   const errors = [];
   page.on("console", (m) => m.type() === "error" && !/status of 4\d\d/.test(m.text()) && errors.push(m.text()));
@@ -158,7 +165,9 @@ check("A shares an event with B as editor; B's edit, A's rollback, B's demotion 
   await eventButton(a.page, "Design review").waitFor();
   await screen(a.page, "week");
 
-  // A shares it with B as editor.
+  // A shares it with B as editor; B watches the week meanwhile (its layout shifts are measured
+  // from here until the event appears and its title changes, without B touching anything).
+  const watchFrom = await b.page.evaluate(() => performance.now());
   await openEvent(a.page, "Design review");
   await screen(a.page, "event-edit");
   await a.page.getByRole("dialog").getByRole("button", { name: "Share" }).click();
@@ -176,6 +185,9 @@ check("A shares an event with B as editor; B's edit, A's rollback, B's demotion 
   await eventButton(b.page, "Design review").waitFor({ timeout: 5_000 });
   const bText = await eventButton(b.page, "Design review").innerText();
   assert(bText.includes(A_ZONE), `B's week does not show the event's zone ${A_ZONE}: ${JSON.stringify(bText)}`);
+  const shifted = await b.page.evaluate((from) => window.__shifts.filter((e) => e.at >= from).reduce((n, e) => n + e.value, 0), watchFrom);
+  log(`  layout shift on B's week while the shared event arrived live: ${shifted.toFixed(4)}`);
+  assert(shifted < 0.01, `B's week shifted by ${shifted.toFixed(4)} (cumulative layout shift) when the event arrived live`);
   await screen(b.page, "week-shared");
 
   // B edits the title; A sees it within 2 s without reloading.
@@ -204,6 +216,8 @@ check("A shares an event with B as editor; B's edit, A's rollback, B's demotion 
   await history.getByRole("button", { name: "Roll back to v1" }).click();
   await history.getByRole("list", { name: "Changelog" }).getByRole("listitem").filter({ hasText: "rolled back to v1" }).waitFor();
   await eventButton(b.page, "Design review").waitFor({ timeout: 2_000 });
+  const rollbackShift = await b.page.evaluate((from) => window.__shifts.filter((e) => e.at >= from).reduce((n, e) => n + e.value, 0), await b.page.evaluate(() => performance.now()) - (Date.now() - rolled));
+  assert(rollbackShift < 0.01, `B's week shifted by ${rollbackShift.toFixed(4)} when the rollback arrived live`);
   log(`  B saw the rollback ${Date.now() - rolled} ms after A clicked Roll back`);
   await closeDialog(a.page);
   await closeDialog(a.page);
@@ -366,6 +380,34 @@ check("keyboard only: Tab reaches New event, Enter opens the dialog with focus i
   await page.keyboard.press("Escape");
   await page.getByRole("dialog").waitFor({ state: "detached" });
   assert(await page.evaluate(() => document.activeElement?.textContent === "New event"), "focus did not return to New event");
+});
+
+check("a weekly event made with the Repeat preset shows in the following weeks; a raw RRULE is sent as typed", async () => {
+  const { page } = a;
+  const start = wednesday(8);
+  await page.getByRole("button", { name: "New event" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Title").fill("Weekly standup");
+  await dialog.getByLabel("Start").fill(local(start, A_ZONE));
+  await dialog.getByLabel("End").fill(local(start + 900_000, A_ZONE));
+  await dialog.getByLabel("Repeat").selectOption({ label: "Every week" });
+  assert((await dialog.getByLabel("RRULE").inputValue()) === "FREQ=WEEKLY", "the Every week preset does not fill RRULE with FREQ=WEEKLY");
+  await dialog.getByLabel("RRULE").fill("FREQ=WEEKLY;COUNT=3");
+  assert((await dialog.getByLabel("Repeat").inputValue()) === "custom", "a typed rule does not switch Repeat to Custom rule");
+  const created = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/api/events"));
+  await dialog.getByRole("button", { name: "Save" }).click();
+  const body = await (await created).json();
+  assert(body.is_recurring === true && body.recurrence_pattern === "FREQ=WEEKLY;COUNT=3", `the rule was not sent as typed: ${JSON.stringify(body).slice(0, 300)}`);
+  await dialog.waitFor({ state: "detached" });
+  await eventButton(page, "Weekly standup").waitFor();
+  await page.getByRole("button", { name: "Next week" }).click();
+  await eventButton(page, "Weekly standup").waitFor();
+  await page.getByRole("button", { name: "Next week" }).click();
+  await eventButton(page, "Weekly standup").waitFor();
+  await page.getByRole("button", { name: "Next week" }).click();
+  await page.getByRole("grid").getByText("Weekly standup").waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Today" }).click();
+  await eventButton(page, "Design review, final").waitFor();
 });
 
 async function runCheck({ name, run }) {
