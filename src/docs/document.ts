@@ -73,8 +73,16 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>): OpenApiDocument 
       if (operation) documentOperation(path, operation);
     }
   }
-  for (const [name, patch] of Object.entries(SCHEMAS)) {
-    if (doc.components.schemas[name]) doc.components.schemas[name] = { ...doc.components.schemas[name], ...patch };
+  for (const [name, { properties, ...patch }] of Object.entries(SCHEMAS)) {
+    const schema = doc.components.schemas[name];
+    if (!schema) continue;
+    Object.assign(schema, patch);
+    // A schema built by .extend() is allOf [its base, the members it adds]: the members are in the part that has them.
+    const parts = [schema, ...(Array.isArray(schema.allOf) ? (schema.allOf as Schema[]) : [])];
+    for (const [member, text] of Object.entries(properties ?? {})) {
+      const target = parts.map((part) => (part.properties as Record<string, Schema> | undefined)?.[member]).find(Boolean);
+      if (target) Object.assign(target, text);
+    }
   }
   acceptBareArrays(doc.components.schemas, "ShareRequest", "users", true);
   acceptBareArrays(doc.components.schemas, "BatchCreate", "events", false);
