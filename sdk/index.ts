@@ -120,7 +120,7 @@ export const BOOKMARK_HEADER = "X-D1-Bookmark";
 /** Refresh an access token this long before it expires rather than wait for the 401. */
 const EXPIRY_MARGIN_MS = 30_000;
 /** Routes whose 401 means wrong credentials, not an expired session: never retried. */
-const SESSIONLESS = new Set(["/api/auth/register", "/api/auth/login", "/api/auth/refresh"]);
+const SESSIONLESS = /\/api\/auth\/(register|login|refresh)$/;
 
 /** Keeps the session in memory. */
 export function memoryTokenStore(initial: SessionTokens | null = null): TokenStore {
@@ -215,8 +215,8 @@ export function createClient(options: ClientOptions): ApiClient {
   };
 
   const authorized: FetchLike = async (request) => {
-    const path = new URL(request.url).pathname;
-    if (SESSIONLESS.has(path) || request.headers.has("Authorization")) return bookmarked(request);
+    // A base URL may carry a path prefix, hence the suffix match.
+    if (SESSIONLESS.test(new URL(request.url).pathname) || request.headers.has("Authorization")) return bookmarked(request);
     const retry = request.clone();
     const token = await accessToken();
     if (token) request.headers.set("Authorization", `Bearer ${token}`);

@@ -134,6 +134,31 @@ describe("GET /api/events/{id} with Accept: text/calendar", () => {
     expect(expanded).toHaveLength(3);
   });
 
+  it("writes cancelled occurrences as EXDATE and each changed one as a VEVENT with the master's UID and a RECURRENCE-ID", async () => {
+    const event = await create({ title: "Series", description: "Main", location: "Room 1", start_time: "2031-06-02T09:00:00", end_time: "2031-06-02T10:00:00", timezone: "Europe/Berlin", is_recurring: true, recurrence_pattern: "FREQ=WEEKLY;COUNT=6" });
+    expect((await call("DELETE", `/api/events/${event.id}/occurrences/2031-06-09T07:00:00Z`, { token: user.token })).status).toBe(204);
+    expect((await call("DELETE", `/api/events/${event.id}/occurrences/2031-06-30T07:00:00Z`, { token: user.token })).status).toBe(204);
+    const moved = await json("PATCH", `/api/events/${event.id}/occurrences/2031-06-16T07:00:00Z`, { token: user.token, body: { start_time: "2031-06-17T12:00:00Z", end_time: "2031-06-17T13:00:00Z", title: "Series, moved", location: null } });
+    expect(moved.status).toBe(200);
+    const { text } = await exportOf(event.id);
+    expect(rawLines(text, "EXDATE")).toEqual(["EXDATE;TZID=Europe/Berlin:20310609T090000,20310630T090000"]);
+    const vevents = parseCalendar(text).getAllSubcomponents("vevent");
+    expect(vevents).toHaveLength(2);
+    expect(new Set(vevents.map((v) => v.getFirstPropertyValue("uid")))).toEqual(new Set([`event-${event.id}@localhost`]));
+    expect(vevents.map((v) => v.getFirstPropertyValue("sequence"))).toEqual([3, 3]);
+    expect(rawLines(text, "RECURRENCE-ID")).toEqual(["RECURRENCE-ID;TZID=Europe/Berlin:20310616T090000"]);
+    const override = vevents[1];
+    expect(override.getFirstPropertyValue("summary")).toBe("Series, moved");
+    expect(override.getFirstPropertyValue("description")).toBe("Main");
+    expect(override.hasProperty("location")).toBe(false);
+    expect(override.hasProperty("rrule")).toBe(false);
+    expect(rawLines(text, "DTSTART")).toEqual(["DTSTART;TZID=Europe/Berlin:20310602T090000", "DTSTART;TZID=Europe/Berlin:20310617T140000"]);
+    const expanded = expandCalendar(text, Date.parse("2031-06-01T00:00:00Z"), Date.parse("2031-08-01T00:00:00Z"));
+    const api = await json("GET", `/api/events/${event.id}/occurrences?start=2031-06-01T00:00:00Z&end=2031-08-01T00:00:00Z`, { token: user.token });
+    expect(expanded.map((o) => [o.start, o.end])).toEqual(api.body.items.map((o: { start_time: string; end_time: string }) => [Date.parse(o.start_time), Date.parse(o.end_time)]));
+    expect(expanded).toHaveLength(4);
+  });
+
   it("has an ETag of its own: If-None-Match gives 304, and the JSON tag does not match it", async () => {
     const event = await create({ title: "Tagged", start_time: "2031-03-08T10:00:00Z", end_time: "2031-03-08T11:00:00Z" });
     const { res } = await exportOf(event.id);

@@ -40,7 +40,16 @@ describe("POST /api/events/import", () => {
       { title: "Endless", start_time: "2034-01-02T22:00:00", end_time: "2034-01-02T22:30:00", timezone: "Australia/Sydney", is_recurring: true, recurrence_pattern: "FREQ=DAILY;INTERVAL=3" },
       { title: "Once — ünïcödé 🎉", start_time: "2034-05-05T15:00:00Z", end_time: "2034-05-05T16:00:00Z" },
     ];
-    for (const body of bodies) expect((await json("POST", "/api/events", { token: author.token, body })).status).toBe(201);
+    const ids: number[] = [];
+    for (const body of bodies) {
+      const res = await json("POST", "/api/events", { token: author.token, body });
+      expect(res.status).toBe(201);
+      ids.push(res.body.id);
+    }
+    // The weekly series loses one occurrence and has another moved and retitled; the monthly one has a new location once.
+    expect((await call("DELETE", `/api/events/${ids[0]}/occurrences/2034-03-08T08:00:00Z`, { token: author.token })).status).toBe(204);
+    expect((await json("PATCH", `/api/events/${ids[0]}/occurrences/2034-03-13T08:00:00Z`, { token: author.token, body: { start_time: "2034-03-13T12:00:00Z", end_time: "2034-03-13T13:30:00Z", title: "Planning, moved" } })).status).toBe(200);
+    expect((await json("PATCH", `/api/events/${ids[1]}/occurrences/2034-02-24T19:00:00Z`, { token: author.token, body: { location: "Elsewhere" } })).status).toBe(200);
     const exported = await (await call("GET", "/api/events", { token: author.token, accept: "text/calendar" })).text();
     const imported = await importAs(reader, exported);
     expect(imported.status).toBe(201);
@@ -49,7 +58,11 @@ describe("POST /api/events/import", () => {
     expect(imported.body.events.every((e: { owner_id: number }) => e.owner_id === reader.id)).toBe(true);
     const again = await (await call("GET", "/api/events", { token: reader.token, accept: "text/calendar" })).text();
     expect(meaning(again)).toEqual(meaning(exported));
-    expect(meaning(again)).toHaveLength(4);
+    expect(meaning(again)).toHaveLength(6);
+    const exceptionsOf = async (who: TestUser, id: number) => (await json("GET", `/api/events/${id}/exceptions`, { token: who.token })).body.items;
+    const weekly = imported.body.events.find((e: { title: string }) => e.title === bodies[0].title).id;
+    expect(await exceptionsOf(reader, weekly)).toEqual(await exceptionsOf(author, ids[0]));
+    expect(await exceptionsOf(reader, weekly)).toHaveLength(2);
   });
 
   it("keeps RRULE and TZID from a Google Calendar export, and warns about what it drops", async () => {
@@ -70,8 +83,16 @@ describe("POST /api/events/import", () => {
     expect(byTitle["Company holiday"]).toMatchObject({ start_time: "2033-03-14T23:00:00Z", end_time: "2033-03-15T23:00:00Z", timezone: "Europe/Berlin" });
     const warned = res.body.warnings.map((w: { index?: number; property?: string }) => `${w.index}:${w.property}`);
     expect(warned).toEqual(expect.arrayContaining(["0:ORGANIZER", "0:ATTENDEE", "0:X-GOOGLE-CONFERENCE", "0:VALARM", "2:DTSTART"]));
+    // The override without an EXDATE (Google's way) and the cancelled instance are the series' exceptions.
+    const exceptions = await json("GET", `/api/events/${byTitle["Monday planning"].id}/exceptions`, { token: user.token });
+    expect(exceptions.body.items).toEqual([
+      { original_start: "2033-03-21T08:30:00Z", cancelled: false, title: "Monday planning (moved)", start_time: "2033-03-21T10:00:00Z", end_time: "2033-03-21T10:30:00Z" },
+      { original_start: "2033-04-04T07:30:00Z", cancelled: true },
+    ]);
     const occurrences = await json("GET", `/api/events/${byTitle["Monday planning"].id}/occurrences?start=2033-03-01T00:00:00Z&end=2033-06-01T00:00:00Z`, { token: user.token });
-    expect(occurrences.body.items).toHaveLength(9);
+    expect(occurrences.body.items.map((o: { start_time: string }) => o.start_time)).toEqual([
+      "2033-03-07T08:30:00Z", "2033-03-14T08:30:00Z", "2033-03-21T10:00:00Z", "2033-03-28T07:30:00Z", "2033-04-11T07:30:00Z", "2033-04-18T07:30:00Z", "2033-04-25T07:30:00Z", "2033-05-02T07:30:00Z",
+    ]);
   });
 
   it("refuses a file with 101 VEVENTs with 422 and creates nothing", async () => {
@@ -102,6 +123,16 @@ describe("POST /api/events/import", () => {
     const res = await importAs(user, ics(...vevent("ok", "20370101T090000Z", "20370101T100000Z"), ...vevent("backwards", "20370102T100000Z", "20370102T090000Z")));
     expectProblem(res, 422, "validation_failed");
     expect(res.body.errors).toEqual([{ field: "events.1.end_time", message: "Must be after start_time.", index: 1 }]);
+  });
+
+  it("drops an EXDATE or override that names no occurrence of the series, with a warning", async () => {
+    const res = await importAs(
+      user,
+      ics(...vevent("s", "20370301T090000Z", "20370301T100000Z", "RRULE:FREQ=DAILY;COUNT=5", "EXDATE:20370302T090000Z,20370302T093000Z"), ...vevent("s", "20370310T090000Z", "20370310T100000Z", "RECURRENCE-ID:20370310T090000Z")),
+    );
+    expect(res.status).toBe(201);
+    expect(res.body.warnings.map((w: { index: number; property: string }) => `${w.index}:${w.property}`).sort()).toEqual(["0:EXDATE", "0:RECURRENCE-ID"]);
+    expect((await json("GET", `/api/events/${res.body.events[0].id}/exceptions`, { token: user.token })).body.items).toEqual([{ original_start: "2037-03-02T09:00:00Z", cancelled: true }]);
   });
 
   it("imports a rule outside the grammar as its first occurrence, with a warning", async () => {

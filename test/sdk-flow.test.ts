@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { connectNotifications, createClient, etagOf, ifMatch, memoryTokenStore, type ApiClient, type Event, type Notification, type ResponseBody } from "../sdk";
+import { ApiError, connectNotifications, createClient, etagOf, ifMatch, memoryTokenStore, type ApiClient, type Event, type Notification, type ResponseBody } from "../sdk";
 import { freshIp, slotMaker } from "./helpers";
 import { sleep, WorkerWebSocket } from "./support/sockets";
 import { claimsOf, forgeToken } from "./support/tokens";
@@ -151,6 +151,16 @@ describe("the SDK against the Worker", () => {
     expect(me.error).toMatchObject({ code: "unauthorized" });
     expect(store.get()).toBeNull();
     expect(sessions).toEqual([null]);
+  });
+
+  it("throws ApiError with the problem on a wrong password, without trying a refresh", async () => {
+    const seen: Request[] = [];
+    const { api, username } = await signUp("sdk_wrongpw");
+    const client = createClient({ baseUrl: BASE, fetch: workerFetch(seen), tokens: memoryTokenStore(api.auth.tokens()) });
+    const refused = await client.auth.login({ username, password: "not the password" }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 401, problem: { code: "unauthorized" } });
+    expect(seen.map((r) => new URL(r.url).pathname)).toEqual(["/api/auth/login"]);
   });
 
   it("remembers the newest X-D1-Bookmark and sends it with every later request", async () => {

@@ -235,7 +235,11 @@ export function bodyContentErrors(body: Record<string, unknown>, partial: boolea
   return errors;
 }
 
-export function contentFromCreate(input: EventCreateInput, prefix = "", index?: number, batch?: WorkBudget): ValidContent {
+/**
+ * A new event's content. `exceptions` (an import's EXDATEs and RECURRENCE-ID overrides) are kept
+ * while their occurrence exists; the others come back as `droppedExceptions`.
+ */
+export function contentFromCreate(input: EventCreateInput, prefix = "", index?: number, batch?: WorkBudget, exceptions: ExceptionItem[] = []): ValidContent {
   return validate(
     {
       title: input.title,
@@ -245,7 +249,7 @@ export function contentFromCreate(input: EventCreateInput, prefix = "", index?: 
       isRecurring: input.is_recurring,
       recurrencePattern: input.recurrence_pattern ?? null,
       timezone: input.timezone,
-      exceptions: [],
+      exceptions,
     },
     prefix,
     index,

@@ -182,7 +182,7 @@ export const eventRoutes = createRouter()
         url.searchParams.set("cursor", await encodeCursor(c.env, scope, page.next));
         headers.Link = `<${url.pathname}${url.search}>; rel="next"`;
       }
-      return c.body(renderCalendar(page.items.map(fromEventBody), { name: "Events", host: url.hostname }), 200, headers);
+      return c.body(renderCalendar(page.rows, { name: "Events", host: url.hostname }), 200, headers);
     }
     return c.json({ items: page.items, next_cursor: page.next ? await encodeCursor(c.env, scope, page.next) : null }, 200);
   })

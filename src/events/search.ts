@@ -92,6 +92,8 @@ export async function searchEvents(db: Db, actor: Pick<Actor, "id">, query: List
       .limit(rows);
 
   const items: ReturnType<typeof toEventBody>[] = [];
+  // The rows behind the items, for renderings that show more than the body (iCalendar: exceptions).
+  const shown: EventRow[] = [];
   let after = query.after;
   let left = SEARCH_SCAN_ROWS;
   let size = query.limit + 1;
@@ -104,15 +106,16 @@ export async function searchEvents(db: Db, actor: Pick<Actor, "id">, query: List
       if (!hits(row) || !meetsWindow(row, query)) continue;
       if (items.length === query.limit) {
         const last = items[items.length - 1];
-        return { items, next: [Date.parse(last.start_time), last.id] as [number, number] };
+        return { items, rows: shown, next: [Date.parse(last.start_time), last.id] as [number, number] };
       }
       items.push(toEventBody(row, role));
+      shown.push(row);
     }
-    if (rows.length < size) return { items, next: null };
+    if (rows.length < size) return { items, rows: shown, next: null };
     const last = rows[rows.length - 1].event;
     after = [last.startTime, last.id];
     left -= size;
     size *= 2;
   }
-  return { items, next: after ?? null };
+  return { items, rows: shown, next: after ?? null };
 }

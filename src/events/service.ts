@@ -18,6 +18,7 @@ import { contentFromCreate, contentFromPatch, contentOf, seriesSpecOf, toEventBo
 import type { EventRow } from "./policy";
 import type { EventCreateInput, EventPatchInput, Role } from "./schemas";
 import type { ImportedEvent, ImportWarning } from "../ical/read";
+import type { ExceptionItem } from "../exceptions/model";
 
 export type { Delivery };
 
@@ -58,13 +59,13 @@ async function refusedSessionIs401<T>(write: () => Promise<T>): Promise<T> {
  * each other) before one batch writes them all. Two round trips: the conflict read, which carries
  * the session check, and the write (one for a single one-off item, checked in SQL).
  */
-export async function createEvents(db: Db, caller: Caller, items: EventCreateInput[]) {
+export async function createEvents(db: Db, caller: Caller, items: EventCreateInput[], exceptions: ExceptionItem[][] = []) {
   const errors: FieldError[] = [];
   const contents: ValidContent[] = [];
   const rules = new WorkBudget(BATCH_RULE_BUDGET);
   items.forEach((item, index) => {
     try {
-      contents.push(contentFromCreate(item, `events.${index}.`, index, rules));
+      contents.push(contentFromCreate(item, `events.${index}.`, index, rules, exceptions[index]));
     } catch (error) {
       if (error instanceof ApiError && error.options.errors) errors.push(...error.options.errors);
       else throw error;
@@ -93,7 +94,7 @@ export async function createEvents(db: Db, caller: Caller, items: EventCreateInp
           created.push(toEventBody(row, "owner"));
           deliveries.push(...toDeliveries(results[6 + i * 4] as NotificationRow[], actor));
         }
-        return { events: created, deliveries };
+        return { events: created, deliveries, droppedExceptions: contents.map((c) => c.droppedExceptions) };
       },
       batch,
     ),
@@ -105,9 +106,14 @@ export async function createEvents(db: Db, caller: Caller, items: EventCreateInp
  * checks and rule budgets apply as to POST /api/events/batch.
  */
 export async function importEvents(db: Db, caller: Caller, items: ImportedEvent[]) {
-  const { events, deliveries } = await createEvents(db, caller, items.map((item) => ({ ...item.event })));
-  const dropped: ImportWarning[] = items.flatMap((item, index) =>
-    item.exceptions.length ? [{ index, property: "RECURRENCE-ID", message: `${item.exceptions.length} cancelled or changed occurrence(s) were not kept.` }] : [],
+  const { events, deliveries, droppedExceptions } = await createEvents(
+    db,
+    caller,
+    items.map((item) => ({ ...item.event })),
+    items.map((item) => item.exceptions),
+  );
+  const dropped: ImportWarning[] = droppedExceptions.flatMap((list, index) =>
+    list.map((x) => ({ index, property: x.cancelled ? "EXDATE" : "RECURRENCE-ID", message: `${x.original_start} is not an occurrence of the series (or its new times leave the series' span); dropped.` })),
   );
   return { events, deliveries, dropped };
 }
@@ -172,6 +178,8 @@ export async function listEvents(db: Db, actor: Pick<Actor, "id">, query: ListQu
       .limit(rows);
 
   const items: ReturnType<typeof toEventBody>[] = [];
+  // The rows behind the items, for renderings that show more than the body (iCalendar: exceptions).
+  const shown: EventRow[] = [];
   let after = query.after;
   let exhausted = false;
   let left = WINDOW_SCAN_ROWS;
@@ -191,16 +199,18 @@ export async function listEvents(db: Db, actor: Pick<Actor, "id">, query: ListQu
       after = [row.event.startTime, row.event.id];
       if (!matchesWindow(row.event, query)) continue;
       items.push(toEventBody(row.event, row.role));
+      shown.push(row.event);
       if (items.length > query.limit) break;
     }
     left -= size;
     size *= 2;
   }
   const result = items.slice(0, query.limit);
+  const rows = shown.slice(0, query.limit);
   const last = result.at(-1);
-  if (items.length > query.limit && last) return { items: result, next: [Date.parse(last.start_time), last.id] as [number, number] };
+  if (items.length > query.limit && last) return { items: result, rows, next: [Date.parse(last.start_time), last.id] as [number, number] };
   // The scan budget ran out first: a partial page, continued after the last row examined.
-  return { items: result, next: exhausted || !after ? null : after };
+  return { items: result, rows, next: exhausted || !after ? null : after };
 }
 
 function matchesWindow(row: EventRow, query: ListQuery): boolean {

@@ -3,6 +3,7 @@ import { tzlib_get_ical_block, tzlib_get_timezones } from "timezones-ical-librar
 import type { EventRow } from "../events/policy";
 import { seriesSpecOf, type toEventBody } from "../events/content";
 import { occurrencesBetween, parseRecurrence, utcToWallTime } from "../recurrence";
+import { parseExceptions, timesOf, type ExceptionItem } from "../exceptions/model";
 
 type EventBody = ReturnType<typeof toEventBody>;
 
@@ -14,10 +15,12 @@ export const PRODID = "//collab-events-api//iCalendar export//EN";
 /** What a VEVENT is built from: the event row and, once exceptions exist, its changed occurrences. */
 export type CalendarEvent = Pick<EventRow, "id" | "title" | "description" | "location" | "startTime" | "endTime" | "isRecurring" | "recurrencePattern" | "timezone" | "version" | "createdAt" | "updatedAt"> & {
   seriesEnd?: number | null;
+  /** The stored JSON of events.exceptions, or the items. */
+  exceptions?: string | readonly ExceptionItem[];
 };
 
 /** An event as the API renders it (`GET /api/events`), back to what a VEVENT is built from. */
-export function fromEventBody(body: EventBody): CalendarEvent {
+export function fromEventBody(body: EventBody & { exceptions?: readonly ExceptionItem[] }): CalendarEvent {
   return {
     id: body.id,
     title: body.title,
@@ -31,6 +34,7 @@ export function fromEventBody(body: EventBody): CalendarEvent {
     version: body.version,
     createdAt: Date.parse(body.created_at),
     updatedAt: Date.parse(body.updated_at),
+    exceptions: body.exceptions,
   };
 }
 
@@ -143,22 +147,27 @@ export function renderCalendar(events: readonly CalendarEvent[], options: Calend
   for (const event of events) {
     const zone = zoneOf(event);
     const rule = event.isRecurring ? rruleOf(event) : null;
-    let repeating: string | null = null;
-    if (rule) {
-      const lines = [`RRULE:${rule}`];
-      // RFC 5545 makes DTSTART the first occurrence even when the rule does not match it (ical.js
-      // counts it); our expander, like dateutil, does not. An EXDATE keeps every reader in step.
-      const excluded = occurrencesBetween(seriesSpecOf(event), event.startTime, event.startTime + 1, 1).some((o) => o.start === event.startTime) ? [] : [event.startTime];
-      if (excluded.length) lines.push(`EXDATE${zone ? `;TZID=${zone}` : ""}:${excluded.map((ms) => formatDate(null, timeIn(ms, zone), false, Boolean(zone))).join(",")}`);
-      repeating = lines.join("\n");
-    }
-    calendar.createEvent({
+    const exceptions = !rule ? [] : typeof event.exceptions === "string" ? parseExceptions(event.exceptions) : (event.exceptions ?? []);
+    const common = {
       id: uidOf(event.id, options.host),
       sequence: event.version - 1,
       stamp: new Date(event.updatedAt),
       created: new Date(event.createdAt),
       lastModified: new Date(event.updatedAt),
       timezone: zone,
+    };
+    let repeating: string | null = null;
+    if (rule) {
+      const lines = [`RRULE:${rule}`];
+      // RFC 5545 makes DTSTART the first occurrence even when the rule does not match it (ical.js
+      // counts it); our expander, like dateutil, does not. An EXDATE keeps every reader in step.
+      const generated = occurrencesBetween(seriesSpecOf({ ...event, exceptions: [] }), event.startTime, event.startTime + 1, 1).some((o) => o.start === event.startTime);
+      const excluded = [...(generated ? [] : [event.startTime]), ...exceptions.filter((x) => x.cancelled).map((x) => Date.parse(x.original_start))];
+      if (excluded.length) lines.push(`EXDATE${zone ? `;TZID=${zone}` : ""}:${excluded.map((ms) => formatDate(null, timeIn(ms, zone), false, Boolean(zone))).join(",")}`);
+      repeating = lines.join("\n");
+    }
+    calendar.createEvent({
+      ...common,
       start: timeIn(event.startTime, zone),
       end: timeIn(event.endTime, zone),
       summary: event.title,
@@ -166,6 +175,22 @@ export function renderCalendar(events: readonly CalendarEvent[], options: Calend
       location: event.location || null,
       repeating,
     });
+    // Each changed occurrence is its own VEVENT with the master's UID and a RECURRENCE-ID.
+    for (const item of exceptions) {
+      if (item.cancelled) continue;
+      const { start, end } = timesOf(item, event.endTime - event.startTime);
+      const location = item.location !== undefined ? item.location : event.location;
+      const description = item.description ?? event.description;
+      calendar.createEvent({
+        ...common,
+        recurrenceId: timeIn(Date.parse(item.original_start), zone),
+        start: timeIn(start, zone),
+        end: timeIn(end, zone),
+        summary: item.title ?? event.title,
+        description: description || null,
+        location: location || null,
+      });
+    }
   }
   return calendar.toString();
 }

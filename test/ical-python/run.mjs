@@ -44,6 +44,11 @@ try {
   ];
   const created = [];
   for (const body of events) created.push(await api("POST", "/api/events", { token, body }));
+  // One occurrence of the BYSETPOS series cancelled, one moved (EXDATE and a RECURRENCE-ID VEVENT in the feed).
+  const monthly = created[3].id;
+  const cancelled = await fetch(`${base}/api/events/${monthly}/occurrences/2031-03-31T18:00:00Z`, { method: "DELETE", headers: { Authorization: `Bearer ${token}` } });
+  if (cancelled.status !== 204) throw new Error(`cancel: ${cancelled.status}`);
+  await api("PATCH", `/api/events/${monthly}/occurrences/2031-04-30T18:00:00Z`, { token, body: { start_time: "2031-05-02T16:00:00Z", end_time: "2031-05-02T17:30:00Z", title: "Moved" } });
   const agenda = [];
   for (let cursor = null, first = true; first || cursor; first = false) {
     const page = await api("GET", `/api/agenda?start=${WINDOW.start}&end=${WINDOW.end}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token });
