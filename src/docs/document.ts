@@ -57,7 +57,8 @@ const ref = (name: string) => ({ $ref: `#/components/headers/${name}` });
 
 /**
  * The full OpenAPI 3.1 document of `app`: its routes as registered, with the prose, examples,
- * headers and error catalogue of ./prose.ts. Pure: the same app gives the same document.
+ * headers and error catalogue of ./prose.ts. Registers the security schemes on the app's registry
+ * (by name, so a second call gives the same document).
  *
  * @example
  * const doc = buildOpenApiDocument(createApp());

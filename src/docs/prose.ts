@@ -148,7 +148,8 @@ const user = { id: 1, username: "ada", email: "ada@example.com", created_at: "20
 const session = {
   user,
   access_token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwic2lkIjoiYjM5ZiJ9.6vQpT0b8Zk0nR3m1y4s2Qd9XcW7e5u1Lh8Jf2Ga4Ko0",
-  refresh_token: "rt_9f1c2b7e4a6d4c3e8b5a0f1e2d3c4b5a.3e0b7c9d1f2a4b6c8e0d2f4a6b8c0e2d4f6a8b0c2e4d6f8a0b2c4e6d8f0a2b4c",
+  // Not of the real form (`rt_<32 hex>.<64 hex>`): the fuzzer looks for real refresh tokens in every answer.
+  refresh_token: "rt_9f1c2b7e4a6d4c3e8b5a0f1e2d3c4b5a.3e0b7c9d1f2a…",
   token_type: "bearer",
   expires_in: 900,
 };
