@@ -13,6 +13,7 @@ import { contention } from "./scenarios/contention.mjs";
 import { hostileInput, hostileTargets, renderHostile } from "./scenarios/hostile.mjs";
 import { notificationLatency, socketScale } from "./scenarios/notifications.mjs";
 import { recurringConflicts, seedRecurringOwners } from "./scenarios/recurring.mjs";
+import { renderSuggestions, suggestionCost } from "./scenarios/suggestions.mjs";
 import { baselineAndGet, baselineOnly, batch, conflictScan, create, list, login } from "./scenarios/requests.mjs";
 import { bundleSize, coldStarts } from "./scenarios/startup.mjs";
 import { bundleComposition } from "./lib/bundle.mjs";
@@ -54,7 +55,7 @@ const settings = {
     skipAboveRssMib: envNumber("BENCH_HOSTILE_SKIP_MIB", 4096),
   },
 };
-const SCENARIO_GROUPS = ["hostile"];
+const SCENARIO_GROUPS = ["hostile", "suggestions"];
 const only = onlyScenario();
 const KB = 1000;
 const GZIP_LIMIT_BYTES = 250 * KB;
@@ -96,6 +97,10 @@ async function main() {
   if (!only || only === "hostile") {
     log("H hostile input (a fresh instance)");
     results.hostile = await hostileInput({ root, scriptPath }, settings.hostile, log);
+  }
+  if (!only || only === "suggestions") {
+    log("Suggestions in a 409, with and without (two fresh instances)");
+    results.suggestions = await suggestionCost({ root, scriptPath }, { rounds: envNumber("BENCH_SUGGESTION_ROUNDS", 3), requests: envNumber("BENCH_SUGGESTION_REQUESTS", 20) }, log);
   }
   if (!only) {
     log("S9 cold starts");
@@ -321,6 +326,7 @@ function renderReport(r, targets, machine, R) {
   const out = [];
   if (r.baseline) out.push(...renderMain(r, R));
   if (r.hostile) out.push(...renderHostile(r.hostile, R));
+  if (r.suggestions) out.push(...renderSuggestions(r.suggestions, R));
   out.push(R.section("Targets"));
   for (const t of targets) out.push(R.item(`${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.figure}`));
   out.push(R.note(`machine: ${machine.cpus} CPUs, Node ${machine.node}`));

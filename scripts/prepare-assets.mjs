@@ -1,7 +1,7 @@
 // Builds public/, which wrangler serves as static assets (outside the Worker bundle): the pages in
 // site/ (landing page, history-link page, favicon), a favicon.ico drawn here, the Swagger UI and
 // ReDoc browser bundles copied from node_modules (so the docs pages load nothing from a CDN), and
-// the OpenAPI document (scripts/build-openapi.mjs).
+// the OpenAPI document (scripts/build-openapi.mjs), and the web app (app/, built by Vite into public/app/).
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -78,6 +78,11 @@ function faviconIco() {
   dir.writeUInt32LE(22, 18);
   return Buffer.concat([dir, png]);
 }
+
+// The web app: Preact + Vite, built from app/ into public/app/ (static assets, never in the Worker bundle).
+const { build } = await import("vite");
+await build({ configFile: new URL("../app/vite.config.ts", import.meta.url).pathname });
+console.log(`web app built into ${join(root, "app")}`);
 
 const { writeOpenApiDocument } = await import("./build-openapi.mjs");
 console.log(`OpenAPI document written to ${await writeOpenApiDocument()}`);

@@ -485,6 +485,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/freebusy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merged busy times of users in a window
+         * @description Each named user's merged busy intervals in [start, end), in request order (`index`): every occurrence of every event on their calendar (own and shared), cancelled occurrences left out and moved ones at their new times, clipped to the window, without titles. Visible: yourself and anyone who holds a permission on an event you also hold; others are `not_visible` and unknown users `not_found`, with the same work for both and without echoing the name. Users are named by id, username or email (with `@`); each username or email costs one unit of your lookup limit. Window up to 62 days, up to 20 users, at most 5000 events and 1000000 expansion steps among them: past any, 422.
+         */
+        post: operations["getFreeBusy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/find-time": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Slots where every visible user is free
+         * @description Slots of `duration_minutes` where every visible named user is free, earliest first: every start on a quarter hour (UTC) in [start, end) whose slot lies inside `working_hours` when given (wall-clock times in its `timezone`, on `days`, default MO..FR; `end` may be 24:00). Users who are not visible or unknown are left out and listed in `unavailable`. `limit` 1..100 (default 20). Limits as for free/busy. A 409 conflict elsewhere suggests up to 3 slots on the owner's calendar within 14 days either side.
+         */
+        post: operations["findTime"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/feeds": {
         parameters: {
             query?: never;
@@ -709,6 +749,26 @@ export interface paths {
          * @description A page for people: what the API is, and links to the web app, Swagger UI (`/docs`), ReDoc (`/redoc`), the OpenAPI and AsyncAPI documents and health.
          */
         get: operations["getLandingPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/app": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web app
+         * @description The web app for people (static assets, not the Worker bundle): sign up and in, a week view of the agenda, create, edit and delete events, share, history with diffs and rollback, notifications and live updates from the socket, calendar feeds.
+         */
+        get: operations["getWebApp"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1277,6 +1337,62 @@ export interface components {
             id: number;
             /** @enum {boolean} */
             deleted: true;
+        };
+        FreeBusy: {
+            users: ({
+                index: number;
+                user: {
+                    id: number;
+                    username: string;
+                };
+                busy: {
+                    start_time: string;
+                    end_time: string;
+                }[];
+            } | {
+                index: number;
+                user: null;
+                /** @enum {string} */
+                error: "not_visible" | "not_found";
+            })[];
+        };
+        FreeBusyRequest: {
+            /** @example 2031-03-02T00:00:00Z */
+            start: string;
+            /** @example 2031-03-02T00:00:00Z */
+            end: string;
+            users: (number | string)[];
+        };
+        FindTime: {
+            items: {
+                start_time: string;
+                end_time: string;
+            }[];
+            unavailable: {
+                index: number;
+                /** @enum {string} */
+                error: "not_visible" | "not_found";
+            }[];
+        };
+        FindTimeRequest: {
+            /** @example 2031-03-02T00:00:00Z */
+            start: string;
+            /** @example 2031-03-02T00:00:00Z */
+            end: string;
+            users: (number | string)[];
+            duration_minutes: number;
+            working_hours?: {
+                /** @example 09:00 */
+                start: string;
+                /** @example 17:00 */
+                end: string;
+                /** @example Europe/Berlin */
+                timezone: string;
+                /** @description Default: `["MO","TU","WE","TH","FR"]`. */
+                days?: ("MO" | "TU" | "WE" | "TH" | "FR" | "SA" | "SU")[];
+            };
+            /** @description Default: `20`. */
+            limit?: number;
         };
         FeedWithUrl: {
             id: number;
@@ -4223,6 +4339,216 @@ export interface operations {
             };
         };
     };
+    getFreeBusy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Window and users */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FreeBusyRequest"];
+                "application/msgpack": components["schemas"]["FreeBusyRequest"];
+                "application/x-msgpack": components["schemas"]["FreeBusyRequest"];
+                "application/vnd.msgpack": components["schemas"]["FreeBusyRequest"];
+            };
+        };
+        responses: {
+            /** @description In request order */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreeBusy"];
+                    "application/msgpack": components["schemas"]["FreeBusy"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    findTime: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Users, duration, window */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FindTimeRequest"];
+                "application/msgpack": components["schemas"]["FindTimeRequest"];
+                "application/x-msgpack": components["schemas"]["FindTimeRequest"];
+                "application/vnd.msgpack": components["schemas"]["FindTimeRequest"];
+            };
+        };
+        responses: {
+            /** @description Free slots */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FindTime"];
+                    "application/msgpack": components["schemas"]["FindTime"];
+                };
+            };
+            /** @description Malformed body: not valid JSON or MessagePack */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, malformed, expired, wrongly signed or revoked credentials */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB (1,048,576 bytes) */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names every failing field */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-D1-Bookmark": components["headers"]["X-D1-Bookmark"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/msgpack": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listFeeds: {
         parameters: {
             query?: never;
@@ -4889,6 +5215,27 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Landing page */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getWebApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The web app */
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];

@@ -4,6 +4,8 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
+import { availabilityRoutes } from "./availability/routes";
+import { configureSuggestions } from "./availability/suggest";
 import { calendarRoutes } from "./calendar/routes";
 import { BOOKMARK_HEADER, createDb, openSession } from "./db/client";
 import { docsRoutes } from "./docs/routes";
@@ -61,6 +63,7 @@ export function createApp() {
     const reads = (c.req.method === "GET" || c.req.method === "HEAD") && !c.req.header("upgrade");
     const session = openSession(c.env.DB, reads ? "first-unconstrained" : "first-primary", c.req.header(BOOKMARK_HEADER));
     c.set("db", createDb(session));
+    configureSuggestions(c.env);
     await next();
     // Errors included: by now onError or notFound has rendered the response. A request that asked
     // D1 nothing and brought no bookmark has none to give (see openSession).
@@ -84,6 +87,7 @@ export function createApp() {
   app.route("/api", historyViewRoutes);
   app.route("/api", calendarRoutes);
   app.route("/api", syncRoutes);
+  app.route("/api", availabilityRoutes);
   app.route("/api/feeds", feedRoutes);
   app.route("/feeds", publicFeedRoutes);
   app.route("/api/notifications", notificationRoutes);

@@ -6,11 +6,14 @@ declare global {
     JWT_SECRET?: string;
     /** Seconds a sync token stays valid (default 7 days; see src/sync/token.ts). */
     SYNC_TOKEN_RETENTION_SECONDS?: string;
+    /** `"off"`: 409s carry no suggestions (for the bench's comparison only; see src/availability/suggest.ts). */
+    CONFLICT_SUGGESTIONS?: string;
   }
   namespace Cloudflare {
     interface Env {
       JWT_SECRET?: string;
       SYNC_TOKEN_RETENTION_SECONDS?: string;
+      CONFLICT_SUGGESTIONS?: string;
     }
   }
 }

@@ -20,7 +20,7 @@ const NO_CONTENT = new Set(["204", "101"]);
 function registeredRoutes(): { method: string; path: string }[] {
   const seen = new Map<string, { method: string; path: string }>();
   for (const route of createApp().routes) {
-    if (route.method === "ALL" || DOCS_ROUTES.has(route.path) || route.path.startsWith("/static/")) continue;
+    if (route.method === "ALL" || DOCS_ROUTES.has(route.path) || route.path.startsWith("/static/") || route.path.startsWith("/app/")) continue;
     const path = route.path.replace(/:(\w+)(\{[^}]*\})?\??/g, "{$1}");
     const method = route.method.toLowerCase();
     seen.set(`${method} ${path}`, { method, path });

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectProblem, json, registerUser, type TestUser } from "./helpers";
 import { faultyDatabase, requestAs, sendWith, type FaultLog } from "./support/faults";
+import { expectErrorLogs } from "./support/logs";
 import { stateDigest } from "./support/state";
 
 /** Ten Mondays, 09:00-10:00 UTC, from 2040-01-02: the last is 2040-03-05. */
@@ -140,6 +141,8 @@ describe("a split is one batch: a fault in any of its statements leaves nothing 
     const request = () => requestAs(editor, "PATCH", path(id, "2040-01-30T09:00:00Z"), { title: "Standup v2" });
     const probe: FaultLog = { writeBatches: [] };
     const before = await stateDigest(env.DB);
+    // Each injected fault is an unexpected error to the Worker: one 500, one log line naming the request.
+    const logs = expectErrorLogs();
     const first = await sendWith({ DB: faultyDatabase(env.DB, "reject", probe) }, request());
     expect(first.status).toBe(500);
     expect(await stateDigest(env.DB)).toEqual(before);
@@ -155,8 +158,10 @@ describe("a split is one batch: a fault in any of its statements leaves nothing 
       expect(log.writeBatches).toEqual([statements]);
       expect({ failAt, digest: await stateDigest(env.DB) }).toEqual({ failAt, digest: before });
     }
+    expect(logs.lines).toEqual(Array.from({ length: statements + 1 }, () => expect.stringMatching(/^request [\w-]+ failed: \w*Error: /)));
     const ok = await sendWith({ DB: faultyDatabase(env.DB, statements, { writeBatches: [] }) }, request());
     expect(ok.status).toBe(200);
+    expect(logs.count).toBe(statements + 1);
     expect((ok.body as { following: { split_from: number } }).following.split_from).toBe(id);
     expect(await starts(owner, id)).toEqual(["2040-01-02T09:00:00Z", "2040-01-09T09:00:00Z", "2040-01-23T09:00:00Z"]);
   });

@@ -116,6 +116,16 @@ describe("GET /api/events/{id} with Accept: text/calendar", () => {
     expect(v.getFirstPropertyValue("location")).toBe("Café, 2nd floor; east");
   });
 
+  it("escapes the calendar's name too: a title with commas, semicolons and a line break stays one X-WR-CALNAME", async () => {
+    const title = "Plan, review; ship\nBEGIN:VEVENT";
+    const event = await create({ title, start_time: "2031-03-06T14:00:00Z", end_time: "2031-03-06T15:00:00Z" });
+    const { text } = await exportOf(event.id);
+    // ical.js hands X- properties over raw; the line is what RFC 5545 TEXT escaping makes of the title.
+    expect(text.split("\r\n").filter((l) => l.startsWith("X-WR-CALNAME:"))).toEqual(["X-WR-CALNAME:Plan\\, review\\; ship\\nBEGIN:VEVENT"]);
+    expect(parseCalendar(text).getAllSubcomponents("vevent")).toHaveLength(1);
+    expect(text.split("\r\n").filter((l) => l === "BEGIN:VEVENT")).toHaveLength(1);
+  });
+
   it("writes a series' rule on the master in strict form: words as FREQ, UNTIL in UTC", async () => {
     const word = await create({ title: "Word", start_time: "2031-03-07T10:00:00Z", end_time: "2031-03-07T11:00:00Z", is_recurring: true, recurrence_pattern: "weekly" });
     expect(rawLines((await exportOf(word.id)).text, "RRULE")).toEqual(["RRULE:FREQ=WEEKLY"]);

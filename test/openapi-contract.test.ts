@@ -211,7 +211,7 @@ describe("the OpenAPI document as built from the app", () => {
         if (Array.isArray(op.security) && op.security.length === 0) publicOps.push(`${method.toUpperCase()} ${path}`);
       }
     }
-    expect(publicOps.sort()).toEqual(["GET /", "GET /api/history-view", "GET /asyncapi.json", "GET /favicon.ico", "GET /feeds/{file}", "GET /health", "GET /health/live", "GET /history", "POST /api/auth/login", "POST /api/auth/refresh", "POST /api/auth/register"]);
+    expect(publicOps.sort()).toEqual(["GET /", "GET /api/history-view", "GET /app", "GET /asyncapi.json", "GET /favicon.ico", "GET /feeds/{file}", "GET /health", "GET /health/live", "GET /history", "POST /api/auth/login", "POST /api/auth/refresh", "POST /api/auth/register"]);
   });
 
   it("states license, contact and servers", () => {

@@ -234,8 +234,8 @@ describe("hostile rules through the API", () => {
     const occurrences = await json("GET", `/api/events/${made.body.id}/occurrences?start=9999-12-29T00:00:00Z&end=9999-12-31T23:59:59Z`, { token: owner.token });
     // 9999-12-31T20:00 in New York would be 10000-01-01T01:00Z: not part of the series.
     expect(occurrences.body.items).toEqual([
-      { start_time: "9999-12-30T01:00:00Z", end_time: "9999-12-30T02:00:00Z" },
-      { start_time: "9999-12-31T01:00:00Z", end_time: "9999-12-31T02:00:00Z" },
+      { start_time: "9999-12-30T01:00:00Z", end_time: "9999-12-30T02:00:00Z", original_start: "9999-12-30T01:00:00Z" },
+      { start_time: "9999-12-31T01:00:00Z", end_time: "9999-12-31T02:00:00Z", original_start: "9999-12-31T01:00:00Z" },
     ]);
     const edited = await json("PATCH", `/api/events/${made.body.id}`, { token: owner.token, body: { title: "Last days, renamed" } });
     expect(edited.status).toBe(200);

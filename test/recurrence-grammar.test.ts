@@ -21,21 +21,21 @@ describe("BYSETPOS, BYWEEKNO and BYYEARDAY through the API", () => {
     expect(occurrences.status).toBe(200);
     // Fri 31 Jan, Fri 28 Feb, Mon 31 Mar (CEST from 30 March), Wed 30 Apr, Fri 30 May (31st is a Saturday), Mon 30 Jun.
     expect(occurrences.body.items).toEqual([
-      { start_time: "2031-01-31T16:00:00Z", end_time: "2031-01-31T16:30:00Z" },
-      { start_time: "2031-02-28T16:00:00Z", end_time: "2031-02-28T16:30:00Z" },
-      { start_time: "2031-03-31T15:00:00Z", end_time: "2031-03-31T15:30:00Z" },
-      { start_time: "2031-04-30T15:00:00Z", end_time: "2031-04-30T15:30:00Z" },
-      { start_time: "2031-05-30T15:00:00Z", end_time: "2031-05-30T15:30:00Z" },
-      { start_time: "2031-06-30T15:00:00Z", end_time: "2031-06-30T15:30:00Z" },
+      { start_time: "2031-01-31T16:00:00Z", end_time: "2031-01-31T16:30:00Z", original_start: "2031-01-31T16:00:00Z" },
+      { start_time: "2031-02-28T16:00:00Z", end_time: "2031-02-28T16:30:00Z", original_start: "2031-02-28T16:00:00Z" },
+      { start_time: "2031-03-31T15:00:00Z", end_time: "2031-03-31T15:30:00Z", original_start: "2031-03-31T15:00:00Z" },
+      { start_time: "2031-04-30T15:00:00Z", end_time: "2031-04-30T15:30:00Z", original_start: "2031-04-30T15:00:00Z" },
+      { start_time: "2031-05-30T15:00:00Z", end_time: "2031-05-30T15:30:00Z", original_start: "2031-05-30T15:00:00Z" },
+      { start_time: "2031-06-30T15:00:00Z", end_time: "2031-06-30T15:30:00Z", original_start: "2031-06-30T15:00:00Z" },
     ]);
 
     const agenda = await json("GET", "/api/agenda?start=2031-02-01T00:00:00Z&end=2031-04-15T00:00:00Z", { token: owner.token });
     expect(agenda.status).toBe(200);
     expect(agenda.body).toEqual({
       items: [
-        { event_id: made.body.id, title: "Month close", start_time: "2031-02-28T16:00:00Z", end_time: "2031-02-28T16:30:00Z", my_role: "owner" },
-        { event_id: oneOff.body.id, title: "Dentist", start_time: "2031-03-14T10:00:00Z", end_time: "2031-03-14T11:00:00Z", my_role: "owner" },
-        { event_id: made.body.id, title: "Month close", start_time: "2031-03-31T15:00:00Z", end_time: "2031-03-31T15:30:00Z", my_role: "owner" },
+        { event_id: made.body.id, title: "Month close", start_time: "2031-02-28T16:00:00Z", end_time: "2031-02-28T16:30:00Z", original_start: "2031-02-28T16:00:00Z", my_role: "owner" },
+        { event_id: oneOff.body.id, title: "Dentist", start_time: "2031-03-14T10:00:00Z", end_time: "2031-03-14T11:00:00Z", original_start: "2031-03-14T10:00:00Z", my_role: "owner" },
+        { event_id: made.body.id, title: "Month close", start_time: "2031-03-31T15:00:00Z", end_time: "2031-03-31T15:30:00Z", original_start: "2031-03-31T15:00:00Z", my_role: "owner" },
       ],
       next_cursor: null,
     });
@@ -56,14 +56,14 @@ describe("BYSETPOS, BYWEEKNO and BYYEARDAY through the API", () => {
     expect(week.status).toBe(201);
     const weeks = await json("GET", `/api/events/${week.body.id}/occurrences?start=2032-06-01T00:00:00Z&end=2033-06-01T00:00:00Z`, { token: owner.token });
     // Week 1 of 2033 starts on Monday 3 January 2033; week 1 of 2032 started on 29 December 2031.
-    expect(weeks.body.items).toEqual([{ start_time: "2033-01-03T09:00:00Z", end_time: "2033-01-03T10:00:00Z" }]);
+    expect(weeks.body.items).toEqual([{ start_time: "2033-01-03T09:00:00Z", end_time: "2033-01-03T10:00:00Z", original_start: "2033-01-03T09:00:00Z" }]);
 
     const leap = await create(owner, series("Leap day 366", "2032-12-31T12:00:00Z", "2032-12-31T13:00:00Z", "FREQ=YEARLY;BYYEARDAY=366"));
     expect(leap.status).toBe(201);
     const leaps = await json("GET", `/api/events/${leap.body.id}/occurrences?start=2033-01-01T00:00:00Z&end=2034-01-01T00:00:00Z`, { token: owner.token });
     expect(leaps.body.items).toEqual([]);
     const next = await json("GET", `/api/events/${leap.body.id}/occurrences?start=2036-06-01T00:00:00Z&end=2037-06-01T00:00:00Z`, { token: owner.token });
-    expect(next.body.items).toEqual([{ start_time: "2036-12-31T12:00:00Z", end_time: "2036-12-31T13:00:00Z" }]);
+    expect(next.body.items).toEqual([{ start_time: "2036-12-31T12:00:00Z", end_time: "2036-12-31T13:00:00Z", original_start: "2036-12-31T12:00:00Z" }]);
   });
 
   it.each([
@@ -101,7 +101,7 @@ describe("the work budgets hold for sparse rules with the new parts", () => {
     expect(expansionWork() - before).toBeLessThanOrEqual(RULE_BUDGET + CONFLICT_BUDGET);
     const read = expansionWork();
     const res = await json("GET", `/api/events/${made.body.id}/occurrences?start=2040-06-01T00:00:00Z&end=2041-06-01T00:00:00Z`, { token: owner.token });
-    expect(res.body.items).toEqual([{ start_time: "2040-12-31T09:00:00Z", end_time: "2040-12-31T10:00:00Z" }]);
+    expect(res.body.items).toEqual([{ start_time: "2040-12-31T09:00:00Z", end_time: "2040-12-31T10:00:00Z", original_start: "2040-12-31T09:00:00Z" }]);
     // Read through the stored end: the window's two years, not the 140 years since 1900.
     expect(expansionWork() - read).toBeLessThan(50);
   });
@@ -130,8 +130,8 @@ describe("the work budgets hold for sparse rules with the new parts", () => {
     const read = expansionWork();
     const res = await json("GET", `/api/events/${endless.body.id}/occurrences?start=2031-01-01T00:00:00Z&end=2031-03-01T00:00:00Z`, { token: owner.token });
     expect(res.body.items).toEqual([
-      { start_time: "2031-01-31T11:00:00Z", end_time: "2031-01-31T12:00:00Z" },
-      { start_time: "2031-02-28T11:00:00Z", end_time: "2031-02-28T12:00:00Z" },
+      { start_time: "2031-01-31T11:00:00Z", end_time: "2031-01-31T12:00:00Z", original_start: "2031-01-31T11:00:00Z" },
+      { start_time: "2031-02-28T11:00:00Z", end_time: "2031-02-28T12:00:00Z", original_start: "2031-02-28T11:00:00Z" },
     ]);
     expect(expansionWork() - read).toBeLessThan(200);
   });

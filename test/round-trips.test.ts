@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { freshIp, json, registerUser, slotMaker, type TestUser } from "./helpers";
+import { call, freshIp, json, registerUser, slotMaker, type TestUser } from "./helpers";
 import { countingDatabase, roundTripLog, type RoundTripLog } from "./support/counting-db";
 import { sendWith } from "./support/faults";
 import type { WireRequest, WireResponse } from "./support/wire";
@@ -48,6 +48,9 @@ const BUDGETS: Record<string, number> = {
   "POST /api/notifications/read-all": 2,
   // An incremental sync: session, change-log window and changed events in one batch.
   "GET /api/sync": 1,
+  // Reads sent as POST: users resolved with the session check, then the visible users' events.
+  "POST /api/freebusy": 2,
+  "POST /api/find-time": 2,
   // The Worker's token check; the hub then reads D1 itself (session check, replay).
   "GET /ws/notifications": 1,
   "POST /api/feeds": 2,
@@ -70,6 +73,9 @@ const BUDGETS: Record<string, number> = {
   "GET /history": 0,
   "GET /favicon.ico": 0,
   "GET /asyncapi.json": 0,
+  // The web app's page and its scripts and styles (public/app/).
+  "GET /app": 0,
+  "GET /app/*": 0,
 };
 
 const slot = slotMaker(2036);
@@ -220,6 +226,14 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
       return { method: "GET", path: `/api/sync?sync_token=${encodeURIComponent(full.body.next_sync_token)}`, headers: headersOf(friend) };
     },
   },
+  "POST /api/freebusy": {
+    status: 200,
+    request: async () => ({ method: "POST", path: "/api/freebusy", headers: headersOf(owner), body: body({ start: "2036-01-01T00:00:00Z", end: "2036-02-01T00:00:00Z", users: [owner.id, friend.username] }) }),
+  },
+  "POST /api/find-time": {
+    status: 200,
+    request: async () => ({ method: "POST", path: "/api/find-time", headers: headersOf(owner), body: body({ start: "2036-01-01T00:00:00Z", end: "2036-02-01T00:00:00Z", users: [owner.id, friend.id], duration_minutes: 30 }) }),
+  },
   "GET /ws/notifications": {
     status: 101,
     request: async () => ({ method: "GET", path: `/ws/notifications?token=${encodeURIComponent(friend.token)}`, headers: { Upgrade: "websocket" } }),
@@ -255,6 +269,8 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /history": { status: 200, request: async () => ({ method: "GET", path: "/history" }) },
   "GET /favicon.ico": { status: 200, request: async () => ({ method: "GET", path: "/favicon.ico" }) },
   "GET /asyncapi.json": { status: 200, request: async () => ({ method: "GET", path: "/asyncapi.json" }) },
+  "GET /app": { status: 200, request: async () => ({ method: "GET", path: "/app" }) },
+  "GET /app/*": { status: 200, request: async () => ({ method: "GET", path: new URL(/src="([^"]+\.js)"/.exec(await (await call("GET", "/app")).text())![1], "http://x").pathname }) },
 };
 
 /** Every route of the app as Hono knows it; middleware (method ALL) is not a route. */

@@ -5,7 +5,8 @@ import { copyInListOrder, emptyCopy, listedEvents, syncInto, type SyncCopy } fro
 
 /**
  * Done-means 1 of issue 16: random creates, updates, moves, deletes, shares, role changes,
- * revocations and leaves by several users, with incremental syncs (some paged one item at a time,
+ * revocations, leaves, occurrence exceptions (cancel, change, move, split the rest off) and
+ * iCalendar imports by several users, with incremental syncs (some paged one item at a time,
  * some from scratch) at random points. After every sync, the copy built only from sync pages
  * equals `GET /api/events` for that user exactly.
  *
@@ -25,6 +26,8 @@ type Step =
   | { kind: "delete"; actor: number; pick: number }
   | { kind: "share"; actor: number; pick: number; to: number; role: (typeof ROLES)[number] }
   | { kind: "revoke"; actor: number; pick: number; to: number }
+  | { kind: "occurrence"; actor: number; pick: number; week: number; action: "cancel" | "retitle" | "move" | "split" }
+  | { kind: "import"; actor: number; slot: number }
   | { kind: "sync"; actor: number; limit: number; fromScratch: boolean };
 
 const user = fc.nat(USERS - 1);
@@ -36,6 +39,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("delete" as const), actor: user, pick }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("share" as const), actor: user, pick, to: fc.nat(USERS - 1), role: fc.constantFrom(...ROLES) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("revoke" as const), actor: user, pick, to: user }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("occurrence" as const), actor: user, pick, week: fc.nat(2), action: fc.constantFrom("cancel" as const, "retitle" as const, "move" as const, "split" as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("import" as const), actor: user, slot: fc.nat(40) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("sync" as const), actor: user, limit: fc.constantFrom(1, 2, 50), fromScratch: fc.nat(9).map((x) => x === 0) }) },
 );
 
@@ -54,6 +59,8 @@ async function run(steps: Step[]) {
   const copies: SyncCopy[] = users.map(() => emptyCopy());
   const known: number[] = [];
   const creators = new Map<number, number>();
+  /** First start of each series the test created, as last seen in a 2xx answer. */
+  const seriesStarts = new Map<number, number>();
   let revokedFrom: number[] = [];
   /** Who the test believes holds each event (creator included), to aim most steps at ones that succeed. */
   const holders = new Map<number, Set<number>>();
@@ -75,6 +82,7 @@ async function run(steps: Step[]) {
         const body = { title, ...slotTimes(step.slot), ...(step.recurring ? { is_recurring: true, recurrence_pattern: "FREQ=WEEKLY;COUNT=3" } : {}) };
         const res = await json("POST", "/api/events", { token: actor.token, body });
         if (res.status === 201) {
+          if (step.recurring) seriesStarts.set(res.body.id, Date.parse(res.body.start_time));
           known.push(res.body.id);
           creators.set(res.body.id, step.actor);
           holders.set(res.body.id, new Set([step.actor]));
@@ -84,7 +92,9 @@ async function run(steps: Step[]) {
       case "update": {
         const id = target(step.pick);
         const editor = users[holderOr(step.actor, id)];
-        tallyStatus("update", (await json("PATCH", `/api/events/${id}`, { token: editor.token, body: { title, ...(step.slot !== null ? slotTimes(step.slot) : {}) } })).status);
+        const res = await json("PATCH", `/api/events/${id}`, { token: editor.token, body: { title, ...(step.slot !== null ? slotTimes(step.slot) : {}) } });
+        tallyStatus("update", res.status);
+        if (res.status === 200 && seriesStarts.has(id)) seriesStarts.set(id, Date.parse(res.body.start_time));
         break;
       }
       case "delete": {
@@ -119,6 +129,43 @@ async function run(steps: Step[]) {
         if (status === 204) {
           holders.get(id)?.delete(to);
           revokedFrom.push(id);
+        }
+        break;
+      }
+      case "occurrence": {
+        const series = [...seriesStarts.keys()].filter((k) => known.includes(k));
+        if (!series.length) break;
+        const id = series[step.pick % series.length];
+        const original = isoUtc(seriesStarts.get(id)! + step.week * 7 * 86_400_000);
+        const editor = users[holderOr(step.actor, id)];
+        const path = `/api/events/${id}/occurrences/${original}`;
+        const res =
+          step.action === "cancel"
+            ? await json("DELETE", path, { token: editor.token })
+            : step.action === "split"
+              ? await json("PATCH", `${path}?scope=following`, { token: editor.token, body: { title } })
+              : await json("PATCH", path, { token: editor.token, body: step.action === "retitle" ? { title } : { start_time: isoUtc(Date.parse(original) + 3_600_000), end_time: isoUtc(Date.parse(original) + 2 * 3_600_000) } });
+        tallyStatus(`occurrence ${step.action}`, res.status);
+        if (step.action === "split" && res.status === 200) {
+          known.push(res.body.following.id);
+          creators.set(res.body.following.id, creators.get(id)!);
+          holders.set(res.body.following.id, new Set(holders.get(id)));
+          seriesStarts.set(res.body.following.id, Date.parse(res.body.following.start_time));
+        }
+        break;
+      }
+      case "import": {
+        const { start_time, end_time } = slotTimes(step.slot);
+        const stamp = (iso: string) => iso.replace(/[-:]/g, "");
+        const ics = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//sync property//EN", "BEGIN:VEVENT", `UID:${title}@sync.test`, `DTSTAMP:${stamp(start_time)}`, `DTSTART:${stamp(start_time)}`, `DTEND:${stamp(end_time)}`, `SUMMARY:${title}`, "END:VEVENT", "END:VCALENDAR", ""].join("\r\n");
+        const res = await json("POST", "/api/events/import", { token: actor.token, body: ics, headers: { "Content-Type": "text/calendar" } });
+        tallyStatus("import", res.status);
+        if (res.status === 201) {
+          for (const event of res.body.events) {
+            known.push(event.id);
+            creators.set(event.id, step.actor);
+            holders.set(event.id, new Set([step.actor]));
+          }
         }
         break;
       }

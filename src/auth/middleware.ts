@@ -18,6 +18,8 @@ export interface AuthOptions {
    * claims: `withSessionCheck`, and a write's premise `sessionLive`), which saves the round trip.
    */
   sessionCheck?: "now" | "first-batch";
+  /** A POST that only reads (a query too large for a URL): treated as a read, not rate limited as a write. */
+  readOnly?: boolean;
 }
 
 /**
@@ -27,11 +29,11 @@ export interface AuthOptions {
  * @example
  * app.use("/api/events/*", requireAuth());
  */
-export function requireAuth({ sessionCheck: mode = "now" }: AuthOptions = {}) {
+export function requireAuth({ sessionCheck: mode = "now", readOnly = false }: AuthOptions = {}) {
   return createMiddleware<AppEnv>(async function requireAuth(c, next) {
     const match = /^Bearer ([^\s]+)$/i.exec(c.req.header("authorization") ?? "");
     if (!match) throw unauthorized();
-    const writes = WRITE_METHODS.has(c.req.method);
+    const writes = !readOnly && WRITE_METHODS.has(c.req.method);
     let userId: number;
     if (mode === "first-batch") {
       const claims = await verifyAccessToken(c.env, match[1]);

@@ -51,7 +51,7 @@ export const METHODS = ["get", "put", "post", "delete", "patch", "head", "option
  * the API and their assets. Anything else the app routes to must be documented
  * (test/openapi-contract.test.ts).
  */
-export const NOT_OPERATIONS: RegExp[] = [/^\/openapi\.json$/, /^\/docs$/, /^\/redoc$/, /^\/static\//];
+export const NOT_OPERATIONS: RegExp[] = [/^\/openapi\.json$/, /^\/docs$/, /^\/redoc$/, /^\/static\//, /^\/app\//];
 const PROBLEM_TYPES = ["application/problem+json", "application/msgpack"];
 const ref = (name: string) => ({ $ref: `#/components/headers/${name}` });
 

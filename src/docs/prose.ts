@@ -16,6 +16,9 @@ import { BATCH_RULE_BUDGET, RULE_BUDGET } from "../recurrence/work";
 import { MAX_COLLABORATORS } from "../sharing/schemas";
 import { FEED_WINDOW_DAYS, FETCH_RECORD_INTERVAL_MS, MAX_FEED_EVENTS, MAX_FEEDS_PER_USER } from "../feeds/service";
 import { SYNC_TOKEN_RETENTION_DEFAULT_SECONDS } from "../sync/token";
+import { BUSY_BUDGET, MAX_BUSY_EVENTS } from "../availability/busy";
+import { MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_USERS, MAX_SLOTS } from "../availability/service";
+import { SUGGESTION_RANGE_DAYS, SUGGESTIONS } from "../availability/suggest";
 import { HISTORY_LINK_TTL_SECONDS } from "../versions/links";
 import { MAX_IMPORT_EVENTS } from "../ical/read";
 import { MAX_EXCEPTIONS } from "../exceptions/model";
@@ -104,6 +107,7 @@ export const TAGS = [
   { name: "Notifications", description: "One notification per change for everyone with access, newest first or since an id, and the WebSocket that pushes them live." },
   { name: "Feeds", description: "iCalendar (RFC 5545) subscription feeds for Apple Calendar, Google Calendar, Outlook and Thunderbird: a secret URL per feed, rotated or deleted at will." },
   { name: "Sync", description: "Incremental sync for clients that keep a local copy: a full listing once, then only what changed since a sync token." },
+  { name: "Availability", description: "Free/busy times of yourself and the people you share events with, and slots where everyone is free." },
   { name: "Documentation", description: "Pages for people: the landing page, the page behind signed history links, the site icon." },
   { name: "Health", description: "Liveness and a D1 round trip, for load balancers and monitors." },
 ];
@@ -464,6 +468,46 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
     problems: { "410": "sync_token_expired" },
   },
+  getFreeBusy: {
+    description: `Each named user's merged busy intervals in [start, end), in request order (\`index\`): every occurrence of every event on their calendar (own and shared), cancelled occurrences left out and moved ones at their new times, clipped to the window, without titles. Visible: yourself and anyone who holds a permission on an event you also hold; others are \`not_visible\` and unknown users \`not_found\`, with the same work for both and without echoing the name. Users are named by id, username or email (with \`@\`); each username or email costs one unit of your lookup limit. Window up to ${MAX_AVAILABILITY_DAYS} days, up to ${MAX_AVAILABILITY_USERS} users, at most ${MAX_BUSY_EVENTS} events and ${BUSY_BUDGET} expansion steps among them: past any, 422.`,
+    request: { "*": one("Three users by id, username and email", { start: "2031-03-03T00:00:00Z", end: "2031-03-10T00:00:00Z", users: [1, "grace", "linus@example.com"] }) },
+    responses: {
+      "200": {
+        "*": one("One visible user, one not visible, one unknown", {
+          users: [
+            { index: 0, user: { id: 1, username: "ada" }, busy: [{ start_time: "2031-03-03T08:00:00Z", end_time: "2031-03-03T08:15:00Z" }, { start_time: "2031-03-04T09:00:00Z", end_time: "2031-03-04T11:30:00Z" }] },
+            { index: 1, user: null, error: "not_visible" },
+            { index: 2, user: null, error: "not_found" },
+          ],
+        }),
+      },
+    },
+  },
+  findTime: {
+    description: `Slots of \`duration_minutes\` where every visible named user is free, earliest first: every start on a quarter hour (UTC) in [start, end) whose slot lies inside \`working_hours\` when given (wall-clock times in its \`timezone\`, on \`days\`, default MO..FR; \`end\` may be 24:00). Users who are not visible or unknown are left out and listed in \`unavailable\`. \`limit\` 1..${MAX_SLOTS} (default 20). Limits as for free/busy. A 409 conflict elsewhere suggests up to ${SUGGESTIONS} slots on the owner's calendar within ${SUGGESTION_RANGE_DAYS} days either side.`,
+    request: {
+      "*": one("An hour for three people in Berlin working hours", {
+        users: [1, 2, "linus"],
+        duration_minutes: 60,
+        start: "2031-03-03T00:00:00Z",
+        end: "2031-03-08T00:00:00Z",
+        working_hours: { start: "09:00", end: "17:00", timezone: "Europe/Berlin", days: ["MO", "TU", "WE", "TH", "FR"] },
+        limit: 3,
+      }),
+    },
+    responses: {
+      "200": {
+        "*": one("The three earliest slots", {
+          items: [
+            { start_time: "2031-03-03T10:30:00Z", end_time: "2031-03-03T11:30:00Z" },
+            { start_time: "2031-03-03T10:45:00Z", end_time: "2031-03-03T11:45:00Z" },
+            { start_time: "2031-03-03T11:00:00Z", end_time: "2031-03-03T12:00:00Z" },
+          ],
+          unavailable: [],
+        }),
+      },
+    },
+  },
   getHistoryView: {
     description: `What the page behind an \`html_url\` (\`/history#<token>\`) loads: the history view the link names, as HTML, with links of the same kind to its neighbours. A link works for ${HISTORY_LINK_TTL_SECONDS / 60} minutes, for its user and session, while they can still read the event; a tampered, expired or revoked one is a 401, and one for an event no longer visible a 404. Answers carry \`Cache-Control: no-store\`.`,
     parameters: { authorization: { description: "`HistoryLink <token>`: the token of the `html_url` (after `#`), which the history page sends.", example: "HistoryLink eyJlIjo3LCJ2IjpbImMiXX0.c2ln" } },
@@ -512,6 +556,10 @@ export const OPERATIONS: Record<string, OperationProse> = {
   getLandingPage: {
     description: "A page for people: what the API is, and links to the web app, Swagger UI (`/docs`), ReDoc (`/redoc`), the OpenAPI and AsyncAPI documents and health.",
     responses: { "200": { "text/html": one("The landing page", '<!doctype html><html lang="en"><head><title>Collaborative Event Management API</title></head><body>…<a href="/docs">Swagger UI</a>…</body></html>') } },
+  },
+  getWebApp: {
+    description: "The web app for people (static assets, not the Worker bundle): sign up and in, a week view of the agenda, create, edit and delete events, share, history with diffs and rollback, notifications and live updates from the socket, calendar feeds.",
+    responses: { "200": { "text/html": one("The app's page", '<!doctype html><html lang="en"><head><title>Calendar · Collaborative Events</title><script type="module" src="/app/assets/index.js"></script></head><body><div id="app"></div></body></html>') } },
   },
   getHistoryLinkPage: {
     description: "The page an `html_url` opens (`/history#<token>`): it reads the token from the fragment, which browsers never send to servers or put in Referer headers, and loads the view from `GET /api/history-view`.",

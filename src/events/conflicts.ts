@@ -3,6 +3,7 @@ import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import { events, permissions, users } from "../db/schema";
 import { ApiError, type FieldError, validationFailed } from "../lib/problem";
+import { suggestSlots, type Suggestion } from "../availability/suggest";
 import { firstSeriesOverlap, type Series } from "../exceptions/expand";
 import { BudgetExceeded, CONFLICT_BUDGET, formatUtc, RECURRENCE_HORIZON_DAYS, spend, WorkBudget } from "../recurrence";
 import { seriesColumns, seriesSpecOf } from "./content";
@@ -174,7 +175,7 @@ export function conflictsWithinBatch(candidates: Candidate[], titles: string[]):
   return conflicts;
 }
 
-export function conflictError(conflicts: Conflict[]): ApiError {
+export function conflictError(conflicts: Conflict[], suggestions: Suggestion[] = []): ApiError {
   const errors: FieldError[] = conflicts.map((c) => ({
     field: "start_time",
     message:
@@ -184,9 +185,13 @@ export function conflictError(conflicts: Conflict[]): ApiError {
   const batch = conflicts.some((c) => c.index !== undefined);
   return new ApiError(409, "conflict", "The event overlaps another event of the same owner.", {
     ...(batch ? { errors } : {}),
-    extra: { conflicts },
+    extra: { conflicts, suggestions },
   });
 }
+
+/** Free slots for the first candidate that conflicts (see availability/suggest.ts); the rest of a batch counts as busy. */
+export const suggestionsFor = (db: Db, ownerId: number, candidates: Candidate[], conflicts: Conflict[], read?: Batch) =>
+  suggestSlots(db, ownerId, candidates.find((c) => c.index === conflicts[0].index) ?? candidates[0], candidates, read);
 
 /**
  * Bumps the owner's calendar version only if it is still the one read by the conflict check.
@@ -271,7 +276,7 @@ export async function writeWithoutConflicts<T>(
     if (inSql && attempt === 1) guard = overlapGuard(db, ownerId, candidates[0]);
     else if (candidates.length) {
       const { calendarVersion, conflicts } = await findConflicts(db, ownerId, candidates, read);
-      if (conflicts.length) throw conflictError(await redactInvisible(db, viewerId, ownerId, conflicts));
+      if (conflicts.length) throw conflictError(await redactInvisible(db, viewerId, ownerId, conflicts), await suggestionsFor(db, ownerId, candidates, conflicts, read));
       guard = calendarGuard(db, ownerId, calendarVersion);
     }
     try {

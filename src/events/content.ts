@@ -141,7 +141,7 @@ type Draft = { times: { start: string | number; end: string | number } } & Omit<
 type Fail = (field: string, message: string) => void;
 
 const parseTime = (value: string | number, zone: string) => (typeof value === "number" ? value : parseDateTimeInput(value, zone));
-const BAD_TIME = "Not an ISO 8601 date-time (YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]).";
+export const BAD_TIME = "Not an ISO 8601 date-time (YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]).";
 
 /** Each given time parses and lies in the supported range; returns the instants (null when absent or bad). */
 function checkTimes(times: { start?: string | number; end?: string | number }, zone: string, fail: Fail, checkRange = true) {

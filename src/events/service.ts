@@ -12,7 +12,7 @@ import { toDeliveries, type NotificationRow } from "../notifications/service";
 import { SHORT_SPAN_MS } from "../calendar/service";
 import { BATCH_RULE_BUDGET, formatUtc, WorkBudget } from "../recurrence";
 import { seriesOccurrencesBetween } from "../exceptions/expand";
-import { conflictsWithinBatch, conflictError, writeWithoutConflicts } from "./conflicts";
+import { conflictsWithinBatch, conflictError, suggestionsFor, writeWithoutConflicts } from "./conflicts";
 import { searchEvents } from "./search";
 import { contentFromCreate, contentFromPatch, contentOf, seriesSpecOf, toEventBody, type ValidContent } from "./content";
 import type { EventRow } from "./policy";
@@ -74,9 +74,9 @@ export async function createEvents(db: Db, caller: Caller, items: EventCreateInp
   if (errors.length) throw validationFailed(errors, "Some items are invalid; nothing was created.");
   const candidates = contents.map((content, index) => candidateOf(content, { index }));
   const internal = conflictsWithinBatch(candidates, contents.map((c) => c.title));
-  if (internal.length) throw conflictError(internal);
-  const now = Date.now();
   const { batch } = sessionCheckedBatchOf(db, caller);
+  if (internal.length) throw conflictError(internal, await suggestionsFor(db, caller.userId, candidates, internal, batch));
+  const now = Date.now();
   return refusedSessionIs401(() =>
     writeWithoutConflicts(
       db,

@@ -7,7 +7,7 @@ import { events, permissions } from "../db/schema";
 import type { Caller } from "../auth/service";
 import type { Actor } from "../env";
 import { conflictError, conflictsWithinBatch, writeWithoutConflicts } from "../events/conflicts";
-import { contentFromPatch, contentOf, seriesSpecOf, timesChanged, toEventBody, toSnapshot, type EventContent, type ValidContent } from "../events/content";
+import { BAD_TIME, contentFromPatch, contentOf, seriesSpecOf, timesChanged, toEventBody, toSnapshot, type EventContent, type ValidContent } from "../events/content";
 import { permissionsQuery, type PermissionRow } from "../events/permissions";
 import { accessQuery, checkAccess, type EventRow } from "../events/policy";
 import type { EventPatchInput } from "../events/schemas";
@@ -47,7 +47,6 @@ const upsert = (items: readonly ExceptionItem[], item: ExceptionItem) => [...ite
 /** The exceptions after a change, validated with the rest of the content (bounds, rule); nothing is dropped since the rule is unchanged. */
 const withExceptions = (current: EventContent, exceptions: ExceptionItem[]): ValidContent => contentFromPatch(current, {}, exceptions);
 
-
 /**
  * The exception a PATCH of one occurrence makes: the fields sent override the series' (a cancelled
  * occurrence comes back); times are read in the event's zone, a lone start keeps the duration, a
@@ -68,7 +67,7 @@ function patchedException(event: EventRow, series: Series, originalStart: number
     if (value === undefined) return undefined;
     if (value === null) return void errors.push({ field, message: "Required; cannot be cleared." });
     const ms = parseDateTimeInput(value, event.timezone);
-    if (ms === null) return void errors.push({ field, message: "Not an ISO 8601 date-time (YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])." });
+    if (ms === null) return void errors.push({ field, message: BAD_TIME });
     if (!isSupportedInstant(ms)) return void errors.push({ field, message: TIME_RANGE_MESSAGE });
     return ms;
   };

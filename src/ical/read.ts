@@ -351,9 +351,9 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
       const location = textOf(override, "location");
       if (location !== undefined && location !== master.location) exception.location = location.slice(0, LOCATION_MAX);
     }
+    // Google writes an override without an EXDATE; others add both. The override says more.
     const list = items[index].exceptions;
     const same = list.findIndex((e) => e.original_start === exception.original_start);
-    // Google writes an override without an EXDATE; others add both. The override says more.
     if (same >= 0) list[same] = exception;
     else list.push(exception);
   }

@@ -1,4 +1,4 @@
-import ical, { formatDate, ICalCalendarMethod, type ICalTemporalZonedDateTimeStub } from "ical-generator";
+import ical, { escape, formatDate, ICalCalendarMethod, type ICalTemporalZonedDateTimeStub } from "ical-generator";
 import { tzlib_get_ical_block, tzlib_get_timezones } from "timezones-ical-library";
 import type { EventRow } from "../events/policy";
 import { seriesSpecOf, type toEventBody } from "../events/content";
@@ -138,7 +138,9 @@ export const uidOf = (id: number, host: string) => `event-${id}@${host}`;
 export function renderCalendar(events: readonly CalendarEvent[], options: CalendarOptions): string {
   const calendar = ical({
     prodId: PRODID,
-    name: options.name,
+    // ical-generator writes NAME and X-WR-CALNAME as given: escaped here, so a title with a comma,
+    // a semicolon or a line break stays one TEXT value.
+    name: escape(options.name, false),
     method: ICalCalendarMethod.PUBLISH,
     scale: "GREGORIAN",
     timezone: { name: null, generator: vtimezoneOf },

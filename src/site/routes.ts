@@ -14,6 +14,7 @@ export async function serveAsset(c: Context<AppEnv>) {
 
 const PAGES: [path: string, operationId: string, summary: string, type: string][] = [
   ["/", "getLandingPage", "Landing page", "text/html"],
+  ["/app", "getWebApp", "The web app", "text/html"],
   ["/history", "getHistoryLinkPage", "The page of a signed history link (`html_url`)", "text/html"],
   ["/favicon.ico", "getFavicon", "Site icon", "image/x-icon"],
   ["/asyncapi.json", "getAsyncApiDocument", "The AsyncAPI 3 document of the notification socket (`/ws/notifications`)", "application/json"],
@@ -21,5 +22,12 @@ const PAGES: [path: string, operationId: string, summary: string, type: string][
 
 export const siteRoutes = createRouter();
 for (const [path, operationId, summary, type] of PAGES) {
-  siteRoutes.openapi(createRoute({ method: "get", path, operationId, tags: ["Documentation"], summary, security: [], responses: { 200: { description: summary, content: { [type]: { schema: type === "application/json" ? z.object({ asyncapi: z.string() }).passthrough() : z.string() } } } } }), serveAsset);
+  siteRoutes.openapi(createRoute({ method: "get", path, operationId, tags: ["Documentation"], summary, security: [], responses: { 200: { description: summary, content: { [type]: { schema: type === "application/json" ? z.object({ asyncapi: z.string() }).passthrough() : z.string() } } } } }), path === "/app" ? serveApp : serveAsset);
 }
+
+/** The web app's page, public/app/index.html (built from app/ by scripts/prepare-assets.mjs). */
+function serveApp(c: Context<AppEnv>) {
+  return c.env.ASSETS.fetch(new Request(new URL("/app/", c.req.url), { headers: c.req.raw.headers }));
+}
+// The app's scripts and styles (public/app/assets/, content-hashed file names).
+siteRoutes.get("/app/*", serveAsset);
