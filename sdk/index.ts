@@ -128,6 +128,27 @@ export function memoryTokenStore(initial: SessionTokens | null = null): TokenSto
   return { get: () => tokens, set: (next) => void (tokens = next) };
 }
 
+/**
+ * Keeps the session in a Web Storage (`localStorage`, `sessionStorage`) under `key`, so a reload
+ * or another tab resumes it. A value that is not a session reads as none.
+ */
+export function storageTokenStore(storage: Pick<Storage, "getItem" | "setItem" | "removeItem">, key = "collab-events-api.session"): TokenStore {
+  return {
+    get() {
+      try {
+        const value = JSON.parse(storage.getItem(key) ?? "null") as SessionTokens | null;
+        return value && typeof value.access_token === "string" && typeof value.refresh_token === "string" && typeof value.expires_at === "number" ? value : null;
+      } catch {
+        return null;
+      }
+    },
+    set(tokens) {
+      if (tokens) storage.setItem(key, JSON.stringify(tokens));
+      else storage.removeItem(key);
+    },
+  };
+}
+
 /** `{ "If-Match": etag }`, for the `headers` of PUT, PATCH, DELETE and rollback. */
 export const ifMatch = (etag: string | null | undefined): Record<string, string> => (etag ? { "If-Match": etag } : {});
 

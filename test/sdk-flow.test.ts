@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ApiError, connectNotifications, createClient, etagOf, ifMatch, memoryTokenStore, type ApiClient, type Event, type Notification, type ResponseBody } from "../sdk";
+import { ApiError, connectNotifications, createClient, etagOf, ifMatch, memoryTokenStore, storageTokenStore, type ApiClient, type Event, type Notification, type ResponseBody } from "../sdk";
 import { freshIp, slotMaker } from "./helpers";
 import { sleep, WorkerWebSocket } from "./support/sockets";
 import { claimsOf, forgeToken } from "./support/tokens";
@@ -161,6 +161,20 @@ describe("the SDK against the Worker", () => {
     expect(refused).toBeInstanceOf(ApiError);
     expect(refused).toMatchObject({ status: 401, problem: { code: "unauthorized" } });
     expect(seen.map((r) => new URL(r.url).pathname)).toEqual(["/api/auth/login"]);
+  });
+
+  it("keeps the session in a Web Storage, so a new client (a reload) resumes it, and logout clears it", async () => {
+    const entries = new Map<string, string>();
+    const storage = { getItem: (k: string) => entries.get(k) ?? null, setItem: (k: string, v: string) => void entries.set(k, v), removeItem: (k: string) => void entries.delete(k) };
+    const first = createClient({ baseUrl: BASE, fetch: workerFetch(), tokens: storageTokenStore(storage) });
+    const username = `sdk_storage_${Date.now().toString(36)}`;
+    await first.auth.register({ username, email: `${username}@example.com`, password });
+    const reloaded = createClient({ baseUrl: BASE, fetch: workerFetch(), tokens: storageTokenStore(storage) });
+    expect((await reloaded.GET("/api/auth/me")).data?.username).toBe(username);
+    await reloaded.auth.logout();
+    expect([...entries.keys()]).toEqual([]);
+    entries.set("collab-events-api.session", "{not json");
+    expect(storageTokenStore(storage).get()).toBeNull();
   });
 
   it("remembers the newest X-D1-Bookmark and sends it with every later request", async () => {

@@ -89,6 +89,8 @@ export function EventDialog(props: EventDialogProps) {
   const [busy, setBusy] = useState(false);
   const [gone, setGone] = useState(false);
   const [custom, setCustom] = useState(false);
+  const [role, setRole] = useState<Event["my_role"] | null>(props.id === null ? "owner" : null);
+  const [meanwhile, setMeanwhile] = useState(false);
   const dirtyRef = useRef(dirty);
   dirtyRef.current = dirty;
   const allZones = useMemo(zones, []);
@@ -101,17 +103,18 @@ export function EventDialog(props: EventDialogProps) {
       else setError(problemText(problem, response.status));
       return;
     }
+    setRole(data.my_role);
+    // While the form has unsaved edits, its base version and ETag stay: saving then gets a 412
+    // that shows what changed, rather than silently overwriting the other person's change.
+    if (dirtyRef.current) return setMeanwhile(true);
     setEvent(data);
     setEtag(etagOf(response));
-    if (!dirtyRef.current) {
-      const next = formOf(data);
-      setForm(next);
-      setCustom(next.rrule !== "" && !PRESETS.some(([, rule]) => rule === next.rrule));
-    }
+    const next = formOf(data);
+    setForm(next);
+    setCustom(next.rrule !== "" && !PRESETS.some(([, rule]) => rule === next.rrule));
   }
   useEffect(() => void load(), [props.id, props.tick]);
 
-  const role = props.id === null ? "owner" : event?.my_role;
   const canEdit = role === "owner" || role === "editor";
   const isOwner = role === "owner";
   const edit = (patch: Partial<Form>) => {
@@ -119,7 +122,7 @@ export function EventDialog(props: EventDialogProps) {
     setDirty(true);
   };
 
-  async function save(again?: { etag: string | null; base: Event }) {
+  async function save(again?: { etag: string | null }) {
     if (!form) return;
     setBusy(true);
     setError(null);
@@ -131,8 +134,9 @@ export function EventDialog(props: EventDialogProps) {
         if (data) return done();
         return refused(problem, response.status);
       }
-      const base = again?.base ?? event!;
-      const send = changed(bodyOf(formOf(base)), body);
+      // Only the fields this person changed, from the version the form started from; on a
+      // re-apply the same fields go on top of the newer version (its ETag).
+      const send = changed(bodyOf(formOf(event!)), body);
       if (!Object.keys(send).length) return done();
       const { data, error: problem, response } = await api.PATCH("/api/events/{id}", { params: { path: { id: props.id } }, body: send, headers: ifMatch(again ? again.etag : etag) });
       if (data) return done();
@@ -146,6 +150,7 @@ export function EventDialog(props: EventDialogProps) {
 
   function done() {
     setDirty(false);
+    setMeanwhile(false);
     setStale(null);
     props.onChanged();
     props.onClose();
@@ -165,14 +170,8 @@ export function EventDialog(props: EventDialogProps) {
   /** Applies my edits on top of the version someone else saved meanwhile. */
   async function reapply() {
     if (!stale || props.id === null) return;
-    const { data, response } = await api.GET("/api/events/{id}", { params: { path: { id: props.id } } });
-    const base = data ?? stale.current;
-    const next = etagOf(response);
-    if (data) {
-      setEvent(data);
-      setEtag(next);
-    }
-    await save({ etag: next, base });
+    const { response } = await api.GET("/api/events/{id}", { params: { path: { id: props.id } } });
+    await save({ etag: etagOf(response) });
   }
 
   async function remove() {
@@ -206,7 +205,7 @@ export function EventDialog(props: EventDialogProps) {
           }}
         >
           {!canEdit && event ? <p class="note">You can view this event ({role}); only its owner and editors can change it.</p> : null}
-          <Field label="Title">{(id) => <input id={id} required maxLength={200} value={form.title} readOnly={!canEdit} onInput={(e) => edit({ title: e.currentTarget.value })} />}</Field>
+          <Field label="Title">{(id) => <input id={id} autofocus required maxLength={200} value={form.title} readOnly={!canEdit} onInput={(e) => edit({ title: e.currentTarget.value })} />}</Field>
           <div class="row">
             <Field label="Start">{(id) => <input id={id} type="datetime-local" required value={form.start} readOnly={!canEdit} onInput={(e) => edit({ start: e.currentTarget.value })} />}</Field>
             <Field label="End">{(id) => <input id={id} type="datetime-local" required value={form.end} readOnly={!canEdit} onInput={(e) => edit({ end: e.currentTarget.value })} />}</Field>
@@ -249,6 +248,7 @@ export function EventDialog(props: EventDialogProps) {
               {(id) => <input id={id} value={form.rrule} readOnly={!canEdit} spellcheck={false} onInput={(e) => (setCustom(true), edit({ rrule: e.currentTarget.value }))} />}
             </Field>
           </div>
+          {meanwhile && !stale ? <p class="note" role="status">Someone else changed this event while you were editing it.</p> : null}
           <ErrorText text={error} />
           {conflicts ? (
             <div class="problem" aria-label="Conflicts">

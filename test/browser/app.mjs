@@ -38,6 +38,13 @@ function assert(condition, message) {
 async function person(timezoneId) {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, timezoneId, locale: "en-GB" });
   context.setDefaultTimeout(15_000);
+  // Layout shifts (the Layout Instability API), for the "no layout shift on live updates" check.
+  await context.addInitScript(() => {
+    window.__shifts = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shifts.push({ at: entry.startTime, value: entry.value });
+    }).observe({ type: "layout-shift", buffered: true });
+  });
   const page = await context.newPage();
   const errors = [];
   page.on("console", (m) => m.type() === "error" && !/status of 4\d\d/.test(m.text()) && errors.push(m.text()));
@@ -158,7 +165,9 @@ check("A shares an event with B as editor; B's edit, A's rollback, B's demotion 
   await eventButton(a.page, "Design review").waitFor();
   await screen(a.page, "week");
 
-  // A shares it with B as editor.
+  // A shares it with B as editor; B watches the week meanwhile (its layout shifts are measured
+  // from here until the event appears and its title changes, without B touching anything).
+  const watchFrom = await b.page.evaluate(() => performance.now());
   await openEvent(a.page, "Design review");
   await screen(a.page, "event-edit");
   await a.page.getByRole("dialog").getByRole("button", { name: "Share" }).click();
@@ -176,6 +185,9 @@ check("A shares an event with B as editor; B's edit, A's rollback, B's demotion 
   await eventButton(b.page, "Design review").waitFor({ timeout: 5_000 });
   const bText = await eventButton(b.page, "Design review").innerText();
   assert(bText.includes(A_ZONE), `B's week does not show the event's zone ${A_ZONE}: ${JSON.stringify(bText)}`);
+  const shifted = await b.page.evaluate((from) => window.__shifts.filter((e) => e.at >= from).reduce((n, e) => n + e.value, 0), watchFrom);
+  log(`  layout shift on B's week while the shared event arrived live: ${shifted.toFixed(4)}`);
+  assert(shifted < 0.01, `B's week shifted by ${shifted.toFixed(4)} (cumulative layout shift) when the event arrived live`);
   await screen(b.page, "week-shared");
 
   // B edits the title; A sees it within 2 s without reloading.
@@ -204,6 +216,8 @@ check("A shares an event with B as editor; B's edit, A's rollback, B's demotion 
   await history.getByRole("button", { name: "Roll back to v1" }).click();
   await history.getByRole("list", { name: "Changelog" }).getByRole("listitem").filter({ hasText: "rolled back to v1" }).waitFor();
   await eventButton(b.page, "Design review").waitFor({ timeout: 2_000 });
+  const rollbackShift = await b.page.evaluate((from) => window.__shifts.filter((e) => e.at >= from).reduce((n, e) => n + e.value, 0), await b.page.evaluate(() => performance.now()) - (Date.now() - rolled));
+  assert(rollbackShift < 0.01, `B's week shifted by ${rollbackShift.toFixed(4)} when the rollback arrived live`);
   log(`  B saw the rollback ${Date.now() - rolled} ms after A clicked Roll back`);
   await closeDialog(a.page);
   await closeDialog(a.page);
@@ -270,8 +284,15 @@ check("creating an overlapping event shows the conflict in the dialog, with the 
   // The existing event is 15:00–16:00 UTC, 16:00–17:00 in Berlin.
   assert(text.includes("Design review, final") && text.includes("16:00–17:00"), `the conflict does not name the event and its time: ${JSON.stringify(text)}`);
   assert(await dialog.getByRole("alert").isVisible(), "no error in words is shown");
+  await conflict.scrollIntoViewIfNeeded();
   await screen(page, "event-conflict");
-  await closeDialog(page);
+  // The server's free slots: the first one fills the times in, and then the event saves.
+  const use = conflict.getByRole("button", { name: /^Use / });
+  assert((await use.count()) > 0, "the conflict shows no suggested free time");
+  await use.first().click();
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await eventButton(page, "Overlapping call").waitFor();
 });
 
 check("the feeds dialog creates a subscription URL and copies it", async () => {
@@ -294,6 +315,99 @@ check("the feeds dialog creates a subscription URL and copies it", async () => {
   await page.getByRole("button", { name: "Sign in", exact: true }).waitFor();
   await page.reload();
   await page.getByRole("button", { name: "Sign in", exact: true }).waitFor();
+});
+
+check("sign in with the form; a spent access token is refreshed silently on reload", async () => {
+  const { page } = a;
+  await page.getByLabel("Username").fill(ADA);
+  await page.getByLabel("Password").fill("wrong password!");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  const refused = await page.getByRole("alert").innerText();
+  assert(/password|credentials|invalid/i.test(refused), `a wrong password shows ${JSON.stringify(refused)}`);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await eventButton(page, "Design review, final").waitFor();
+  // The access token stops working (as after expiry); the app refreshes and carries on.
+  await page.evaluate(() => {
+    const tokens = JSON.parse(localStorage.getItem("collab-events.tokens"));
+    localStorage.setItem("collab-events.tokens", JSON.stringify({ ...tokens, access_token: `${tokens.access_token}x` }));
+  });
+  const refreshed = page.waitForResponse((r) => r.url().endsWith("/api/auth/refresh") && r.status() === 200);
+  await page.reload();
+  await refreshed;
+  await eventButton(page, "Design review, final").waitFor();
+  assert(!(await page.getByRole("button", { name: "Sign in", exact: true }).count()), "the app fell back to sign-in");
+});
+
+check("a stale edit (412) shows what changed meanwhile and re-applies the edit on top", async () => {
+  const first = a.page;
+  const second = await a.context.newPage();
+  await second.goto(`${BASE}/app`);
+  const mine = await openEvent(first, "Overlapping call");
+  await mine.getByLabel("Description").fill("Agenda in the doc.");
+  const theirs = await openEvent(second, "Overlapping call");
+  await theirs.getByLabel("Location").fill("Room 9");
+  await theirs.getByRole("button", { name: "Save" }).click();
+  await theirs.waitFor({ state: "detached" });
+  await second.close();
+  await first.waitForTimeout(300);
+  await mine.getByRole("button", { name: "Save" }).click();
+  const changed = mine.getByLabel("Changed meanwhile");
+  await changed.waitFor();
+  const text = await changed.innerText();
+  assert(text.includes("Location: (empty) → Room 9"), `the 412 does not show the other change: ${JSON.stringify(text)}`);
+  await changed.scrollIntoViewIfNeeded();
+  await screen(first, "event-stale");
+  await mine.getByRole("button", { name: "Re-apply my changes" }).click();
+  await mine.waitFor({ state: "detached" });
+  const again = await openEvent(first, "Overlapping call");
+  assert((await again.getByLabel("Location").inputValue()) === "Room 9" && (await again.getByLabel("Description").inputValue()) === "Agenda in the doc.", "after re-applying, the event lacks one of the two edits");
+  await closeDialog(first);
+});
+
+check("keyboard only: Tab reaches New event, Enter opens the dialog with focus in it, Escape closes it and focus returns", async () => {
+  const { page } = a;
+  await page.getByRole("button", { name: "Today" }).focus();
+  for (let i = 0; i < 10 && !(await page.evaluate(() => document.activeElement?.textContent === "New event")); i++) await page.keyboard.press("Tab");
+  assert(await page.evaluate(() => document.activeElement?.textContent === "New event"), "Tab from Today never reaches New event");
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert(outline !== "none", "the focused button shows no outline");
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog").waitFor();
+  assert(await page.evaluate(() => !!document.activeElement?.closest("dialog")), "focus is not inside the dialog");
+  await page.keyboard.type("Typed by keyboard");
+  assert((await page.getByRole("dialog").getByLabel("Title").inputValue()) === "Typed by keyboard", "typing did not reach the Title field");
+  await page.keyboard.press("Escape");
+  await page.getByRole("dialog").waitFor({ state: "detached" });
+  assert(await page.evaluate(() => document.activeElement?.textContent === "New event"), "focus did not return to New event");
+});
+
+check("a weekly event made with the Repeat preset shows in the following weeks; a raw RRULE is sent as typed", async () => {
+  const { page } = a;
+  const start = wednesday(8);
+  await page.getByRole("button", { name: "New event" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Title").fill("Weekly standup");
+  await dialog.getByLabel("Start").fill(local(start, A_ZONE));
+  await dialog.getByLabel("End").fill(local(start + 900_000, A_ZONE));
+  await dialog.getByLabel("Repeat").selectOption({ label: "Every week" });
+  assert((await dialog.getByLabel("RRULE").inputValue()) === "FREQ=WEEKLY", "the Every week preset does not fill RRULE with FREQ=WEEKLY");
+  await dialog.getByLabel("RRULE").fill("FREQ=WEEKLY;COUNT=3");
+  assert((await dialog.getByLabel("Repeat").inputValue()) === "custom", "a typed rule does not switch Repeat to Custom rule");
+  const created = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/api/events"));
+  await dialog.getByRole("button", { name: "Save" }).click();
+  const body = await (await created).json();
+  assert(body.is_recurring === true && body.recurrence_pattern === "FREQ=WEEKLY;COUNT=3", `the rule was not sent as typed: ${JSON.stringify(body).slice(0, 300)}`);
+  await dialog.waitFor({ state: "detached" });
+  await eventButton(page, "Weekly standup").waitFor();
+  await page.getByRole("button", { name: "Next week" }).click();
+  await eventButton(page, "Weekly standup").waitFor();
+  await page.getByRole("button", { name: "Next week" }).click();
+  await eventButton(page, "Weekly standup").waitFor();
+  await page.getByRole("button", { name: "Next week" }).click();
+  await page.getByRole("grid").getByText("Weekly standup").waitFor({ state: "detached" });
+  await page.getByRole("button", { name: "Today" }).click();
+  await eventButton(page, "Design review, final").waitFor();
 });
 
 async function runCheck({ name, run }) {
