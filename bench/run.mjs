@@ -16,6 +16,7 @@ import { recurringConflicts, seedRecurringOwners } from "./scenarios/recurring.m
 import { renderSuggestions, suggestionCost } from "./scenarios/suggestions.mjs";
 import { baselineAndGet, baselineOnly, batch, conflictScan, create, list, login } from "./scenarios/requests.mjs";
 import { bundleSize, coldStarts } from "./scenarios/startup.mjs";
+import { hotRoutes, hotTargets, renderHot } from "./scenarios/hot.mjs";
 import { bundleComposition } from "./lib/bundle.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -55,7 +56,7 @@ const settings = {
     skipAboveRssMib: envNumber("BENCH_HOSTILE_SKIP_MIB", 4096),
   },
 };
-const SCENARIO_GROUPS = ["hostile", "suggestions"];
+const SCENARIO_GROUPS = ["hostile", "suggestions", "hot"];
 const only = onlyScenario();
 const KB = 1000;
 const GZIP_LIMIT_BYTES = 250 * KB;
@@ -80,6 +81,18 @@ async function main() {
   console.log(`Miniflare storage (D1, Durable Objects) under ${storage}`);
 
   const results = {};
+  if (only === "hot") {
+    const worker = await startWorker(workerOptions({ root, scriptPath, jwtSecret: randomSecret() }));
+    log(`worker ready at ${worker.url.href} (workerd pid ${worker.pid ?? "not found"})`);
+    results.startup = { bundle: { ...bundleSize(scriptPath), composition: bundleComposition(scriptPath) }, main: worker.timings };
+    try {
+      await applyMigrations(worker.mf, join(root, "migrations"));
+      log("H13 hot routes against GET /health (interleaved)");
+      results.hot = await hotRoutes({ target: { url: worker.url, pid: worker.pid }, api: new Api(worker.url), settings });
+    } finally {
+      await worker.mf.dispose();
+    }
+  }
   if (!only) {
     const bundle = { ...bundleSize(scriptPath), composition: bundleComposition(scriptPath) };
     const worker = await startWorker(workerOptions({ root, scriptPath, jwtSecret: randomSecret() }));
@@ -215,6 +228,8 @@ async function measureAll(ctx, seed) {
   });
   log("S8 WebSocket connect rate and memory");
   r.sockets = await socketScale(ctx, { users: seed.collaborators.slice(0, 10) });
+  log("H13 hot routes against GET /health (interleaved)");
+  r.hot = await hotRoutes(ctx);
   log("S0 again (drift check)");
   r.baselineEnd = await baselineOnly(ctx);
   r.workerdRssKibAtEnd = rssKibOf(ctx.target.pid);
@@ -222,7 +237,7 @@ async function measureAll(ctx, seed) {
 }
 
 function evaluateTargets(r) {
-  return [...(r.baseline ? mainTargets(r) : []), ...(r.hostile ? hostileTargets(r.hostile) : [])];
+  return [...(r.baseline ? mainTargets(r) : []), ...(r.hot ? hotTargets(r, root) : []), ...(r.hostile ? hostileTargets(r.hostile) : [])];
 }
 
 function mainTargets(r) {
@@ -325,6 +340,7 @@ function fitLine(points) {
 function renderReport(r, targets, machine, R) {
   const out = [];
   if (r.baseline) out.push(...renderMain(r, R));
+  if (r.hot) out.push(...renderHot(r.hot, R));
   if (r.hostile) out.push(...renderHostile(r.hostile, R));
   if (r.suggestions) out.push(...renderSuggestions(r.suggestions, R));
   out.push(R.section("Targets"));

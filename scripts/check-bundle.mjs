@@ -6,18 +6,9 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { bundleComposition } from "../bench/lib/bundle.mjs";
+import { bundleComposition, LIMIT_BYTES } from "../bench/lib/bundle.mjs";
 import { randomSecret, startWorker, workerOptions } from "../bench/lib/worker.mjs";
 
-/**
- * Gzip bytes (zlib's default level 6, the "gzip" figure `wrangler deploy` prints) the Worker may
- * reach: 120 KiB, plus what the iCalendar libraries cost (issue 15 allows at most 40 KiB). Measured
- * as the bundle built with them minus the same bundle with all three aliased to stubs
- * (`wrangler deploy --dry-run --alias <package>:<stub>`): 40,534 bytes together; apart, ical.js
- * 23,103 (import), ical-generator 9,030 (writing), timezones-ical-library 8,371 (VTIMEZONEs).
- */
-export const ICAL_LIBRARY_BYTES = 40_534;
-export const LIMIT_BYTES = 122_880 + ICAL_LIBRARY_BYTES;
 
 const root = join(import.meta.dirname, "..");
 // Another build's output directory may be named (wrangler deploy --dry-run --outdir <dir> --metafile <dir>/meta.json).

@@ -844,7 +844,7 @@ export interface components {
         Session: {
             user: components["schemas"]["User"];
             access_token: string;
-            /** @description Opaque and single-use; rotate it with /api/auth/refresh. */
+            /** @description Opaque and single-use; rotate it with `POST /api/auth/refresh`. */
             refresh_token: string;
             /** @enum {string} */
             token_type: "bearer";
@@ -855,7 +855,10 @@ export interface components {
             id: number;
             username: string;
             email: string;
-            /** @example 2031-03-01T08:00:00Z */
+            /**
+             * Format: date-time
+             * @example 2031-03-01T08:00:00Z
+             */
             created_at: string;
         };
         /** @description RFC 9457 problem details. `code` is stable (see the error catalogue); `errors` names every failing field, with `index` for items of a list body. */
@@ -877,14 +880,21 @@ export interface components {
             request_id: string;
         };
         RegisterRequest: {
-            /** @example ada */
+            /**
+             * @description 3..32 of `[A-Za-z0-9_.-]`, unique case-insensitively.
+             * @example ada
+             */
             username: string;
             /**
              * Format: email
+             * @description Unique case-insensitively.
              * @example ada@example.com
              */
             email: string;
-            /** @example correct horse battery */
+            /**
+             * @description 8..128 characters.
+             * @example correct horse battery
+             */
             password: string;
         };
         LoginRequest: {
@@ -893,10 +903,14 @@ export interface components {
              * @example ada
              */
             username?: string;
+            /** @example ada@example.com */
             email?: string;
             /** @example correct horse battery */
             password: string;
-            /** @description OAuth2 password form only; ignored. */
+            /**
+             * @description OAuth2 password form only; ignored.
+             * @example password
+             */
             grant_type?: string;
         };
         RefreshRequest: {
@@ -908,7 +922,10 @@ export interface components {
         PasswordChangeRequest: {
             /** @example correct horse battery */
             current_password: string;
-            /** @example a new long passphrase */
+            /**
+             * @description 8..128 characters.
+             * @example a new long passphrase
+             */
             new_password: string;
         };
         /** @description An event as the caller sees it; `my_role` is the caller's role. */
@@ -930,7 +947,7 @@ export interface components {
             is_recurring: boolean;
             recurrence_pattern: string | null;
             timezone: string;
-            /** @description The series this one was split off */
+            /** @description The series this one was split off (`scope=following`). */
             split_from?: number;
             owner_id: number;
             version: number;
@@ -946,7 +963,7 @@ export interface components {
             updated_at: string;
             /** @enum {string} */
             my_role: "owner" | "editor" | "viewer";
-            /** @description Exceptions the write dropped (original starts) */
+            /** @description Exceptions the write dropped (their original starts): they are no longer occurrences. */
             dropped_exceptions?: string[];
         };
         /** @description A 409 of a write that overlaps other events of the owner: `conflicts` lists them; `suggestions`, when present, offers up to 3 free slots of the same length nearby. */
@@ -954,14 +971,15 @@ export interface components {
             conflicts: components["schemas"]["Conflict"][];
             suggestions?: components["schemas"]["TimeSlot"][];
         };
+        /** @description An occurrence the write would overlap. */
         Conflict: {
-            /** @description Null for another item of the same batch, or an event you cannot see */
+            /** @description Null for another item of the same batch, or an event you cannot see. */
             id: number | null;
-            /** @description Null for an event you cannot see: only its times are told */
+            /** @description Null for an event you cannot see: only its times are told. */
             title: string | null;
             /**
              * Format: date-time
-             * @description The conflicting occurrence
+             * @description The conflicting occurrence's start.
              * @example 2031-03-01T08:00:00Z
              */
             start_time: string;
@@ -970,7 +988,7 @@ export interface components {
              * @example 2031-03-01T08:00:00Z
              */
             end_time: string;
-            /** @description In a batch: the item that conflicts */
+            /** @description In a batch: the item that conflicts. */
             index?: number;
         };
         /** @description A free slot, [start_time, end_time). */
@@ -986,40 +1004,42 @@ export interface components {
              */
             end_time: string;
         };
-        /**
-         * @example {
-         *       "title": "Design review",
-         *       "description": "Walk through the new onboarding flow.",
-         *       "start_time": "2031-03-01T10:00:00",
-         *       "end_time": "2031-03-01T11:00:00",
-         *       "location": "Room 4",
-         *       "is_recurring": false,
-         *       "recurrence_pattern": null,
-         *       "timezone": "Europe/Berlin"
-         *     }
-         */
+        /** @description A new event; server-owned members (`id`, `owner_id`, `version`, ...) are ignored. */
         EventCreate: {
-            /** @example Design review */
+            /**
+             * @description 1..200 characters, not blank.
+             * @example Design review
+             */
             title: string;
-            /** @description Default: `""`. */
+            /**
+             * @description 0..10,000 characters. Default: `""`.
+             * @example Walk through the new onboarding flow.
+             */
             description?: string;
             /**
-             * @description ISO 8601 with Z or an offset; without one it is read in the event's timezone.
+             * @description ISO 8601 with `Z` or an offset; without one it is read in the event's `timezone`.
              * @example 2031-03-01T10:00:00+02:00
              */
             start_time: string;
             /**
-             * @description ISO 8601 with Z or an offset; without one it is read in the event's timezone.
-             * @example 2031-03-01T10:00:00+02:00
+             * @description ISO 8601 with `Z` or an offset; without one it is read in the event's `timezone`. After `start_time`.
+             * @example 2031-03-01T11:00:00+02:00
              */
             end_time: string;
+            /**
+             * @description 0..500 characters, or null.
+             * @example Room 4
+             */
             location?: string | null;
             /** @description Default: `false`. */
             is_recurring?: boolean;
-            /** @example FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10 */
+            /**
+             * @description An RFC 5545 RRULE body, or `daily`, `weekly`, `monthly`, `yearly`; needs `is_recurring: true`.
+             * @example FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10
+             */
             recurrence_pattern?: string | null;
             /**
-             * @description IANA time zone Default: `"UTC"`.
+             * @description An IANA time zone. Default: `"UTC"`.
              * @example Europe/Berlin
              */
             timezone?: string;
@@ -1084,25 +1104,39 @@ export interface components {
         };
         /** @description Any subset of the writable fields; `null` clears an optional field. */
         EventUpdate: {
-            /** @example Design review */
+            /**
+             * @description 1..200 characters, not blank.
+             * @example Design review
+             */
             title?: string;
+            /**
+             * @description 0..10,000 characters.
+             * @example Walk through the new onboarding flow.
+             */
             description?: string | null;
             /**
-             * @description ISO 8601 with Z or an offset; without one it is read in the event's timezone.
+             * @description ISO 8601 with `Z` or an offset; without one it is read in the event's `timezone`.
              * @example 2031-03-01T10:00:00+02:00
              */
             start_time?: string;
             /**
-             * @description ISO 8601 with Z or an offset; without one it is read in the event's timezone.
-             * @example 2031-03-01T10:00:00+02:00
+             * @description ISO 8601 with `Z` or an offset; without one it is read in the event's `timezone`. After `start_time`.
+             * @example 2031-03-01T11:00:00+02:00
              */
             end_time?: string;
+            /**
+             * @description 0..500 characters, or null.
+             * @example Room 4
+             */
             location?: string | null;
             is_recurring?: boolean | null;
-            /** @example FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10 */
+            /**
+             * @description An RFC 5545 RRULE body, or `daily`, `weekly`, `monthly`, `yearly`; needs `is_recurring: true`.
+             * @example FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10
+             */
             recurrence_pattern?: string | null;
             /**
-             * @description IANA time zone
+             * @description An IANA time zone.
              * @example Europe/Berlin
              */
             timezone?: string | null;
@@ -1126,8 +1160,8 @@ export interface components {
             items: components["schemas"]["ChangelogEntry"][];
             next_cursor: string | null;
             /**
-             * @description A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).
-             * @example http://localhost:8787/history#<token>
+             * @description A signed link to this view as an HTML page that opens in a plain browser tab (no bearer header), for 10 minutes; see `GET /api/history-view`.
+             * @example http://localhost:8787/history#eyJlIjo3LCJ2IjpbImMiXX0.c2ln
              */
             html_url: string;
         };
@@ -1147,8 +1181,8 @@ export interface components {
             changes: components["schemas"]["FieldChanges"];
             restored_from?: number;
             /**
-             * @description A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).
-             * @example http://localhost:8787/history#<token>
+             * @description A signed link to this view as an HTML page that opens in a plain browser tab (no bearer header), for 10 minutes; see `GET /api/history-view`.
+             * @example http://localhost:8787/history#eyJlIjo3LCJ2IjpbImMiXX0.c2ln
              */
             html_url: string;
         };
@@ -1190,8 +1224,8 @@ export interface components {
             changed_at: string;
             restored_from?: number;
             /**
-             * @description A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).
-             * @example http://localhost:8787/history#<token>
+             * @description A signed link to this view as an HTML page that opens in a plain browser tab (no bearer header), for 10 minutes; see `GET /api/history-view`.
+             * @example http://localhost:8787/history#eyJlIjo3LCJ2IjpbImMiXX0.c2ln
              */
             html_url: string;
         };
@@ -1201,8 +1235,8 @@ export interface components {
             to_version: number;
             changes: components["schemas"]["FieldChanges"];
             /**
-             * @description A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).
-             * @example http://localhost:8787/history#<token>
+             * @description A signed link to this view as an HTML page that opens in a plain browser tab (no bearer header), for 10 minutes; see `GET /api/history-view`.
+             * @example http://localhost:8787/history#eyJlIjo3LCJ2IjpbImMiXX0.c2ln
              */
             html_url: string;
         };
@@ -1363,15 +1397,9 @@ export interface components {
         FeedWithUrl: {
             id: number;
             name: string;
-            /**
-             * @description The subscription URL; it holds the feed's secret token and is shown only by create and rotate
-             * @example https://api.example.com/feeds/3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics
-             */
+            /** @description The subscription URL; it holds the feed's secret token and is shown only by create and rotate. */
             url: string;
-            /**
-             * @description The same URL with the webcal: scheme, which opens a calendar app
-             * @example webcal://api.example.com/feeds/3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics
-             */
+            /** @description The same URL with the webcal: scheme, which opens a calendar app. */
             webcal_url: string;
             /**
              * Format: date-time
@@ -1381,7 +1409,7 @@ export interface components {
         };
         FeedCreate: {
             /**
-             * @description X-WR-CALNAME, the name calendar apps show; default `Events of <username>`
+             * @description X-WR-CALNAME, the name calendar apps show; default `Events of <username>`.
              * @example Work
              */
             name?: string;

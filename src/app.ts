@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
@@ -49,14 +50,22 @@ export function createApp() {
       crossOriginEmbedderPolicy: false,
     }),
   );
-  app.use("*", async (c, next) => {
-    const origins = (c.env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
-    return cors({
-      origin: origins.includes("*") ? "*" : origins,
-      allowHeaders: ["Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match", BOOKMARK_HEADER],
-      exposeHeaders: ["ETag", "Location", "Retry-After", "X-Request-Id", BOOKMARK_HEADER],
-      maxAge: 600,
-    })(c, next);
+  // One cors() per CORS_ORIGINS value, not one per request.
+  const corsFor = new Map<string, MiddlewareHandler>();
+  app.use("*", async function corsByConfig(c, next) {
+    const configured = c.env.CORS_ORIGINS ?? "";
+    let handler = corsFor.get(configured);
+    if (!handler) {
+      const origins = configured.split(",").map((o) => o.trim()).filter(Boolean);
+      handler = cors({
+        origin: origins.includes("*") ? "*" : origins,
+        allowHeaders: ["Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match", BOOKMARK_HEADER],
+        exposeHeaders: ["ETag", "Location", "Retry-After", "X-Request-Id", BOOKMARK_HEADER],
+        maxAge: 600,
+      });
+      corsFor.set(configured, handler);
+    }
+    return handler(c, next);
   });
   app.use(async function database(c, next) {
     // A socket upgrade is a GET, but it checks a session that then lives for hours: at the primary.

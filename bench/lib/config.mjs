@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 
 /**
- * Reads the subset of TOML that wrangler.toml uses (tables, arrays of tables, strings, numbers,
- * booleans, string arrays, one-line inline tables), so the bench takes its bindings from the same
+ * Reads the subset of TOML that wrangler.toml uses (tables, arrays of tables, bare and quoted
+ * keys, strings, numbers, booleans, string arrays, one-line inline tables), so the bench takes its bindings from the same
  * file as `wrangler deploy` without importing wrangler (which takes seconds to load).
  *
  * @example
@@ -26,9 +26,10 @@ export function readWranglerToml(path) {
       else target = parent[last] ??= {};
       continue;
     }
-    const pair = /^([\w-]+)\s*=\s*(.+)$/.exec(line);
+    // A bare key, or a quoted one ([alias] names packages: "@scope/name").
+    const pair = /^(?:([\w-]+)|"([^"]+)")\s*=\s*(.+)$/.exec(line);
     if (!pair) throw new Error(`${path}: cannot read line ${JSON.stringify(raw)}`);
-    target[pair[1]] = tomlValue(pair[2]);
+    target[pair[1] ?? pair[2]] = tomlValue(pair[3]);
   }
   return root;
 }

@@ -8,6 +8,19 @@ export interface AccessClaims {
   sessionId: string;
 }
 
+const keys = new Map<string, Promise<CryptoKey>>();
+
+/**
+ * The HS256 key of a secret, imported once per isolate: handed the raw bytes, jose imports them
+ * again on every sign and every verify, that is on every authenticated request.
+ */
+function hmacKey(env: Env): Promise<CryptoKey> {
+  const secret = signingSecret(env);
+  let key = keys.get(secret);
+  if (!key) keys.set(secret, (key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"])));
+  return key;
+}
+
 export const accessTtlSeconds = (env: Env) => Number(env.ACCESS_TOKEN_TTL) || 900;
 
 /** Signs a short-lived HS256 access token carrying the session id, so logout can revoke it. */
@@ -19,7 +32,7 @@ export async function signAccessToken(env: Env, claims: AccessClaims): Promise<s
     .setAudience(env.JWT_AUDIENCE)
     .setIssuedAt()
     .setExpirationTime(`${accessTtlSeconds(env)}s`)
-    .sign(encoder.encode(signingSecret(env)));
+    .sign(await hmacKey(env));
 }
 
 /** A verified access token: who, which session, and when it expires (epoch ms). */
@@ -29,9 +42,9 @@ export interface VerifiedAccess extends AccessClaims {
 
 /** Verifies signature (HS256 only), issuer, audience, expiry and token type; null when any fails. */
 export async function verifyAccessToken(env: Env, token: string): Promise<VerifiedAccess | null> {
-  const secret = encoder.encode(signingSecret(env));
+  const key = await hmacKey(env);
   try {
-    const { payload } = await jwtVerify(token, secret, {
+    const { payload } = await jwtVerify(token, key, {
       algorithms: ["HS256"],
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,

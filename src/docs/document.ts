@@ -57,7 +57,8 @@ const ref = (name: string) => ({ $ref: `#/components/headers/${name}` });
 
 /**
  * The full OpenAPI 3.1 document of `app`: its routes as registered, with the prose, examples,
- * headers and error catalogue of ./prose.ts. Pure: the same app gives the same document.
+ * headers and error catalogue of ./prose.ts. Registers the security schemes on the app's registry
+ * (by name, so a second call gives the same document).
  *
  * @example
  * const doc = buildOpenApiDocument(createApp());
@@ -73,8 +74,16 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>): OpenApiDocument 
       if (operation) documentOperation(path, operation);
     }
   }
-  for (const [name, patch] of Object.entries(SCHEMAS)) {
-    if (doc.components.schemas[name]) doc.components.schemas[name] = { ...doc.components.schemas[name], ...patch };
+  for (const [name, { properties, ...patch }] of Object.entries(SCHEMAS)) {
+    const schema = doc.components.schemas[name];
+    if (!schema) continue;
+    Object.assign(schema, patch);
+    // A schema built by .extend() is allOf [its base, the members it adds]: the members are in the part that has them.
+    const parts = [schema, ...(Array.isArray(schema.allOf) ? (schema.allOf as Schema[]) : [])];
+    for (const [member, text] of Object.entries(properties ?? {})) {
+      const target = parts.map((part) => (part.properties as Record<string, Schema> | undefined)?.[member]).find(Boolean);
+      if (target) Object.assign(target, text);
+    }
   }
   acceptBareArrays(doc.components.schemas, "ShareRequest", "users", true);
   acceptBareArrays(doc.components.schemas, "BatchCreate", "events", false);

@@ -152,7 +152,8 @@ const user = { id: 1, username: "ada", email: "ada@example.com", created_at: "20
 const session = {
   user,
   access_token: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwic2lkIjoiYjM5ZiJ9.6vQpT0b8Zk0nR3m1y4s2Qd9XcW7e5u1Lh8Jf2Ga4Ko0",
-  refresh_token: "rt_9f1c2b7e4a6d4c3e8b5a0f1e2d3c4b5a.3e0b7c9d1f2a4b6c8e0d2f4a6b8c0e2d4f6a8b0c2e4d6f8a0b2c4e6d8f0a2b4c",
+  // Not of the real form (`rt_<32 hex>.<64 hex>`): the fuzzer looks for real refresh tokens in every answer.
+  refresh_token: "rt_9f1c2b7e4a6d4c3e8b5a0f1e2d3c4b5a.3e0b7c9d1f2a…",
   token_type: "bearer",
   expires_in: 900,
 };
@@ -575,9 +576,44 @@ export const OPERATIONS: Record<string, OperationProse> = {
   },
 };
 
-/** Member descriptions and whole-schema notes, merged into `components.schemas`. */
-export const SCHEMAS: Record<string, { description: string }> = {
-  Event: { description: "An event as the caller sees it; `my_role` is the caller's role." },
+type Member = { description?: string; example?: Json };
+const inputTime: Member = { description: "ISO 8601 with `Z` or an offset; without one it is read in the event's `timezone`.", example: "2031-03-01T10:00:00+02:00" };
+const writable: Record<string, Member> = {
+  title: { description: "1..200 characters, not blank.", example: "Design review" },
+  description: { description: "0..10,000 characters.", example: "Walk through the new onboarding flow." },
+  start_time: inputTime,
+  end_time: { description: `${inputTime.description} After \`start_time\`.`, example: "2031-03-01T11:00:00+02:00" },
+  location: { description: "0..500 characters, or null.", example: "Room 4" },
+  recurrence_pattern: { description: "An RFC 5545 RRULE body, or `daily`, `weekly`, `monthly`, `yearly`; needs `is_recurring: true`.", example: "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10" },
+  timezone: { description: "An IANA time zone.", example: "Europe/Berlin" },
+};
+
+const htmlUrl: Member = { description: `A signed link to this view as an HTML page that opens in a plain browser tab (no bearer header), for ${HISTORY_LINK_TTL_SECONDS / 60} minutes; see \`GET /api/history-view\`.`, example: "http://localhost:8787/history#eyJlIjo3LCJ2IjpbImMiXX0.c2ln" };
+
+/** Whole-schema notes and member descriptions, merged into `components.schemas`. */
+export const SCHEMAS: Record<string, { description?: string; example?: Json; properties?: Record<string, Member> }> = {
+  Event: { description: "An event as the caller sees it; `my_role` is the caller's role.", properties: { split_from: { description: "The series this one was split off (`scope=following`)." }, dropped_exceptions: { description: "Exceptions the write dropped (their original starts): they are no longer occurrences." } } },
+  EventCreate: { description: "A new event; server-owned members (`id`, `owner_id`, `version`, ...) are ignored.", properties: writable },
+  EventUpdate: { description: "Any subset of the writable fields; `null` clears an optional field.", properties: writable },
+  Conflict: {
+    description: "An occurrence the write would overlap.",
+    properties: {
+      id: { description: "Null for another item of the same batch, or an event you cannot see." },
+      title: { description: "Null for an event you cannot see: only its times are told." },
+      start_time: { description: "The conflicting occurrence's start." },
+      index: { description: "In a batch: the item that conflicts." },
+    },
+  },
+  Session: { properties: { refresh_token: { description: "Opaque and single-use; rotate it with `POST /api/auth/refresh`." }, expires_in: { description: "Access-token lifetime in seconds." } } },
+  RegisterRequest: { properties: { username: { description: "3..32 of `[A-Za-z0-9_.-]`, unique case-insensitively.", example: "ada" }, email: { description: "Unique case-insensitively.", example: "ada@example.com" }, password: { description: "8..128 characters.", example: "correct horse battery" } } },
+  LoginRequest: { properties: { username: { description: "Username or email.", example: "ada" }, email: { example: "ada@example.com" }, password: { example: "correct horse battery" }, grant_type: { description: "OAuth2 password form only; ignored.", example: "password" } } },
+  PasswordChangeRequest: { properties: { current_password: { example: "correct horse battery" }, new_password: { description: "8..128 characters.", example: "a new long passphrase" } } },
+  ChangelogPage: { properties: { html_url: htmlUrl } },
+  ChangelogEntry: { properties: { html_url: htmlUrl } },
+  Snapshot: { properties: { html_url: htmlUrl } },
+  Diff: { properties: { html_url: htmlUrl } },
+  FeedCreate: { properties: { name: { description: "X-WR-CALNAME, the name calendar apps show; default `Events of <username>`.", example: "Work" } } },
+  FeedWithUrl: { properties: { url: { description: "The subscription URL; it holds the feed's secret token and is shown only by create and rotate." }, webcal_url: { description: "The same URL with the webcal: scheme, which opens a calendar app." } } },
   EventDetail: { description: "An event with everyone who has access." },
   Problem: { description: "RFC 9457 problem details. `code` is stable (see the error catalogue); `errors` names every failing field, with `index` for items of a list body." },
   ConflictProblem: { description: "A 409 of a write that overlaps other events of the owner: `conflicts` lists them; `suggestions`, when present, offers up to 3 free slots of the same length nearby." },

@@ -43,9 +43,3 @@ export function checkAccess(row: { event: EventRow; role: Role } | undefined, ac
   }
   return row;
 }
-
-/** Loads an event for an action (see checkAccess). */
-export async function authorize(db: Db, userId: number, eventId: number, action: Action): Promise<{ event: EventRow; role: Role }> {
-  const [row] = await accessQuery(db, userId, eventId);
-  return checkAccess(row, action);
-}

@@ -14,21 +14,19 @@ const nonBlank = (max: number) =>
     .max(max, `At most ${max} characters.`)
     .refine((s) => s.trim().length > 0, "Must not be empty.");
 
-const isoTime = z
-  .string()
-  .max(64)
-  .openapi({ description: "ISO 8601 with Z or an offset; without one it is read in the event's timezone.", example: "2031-03-01T10:00:00+02:00" });
+// Descriptions and examples of these members are in src/docs/prose.ts (SCHEMAS), out of the bundle.
+const isoTime = z.string().max(64);
 
 /** Writable fields of an event. Times are parsed by the service, which knows the event's time zone. */
 const writable = {
-  title: nonBlank(200).openapi({ example: "Design review" }),
+  title: nonBlank(200),
   description: z.string().max(10_000, "At most 10,000 characters."),
   start_time: isoTime,
   end_time: isoTime,
   location: z.string().max(500, "At most 500 characters.").nullable(),
   is_recurring: z.boolean(),
-  recurrence_pattern: z.string().max(500).nullable().openapi({ example: "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10" }),
-  timezone: z.string().max(64).openapi({ description: "IANA time zone", example: "Europe/Berlin" }),
+  recurrence_pattern: z.string().max(500).nullable(),
+  timezone: z.string().max(64),
 };
 
 /**
@@ -52,18 +50,7 @@ export const EventCreate = z
     timezone: writable.timezone.default("UTC"),
   })
   .superRefine(crossFieldChecks(false), { when: () => true })
-  .openapi("EventCreate", {
-    example: {
-      title: "Design review",
-      description: "Walk through the new onboarding flow.",
-      start_time: "2031-03-01T10:00:00",
-      end_time: "2031-03-01T11:00:00",
-      location: "Room 4",
-      is_recurring: false,
-      recurrence_pattern: null,
-      timezone: "Europe/Berlin",
-    },
-  });
+  .openapi("EventCreate");
 export type EventCreateInput = z.infer<typeof EventCreate>;
 
 export const EventPatch = z
@@ -79,7 +66,7 @@ export const EventPatch = z
     timezone: writable.timezone.nullable().optional(),
   })
   .superRefine(crossFieldChecks(true), { when: () => true })
-  .openapi("EventUpdate", { description: "Any subset of the writable fields; `null` clears an optional field." });
+  .openapi("EventUpdate");
 export type EventPatchInput = z.infer<typeof EventPatch>;
 
 export const PermissionSchema = z
@@ -103,16 +90,13 @@ export const EventSchema = z
     is_recurring: z.boolean(),
     recurrence_pattern: z.string().nullable(),
     timezone: z.string(),
-    split_from: z.number().int().optional().openapi({ description: "The series this one was split off" }),
+    split_from: z.number().int().optional(),
     owner_id: z.number().int(),
     version: z.number().int(),
     created_at: Timestamp,
     updated_at: Timestamp,
     my_role: z.enum(ROLES),
-    dropped_exceptions: z
-      .array(z.string())
-      .optional()
-      .openapi({ description: "Exceptions the write dropped (original starts)" }),
+    dropped_exceptions: z.array(Timestamp).optional(),
   })
   .openapi("Event");
 
@@ -143,15 +127,15 @@ export const EventListQuery = PageQuery.extend({
 export const MAX_BATCH = 100;
 export const BatchBody = z
   .preprocess((body) => (Array.isArray(body) ? { events: body } : body), z.object({ events: z.array(EventCreate).min(1).max(MAX_BATCH) }))
-  .openapi("BatchCreate", { description: `\`{events: [...]}\` or a bare array of 1..${MAX_BATCH} EventCreate objects.` });
+  .openapi("BatchCreate");
 
 export const ConflictSchema = z
   .object({
-    id: z.number().int().nullable().openapi({ description: "Null for another item of the same batch, or an event you cannot see" }),
-    title: z.string().nullable().openapi({ description: "Null for an event you cannot see: only its times are told" }),
-    start_time: Timestamp.openapi({ description: "The conflicting occurrence" }),
+    id: z.number().int().nullable(),
+    title: z.string().nullable(),
+    start_time: Timestamp,
     end_time: Timestamp,
-    index: z.number().int().optional().openapi({ description: "In a batch: the item that conflicts" }),
+    index: z.number().int().optional(),
   })
   .openapi("Conflict");
 

@@ -82,10 +82,10 @@ const fetchRoute = createRoute({
   security: PUBLIC,
   summary: "A calendar feed (iCalendar), for apps that cannot send a bearer token",
   request: {
-    params: z.object({ file: z.string().regex(/^[A-Za-z0-9_-]{1,100}\.ics$/).openapi({ param: { in: "path", required: true }, example: "3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics" }) }),
+    params: z.object({ file: z.string().regex(/^[A-Za-z0-9_-]{1,100}\.ics$/).openapi({ param: { in: "path", required: true } }) }),
     headers: z.object({
-      "if-none-match": z.string().optional().openapi({ param: { in: "header" }, description: "ETags (a list) or `*`" }),
-      "if-modified-since": z.string().optional().openapi({ param: { in: "header" }, description: "An HTTP date; ignored when If-None-Match is sent" }),
+      "if-none-match": z.string().optional().openapi({ param: { in: "header" } }),
+      "if-modified-since": z.string().optional().openapi({ param: { in: "header" } }),
     }),
   },
   responses: {

@@ -7,8 +7,7 @@ export const FeedCreate = z
       .string()
       .max(100, "At most 100 characters.")
       .refine((s) => s.trim().length > 0, "Must not be empty.")
-      .optional()
-      .openapi({ description: "X-WR-CALNAME, the name calendar apps show; default `Events of <username>`", example: "Work" }),
+      .optional(),
   })
   .openapi("FeedCreate");
 
@@ -16,8 +15,8 @@ export const FeedSecret = z
   .object({
     id: z.number().int(),
     name: z.string(),
-    url: z.string().openapi({ description: "The subscription URL; it holds the feed's secret token and is shown only by create and rotate", example: "https://api.example.com/feeds/3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics" }),
-    webcal_url: z.string().openapi({ description: "The same URL with the webcal: scheme, which opens a calendar app", example: "webcal://api.example.com/feeds/3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics" }),
+    url: z.string(),
+    webcal_url: z.string(),
     created_at: Timestamp,
   })
   .openapi("FeedWithUrl");

@@ -9,7 +9,10 @@ import { SHORT_SPAN_MS } from "../calendar/service";
 
 /** A feed shows events still running this many days before the start of today (UTC), and all later ones. */
 export const FEED_WINDOW_DAYS = 30;
-/** Most events one feed carries: those that start first among the events in its window. */
+/**
+ * Most events one feed carries: the earliest-starting of those it reads, which are at most this
+ * many of each kind (short events by start, longer ones by end, endless series by start).
+ */
 export const MAX_FEED_EVENTS = 500;
 /** Feeds one user may hold at once. */
 export const MAX_FEEDS_PER_USER = 20;
@@ -129,7 +132,9 @@ export async function lookupFeed(db: Db, hash: string, now: number): Promise<Fee
       .limit(MAX_FEED_EVENTS),
     visible()
       .where(and(eq(permissions.userId, owner), gt(permissions.seriesEnd, windowStart), long))
-      .orderBy(asc(sql`+${permissions.startTime}`), asc(permissions.eventId))
+      // In the partial index's order (by end), so the read stops after MAX_FEED_EVENTS rows however
+      // many long events the user has; ordered by start, SQLite would read them all to sort.
+      .orderBy(asc(permissions.seriesEnd), asc(permissions.eventId))
       .limit(MAX_FEED_EVENTS),
     visible().where(and(eq(permissions.userId, owner), isNull(permissions.seriesEnd))).orderBy(asc(permissions.startTime), asc(permissions.eventId)).limit(MAX_FEED_EVENTS),
     db.select({ at: notifications.createdAt }).from(notifications).where(eq(notifications.userId, owner)).orderBy(desc(notifications.id)).limit(1),

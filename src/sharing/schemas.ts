@@ -23,6 +23,6 @@ export const ShareBody = z
     (body) => (Array.isArray(body) ? { users: body } : body && typeof body === "object" && !("users" in body) ? { users: [body] } : body),
     z.object({ users: z.array(ShareItem).min(1).max(MAX_COLLABORATORS) }),
   )
-  .openapi("ShareRequest", { description: "`{users: [...]}`, a bare array of share items, or one item." });
+  .openapi("ShareRequest");
 
 export const RoleBody = z.object({ role: RoleInput }).openapi("RoleUpdate");

@@ -17,10 +17,7 @@ import { changelogOf, changelogQuery, diffSnapshots, foundVersion, rollbackEvent
 
 const tags = ["Versions"];
 
-const HtmlUrl = z.string().openapi({
-  description: "A signed link to this view as an HTML page, for a plain browser tab (see `GET /api/history-view`).",
-  example: "http://localhost:8787/history#<token>",
-});
+const HtmlUrl = z.string();
 // What an event field holds (`exceptions`: the list); `null` on either side is "absent" (a creation's `from`).
 const FieldValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(ExceptionSchema)]).openapi("FieldValue");
 const ChangesSchema = z.record(z.string(), z.object({ from: FieldValue, to: FieldValue })).openapi("FieldChanges");
