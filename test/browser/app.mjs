@@ -379,7 +379,8 @@ check("keyboard only: Tab reaches New event, Enter opens the dialog with focus i
   assert((await page.getByRole("dialog").getByLabel("Title").inputValue()) === "Typed by keyboard", "typing did not reach the Title field");
   await page.keyboard.press("Escape");
   await page.getByRole("dialog").waitFor({ state: "detached" });
-  assert(await page.evaluate(() => document.activeElement?.textContent === "New event"), "focus did not return to New event");
+  const back = await page.waitForFunction(() => document.activeElement?.textContent === "New event", null, { timeout: 1_000 }).then(() => true, () => false);
+  assert(back, `focus did not return to New event (it is on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80))})`);
 });
 
 check("a weekly event made with the Repeat preset shows in the following weeks; a raw RRULE is sent as typed", async () => {
