@@ -1,4 +1,4 @@
-import { occurrences, type Occurrence, type SeriesSpec, type WorkBudget } from "../recurrence";
+import { endOf, firstOverlapOf, occurrences, type Occurrence, type SeriesSpec, type WorkBudget } from "../recurrence";
 import type { ExceptionIndex, ShownOccurrence } from "./model";
 
 /**
@@ -14,9 +14,6 @@ export interface SeriesOccurrence extends Occurrence {
   originalStart: number;
   isException: boolean;
 }
-
-/** A zero-length occurrence still occupies its instant, as in the plain expander. */
-const endOf = (o: Occurrence) => Math.max(o.end, o.start + 1);
 
 const plainItem = (o: Occurrence): SeriesOccurrence => ({ start: o.start, end: o.end, originalStart: o.start, isException: false });
 const shownItem = (o: ShownOccurrence): SeriesOccurrence => ({ start: o.start, end: o.end, originalStart: o.originalStart, isException: true });
@@ -85,16 +82,5 @@ export function seriesOccurrencesBetween(series: Series, windowStart: number, wi
  * @example firstSeriesOverlap(weekly, oneOff, Date.parse("2033-01-01T00:00:00Z"))
  */
 export function firstSeriesOverlap(a: Series, b: Series, horizonEnd: number, budget?: WorkBudget): { a: SeriesOccurrence; b: SeriesOccurrence } | null {
-  const streamA = seriesOccurrences(a, b.startMs, horizonEnd, budget);
-  const streamB = seriesOccurrences(b, a.startMs, horizonEnd, budget);
-  let nextA = streamA.next();
-  let nextB = streamB.next();
-  while (!nextA.done && !nextB.done) {
-    const x = nextA.value;
-    const y = nextB.value;
-    if (endOf(x) <= y.start) nextA = streamA.next(y.start);
-    else if (endOf(y) <= x.start) nextB = streamB.next(x.start);
-    else return { a: x, b: y };
-  }
-  return null;
+  return firstOverlapOf(seriesOccurrences(a, b.startMs, horizonEnd, budget), seriesOccurrences(b, a.startMs, horizonEnd, budget));
 }

@@ -519,7 +519,8 @@ function firstUsefulDay(series: Series, ms: number): number {
 const lastUsefulDay = (ms: number) => (ms === Infinity ? Infinity : Math.floor(ms / DAY_MS) + DAY_MARGIN);
 
 /** A zero-length occurrence still occupies its instant, so it is found and can conflict. */
-const endOf = (o: Occurrence) => Math.max(o.end, o.start + 1);
+/** An occurrence's end for overlap tests: a zero-length occurrence still occupies its instant. */
+export const endOf = (o: Occurrence) => Math.max(o.end, o.start + 1);
 
 /**
  * The occurrences that end after `from` and start before `to`, in order, lazily. The walk starts
@@ -601,8 +602,14 @@ export function seriesEnd(spec: SeriesSpec, budget?: WorkBudget): number | null 
  * @example firstOverlap(weeklyStandup, oneOffMeeting, Date.parse("2033-01-01T00:00:00Z")) // { a: {...}, b: {...} } or null
  */
 export function firstOverlap(a: SeriesSpec, b: SeriesSpec, horizonEnd: number, budget?: WorkBudget): { a: Occurrence; b: Occurrence } | null {
-  const streamA = occurrences(a, b.startMs, horizonEnd, budget);
-  const streamB = occurrences(b, a.startMs, horizonEnd, budget);
+  return firstOverlapOf(occurrences(a, b.startMs, horizonEnd, budget), occurrences(b, a.startMs, horizonEnd, budget));
+}
+
+/**
+ * Walks two occurrence streams in start order in step, the one behind skipping ahead, and returns
+ * the first overlapping pair; shared by plain series and series with exceptions applied.
+ */
+export function firstOverlapOf<T extends Occurrence>(streamA: Generator<T, void, number | undefined>, streamB: Generator<T, void, number | undefined>): { a: T; b: T } | null {
   let nextA = streamA.next();
   let nextB = streamB.next();
   while (!nextA.done && !nextB.done) {
