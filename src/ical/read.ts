@@ -62,11 +62,13 @@ const LOCATION_MAX = 500;
 function checkShape(text: string): void {
   let depth = 0;
   let components = 0;
-  for (const line of text.split(/\r?\n/)) {
-    if (/^BEGIN:/i.test(line)) {
+  // Unfolded as ical.js reads it (RFC 5545 3.1), and with parameters allowed: a BEGIN folded or
+  // written `BEGIN;X=1:` still opens a component there.
+  for (const line of text.replace(/\r?\n[ \t]/g, "").split(/\r?\n/)) {
+    if (/^BEGIN[:;]/i.test(line)) {
       if (++depth > MAX_IMPORT_DEPTH) throw invalid(`Components may nest at most ${MAX_IMPORT_DEPTH} levels deep.`);
       if (++components > MAX_IMPORT_COMPONENTS) throw invalid(`A file may hold at most ${MAX_IMPORT_COMPONENTS} components.`);
-    } else if (/^END:/i.test(line)) depth = Math.max(0, depth - 1);
+    } else if (/^END[:;]/i.test(line)) depth = Math.max(0, depth - 1);
   }
 }
 
