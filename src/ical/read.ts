@@ -62,14 +62,50 @@ const LOCATION_MAX = 500;
 function checkShape(text: string): void {
   let depth = 0;
   let components = 0;
-  // Unfolded as ical.js reads it (RFC 5545 3.1), and with parameters allowed: a BEGIN folded or
-  // written `BEGIN;X=1:` still opens a component there.
+  // Unfolded as ical.js reads it (RFC 5545 3.1): a folded BEGIN line still opens a component.
   for (const line of text.replace(/\r?\n[ \t]/g, "").split(/\r?\n/)) {
-    if (/^BEGIN[:;]/i.test(line)) {
+    if (/^BEGIN:/i.test(line)) {
       if (++depth > MAX_IMPORT_DEPTH) throw invalid(`Components may nest at most ${MAX_IMPORT_DEPTH} levels deep.`);
       if (++components > MAX_IMPORT_COMPONENTS) throw invalid(`A file may hold at most ${MAX_IMPORT_COMPONENTS} components.`);
-    } else if (/^END[:;]/i.test(line)) depth = Math.max(0, depth - 1);
+    } else if (/^END:/i.test(line)) depth = Math.max(0, depth - 1);
   }
+}
+
+/** Whether an instant can be written as a date (a DURATION of 99999999 weeks cannot). */
+const inRange = (ms: number) => Number.isFinite(ms) && Math.abs(ms) <= 8.64e15;
+
+/** RRULE parts a real VTIMEZONE uses: at most a few changes a year, which ical.js can expand. */
+const ZONE_RULE_PARTS = new Set(["freq", "interval", "until", "count", "wkst", "bymonth", "byday", "bymonthday", "bysetpos"]);
+/** Most STANDARD/DAYLIGHT parts, and RDATE values in all, one VTIMEZONE may define. */
+const MAX_ZONE_PARTS = 200;
+
+/**
+ * Whether ical.js may expand a VTIMEZONE: it walks every part's rule from its DTSTART to the year
+ * asked for, so a `FREQ=SECONDLY` part from 1970 (or BYHOUR lists, or a rule from year 1) is
+ * billions of steps. A definition outside what time zones use is left unknown, which the events
+ * using its TZID report as a 422. Parts without a rule (Outlook's 1601 STANDARD) cost nothing.
+ */
+function tameZone(component: JComponent): boolean {
+  const parts = component[2];
+  if (parts.length > MAX_ZONE_PARTS) return false;
+  let rdates = 0;
+  for (const part of parts) {
+    if (part[0] !== "standard" && part[0] !== "daylight") return false;
+    const start = first(part, "dtstart")?.[3];
+    if (typeof start !== "string" || !/^\d{4}-/.test(start)) return false;
+    for (const rule of props(part, "rrule")) {
+      const value = rule[3] as Record<string, unknown> | undefined;
+      if (!value || typeof value !== "object" || String(value.freq).toUpperCase() !== "YEARLY") return false;
+      // Outlook starts its rules in 1601; a rule from year 1 is 2,000 years of steps to walk.
+      if (Number(start.slice(0, 4)) < 1600) return false;
+      const lists = Object.entries(value).filter(([key]) => key.startsWith("by"));
+      if (!Object.keys(value).every((key) => ZONE_RULE_PARTS.has(key)) || lists.some(([, list]) => Array.isArray(list) && list.length > 7)) return false;
+      if (value.interval !== undefined && !(Number(value.interval) >= 1)) return false;
+    }
+    for (const rdate of props(part, "rdate")) rdates += rdate.length - 3;
+    if (rdates > MAX_ZONE_PARTS) return false;
+  }
+  return true;
 }
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z?)$/;
@@ -167,7 +203,7 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
   for (const component of calendar[2]) {
     if (component[0] !== "vtimezone") continue;
     const id = textOf(component, "tzid");
-    if (id && !ianaZone(id)) {
+    if (id && !ianaZone(id) && tameZone(component)) {
       try {
         zones.set(id, new ICAL.Timezone(new ICAL.Component(component)));
       } catch {
@@ -199,7 +235,13 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
     if (!definition) return null;
     const [y, mo, d, h, mi, s] = time.wall.split(/[-T:]/).map(Number);
     if (parseDateTimeInput(time.wall, "UTC") === null) return null;
-    return { ms: ICAL.Time.fromData({ year: y, month: mo, day: d, hour: h, minute: mi, second: s, isDate: false }, definition).toUnixTime() * 1000, zone: null };
+    try {
+      const ms = ICAL.Time.fromData({ year: y, month: mo, day: d, hour: h, minute: mi, second: s, isDate: false }, definition).toUnixTime() * 1000;
+      return inRange(ms) ? { ms, zone: null } : null;
+    } catch {
+      // ical.js reads a VTIMEZONE's parts only when a time uses it; an unreadable one throws here.
+      return null;
+    }
   };
 
   masters.forEach((vevent) => {
@@ -234,6 +276,7 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
       endMs = from.ms + (start.isDate ? 86_400_000 : 60_000);
       if (!start.isDate) warn("DTEND", "The VEVENT has no DTEND or DURATION; it was given one minute.");
     }
+    if (!inRange(endMs)) return fail("end_time", "The VEVENT's end is out of range.");
     if (start.isDate) warn("DTSTART", `An all-day event was imported as midnight to midnight in ${from.zone ?? defaultZone}.`);
 
     const isSeries = props(vevent, "rrule").length > 0;
@@ -341,6 +384,10 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
         } catch {
           endMs = startMs + length;
         }
+      }
+      if (!inRange(endMs)) {
+        fail(`The changed occurrence at ${exception.original_start} ends out of range.`);
+        continue;
       }
       if (startMs !== original.ms || endMs !== original.ms + length) {
         exception.start_time = formatUtc(startMs);
