@@ -86,3 +86,38 @@ describe("import: values that overflow or make ical.js loop are 422, never 5xx",
     });
   }
 });
+
+describe("import: typed values and impossible overrides", () => {
+  const series = (uid: string, day: string) => ["BEGIN:VEVENT", `UID:${uid}`, `DTSTART:${day}T090000Z`, `DTEND:${day}T100000Z`, "RRULE:FREQ=DAILY;COUNT=5", "SUMMARY:m", "END:VEVENT"];
+
+  it("reads SUMMARY/DESCRIPTION/LOCATION with a VALUE= type as text (RECUR is an object to ical.js): 201, not 500", async () => {
+    const res = await importAs(user, ics("BEGIN:VEVENT", "UID:typed", "DTSTART:20530101T090000Z", "DTEND:20530101T100000Z", "SUMMARY;VALUE=INTEGER:12", "DESCRIPTION;VALUE=DATE-TIME:20200101T000000Z", "LOCATION;VALUE=RECUR:FREQ=DAILY", "END:VEVENT"));
+    expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(201);
+    expect(res.body.events[0]).toMatchObject({ title: "12", description: "2020-01-01T00:00:00Z", location: '{"freq":"DAILY"}' });
+  });
+
+  it("a DTSTART;VALUE=RECUR is a 422 naming the event, not a 500", async () => {
+    const res = await importAs(user, ics("BEGIN:VEVENT", "UID:dtr", "DTSTART;VALUE=RECUR:FREQ=DAILY", "DTEND:20560101T100000Z", "END:VEVENT"));
+    expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(422);
+    expect(res.body.errors).toEqual([{ field: "events.0.start_time", message: 'DTSTART "{"freq":"DAILY"}" is not a date or date-time.', index: 0 }]);
+  });
+
+  it("an EXDATE;VALUE=RECUR is a 422 naming the series, not a 500", async () => {
+    const res = await importAs(user, ics("BEGIN:VEVENT", "UID:exr", "DTSTART:20570101T090000Z", "DTEND:20570101T100000Z", "RRULE:FREQ=DAILY;COUNT=3", "EXDATE;VALUE=RECUR:FREQ=DAILY", "END:VEVENT"));
+    expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(422);
+    expect(res.body.errors).toEqual([{ field: "events.0.exceptions", message: 'EXDATE "{"freq":"DAILY"}" is not a valid date or date-time.', index: 0 }]);
+  });
+
+  for (const [name, lines] of [
+    ["a DTEND before its DTSTART", ["DTSTART:20420102T110000Z", "DTEND:20420102T100000Z"]],
+    ["a negative DURATION", ["DURATION:-PT5H"]],
+  ] as const) {
+    it(`a changed occurrence with ${name} is a 422 and creates nothing (it was stored, ending before it started)`, async () => {
+      const res = await importAs(user, ics(...series("neg", "20420101"), "BEGIN:VEVENT", "UID:neg", "RECURRENCE-ID:20420102T090000Z", ...lines, "END:VEVENT"));
+      expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(422);
+      expect(res.body.errors).toEqual([{ field: "events.0.exceptions", message: "The changed occurrence at 2042-01-02T09:00:00Z must end after it starts.", index: 0 }]);
+      const agenda = await json("GET", "/api/agenda?start=2042-01-01T00:00:00Z&end=2042-01-04T00:00:00Z", { token: user.token });
+      expect(agenda.body.items).toEqual([]);
+    });
+  }
+});

@@ -95,7 +95,7 @@ function tameZone(component: JComponent): boolean {
     if (typeof start !== "string" || !/^\d{4}-/.test(start)) return false;
     for (const rule of props(part, "rrule")) {
       const value = rule[3] as Record<string, unknown> | undefined;
-      if (!value || typeof value !== "object" || String(value.freq).toUpperCase() !== "YEARLY") return false;
+      if (!value || typeof value !== "object" || plain(value.freq).toUpperCase() !== "YEARLY") return false;
       // Outlook starts its rules in 1601; a rule from year 1 is 2,000 years of steps to walk.
       if (Number(start.slice(0, 4)) < 1600) return false;
       const lists = Object.entries(value).filter(([key]) => key.startsWith("by"));
@@ -160,9 +160,11 @@ function recurText(value: unknown): string | null {
 
 const props = (component: JComponent, name: string) => component[1].filter((p) => p[0] === name);
 const first = (component: JComponent, name: string) => props(component, name)[0];
+/** A value as text; a typed one (`SUMMARY;VALUE=RECUR:...` is an object, maybe without a prototype) as its JSON. */
+const plain = (value: unknown) => (typeof value === "object" && value !== null ? JSON.stringify(value) : String(value));
 const textOf = (component: JComponent, name: string) => {
   const value = first(component, name)?.[3];
-  return typeof value === "string" ? value : Array.isArray(value) ? value.join(",") : value === undefined ? undefined : String(value);
+  return typeof value === "string" ? value : Array.isArray(value) ? value.map(plain).join(",") : value === undefined ? undefined : plain(value);
 };
 
 /**
@@ -252,10 +254,10 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
     const start = startProp ? timeValue(startProp, startProp[3]) : null;
     items.push({ event: { title: "", description: "", location: null, start_time: "", end_time: "", is_recurring: false, recurrence_pattern: null, timezone: "UTC" }, exceptions: [] });
     if (!startProp) return fail("start_time", "The VEVENT has no DTSTART.");
-    if (!start) return fail("start_time", `DTSTART "${String(startProp[3]).slice(0, 40)}" is not a date or date-time.`);
+    if (!start) return fail("start_time", `DTSTART "${plain(startProp[3]).slice(0, 40)}" is not a date or date-time.`);
     if (start.tzid === null && !start.utc && !start.isDate && defaultZone === "UTC") warn("DTSTART", "A floating time (no TZID, no Z) was read as UTC.");
     const from = resolve(start, defaultZone);
-    if (!from || !Number.isFinite(from.ms)) return fail("start_time", start.tzid && !ianaZone(start.tzid) && !zones.has(start.tzid) ? `TZID "${start.tzid.slice(0, 64)}" is neither an IANA time zone nor defined by a VTIMEZONE.` : `DTSTART "${String(startProp[3]).slice(0, 40)}" is not a valid date-time.`);
+    if (!from || !Number.isFinite(from.ms)) return fail("start_time", start.tzid && !ianaZone(start.tzid) && !zones.has(start.tzid) ? `TZID "${start.tzid.slice(0, 64)}" is neither an IANA time zone nor defined by a VTIMEZONE.` : `DTSTART "${plain(startProp[3]).slice(0, 40)}" is not a valid date-time.`);
 
     let endMs: number | null = null;
     const endProp = first(vevent, "dtend");
@@ -263,13 +265,13 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
     if (endProp) {
       const end = timeValue(endProp, endProp[3]);
       const to = end ? resolve(end, from.zone ?? defaultZone) : null;
-      if (!to || !Number.isFinite(to.ms)) return fail("end_time", `DTEND "${String(endProp[3]).slice(0, 40)}" is not a valid date or date-time.`);
+      if (!to || !Number.isFinite(to.ms)) return fail("end_time", `DTEND "${plain(endProp[3]).slice(0, 40)}" is not a valid date or date-time.`);
       endMs = to.ms;
     } else if (durationProp) {
       try {
-        endMs = from.ms + ICAL.Duration.fromString(String(durationProp[3])).toSeconds() * 1000;
+        endMs = from.ms + ICAL.Duration.fromString(plain(durationProp[3])).toSeconds() * 1000;
       } catch {
-        return fail("end_time", `DURATION "${String(durationProp[3]).slice(0, 40)}" is not a duration.`);
+        return fail("end_time", `DURATION "${plain(durationProp[3]).slice(0, 40)}" is not a duration.`);
       }
     } else {
       // RFC 5545 3.6.1: a date lasts the day, a date-time is an instant; the API needs end > start.
@@ -340,7 +342,7 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
       for (const value of prop.slice(3)) {
         const time = timeValue(prop, value);
         const at = time ? resolve(time.isDate ? { ...time, wall: time.wall.slice(0, 10) + timeOfDay, isDate: false, tzid: time.tzid ?? start.tzid, utc: start.utc } : time, zone) : null;
-        if (!at || !Number.isFinite(at.ms)) fail("exceptions", `EXDATE "${String(value).slice(0, 40)}" is not a valid date or date-time.`);
+        if (!at || !Number.isFinite(at.ms)) fail("exceptions", `EXDATE "${plain(value).slice(0, 40)}" is not a valid date or date-time.`);
         else items[index].exceptions.push({ original_start: formatUtc(at.ms), cancelled: true });
       }
     }
@@ -359,7 +361,7 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
     const idTime = timeValue(idProp, idProp[3]);
     const original = idTime ? resolve(idTime, master.timezone) : null;
     if (!original || !Number.isFinite(original.ms)) {
-      fail(`RECURRENCE-ID "${String(idProp[3]).slice(0, 40)}" is not a valid date-time.`);
+      fail(`RECURRENCE-ID "${plain(idProp[3]).slice(0, 40)}" is not a valid date-time.`);
       continue;
     }
     const exception: ImportedException = { original_start: formatUtc(original.ms), cancelled: textOf(override, "status")?.toUpperCase() === "CANCELLED" };
@@ -380,13 +382,18 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
       if (endMs === undefined) {
         const duration = first(override, "duration");
         try {
-          endMs = duration ? startMs + ICAL.Duration.fromString(String(duration[3])).toSeconds() * 1000 : startMs + length;
+          endMs = duration ? startMs + ICAL.Duration.fromString(plain(duration[3])).toSeconds() * 1000 : startMs + length;
         } catch {
           endMs = startMs + length;
         }
       }
       if (!inRange(endMs)) {
         fail(`The changed occurrence at ${exception.original_start} ends out of range.`);
+        continue;
+      }
+      // The batch path checks the events' times, not their exceptions': an occurrence ending before it starts would be stored.
+      if (endMs <= startMs) {
+        fail(`The changed occurrence at ${exception.original_start} must end after it starts.`);
         continue;
       }
       if (startMs !== original.ms || endMs !== original.ms + length) {
