@@ -116,7 +116,25 @@ describe("exceptions: splits", () => {
     const split = await json("PATCH", occ(id, "2054-01-09T09:00:00Z", "?scope=following"), { token: owner.token, body: { title: "Second half" } });
     expect(split.status).toBe(200);
     const res = await json("POST", `/api/events/${id}/rollback/1`, { token: owner.token });
+    expectProblem(res, 409, "conflict");
+    expect(res.body.conflicts.map((c: { id: number }) => c.id)).toContain(split.body.following.id);
     const all = [...(await occurrencesOf(owner, id)), ...(await occurrencesOf(owner, split.body.following.id))].map(([, start]) => start);
     expect(new Set(all).size, `rollback answered ${res.status}`).toBe(all.length);
+  });
+});
+
+describe("exceptions: 409 for an editor", () => {
+  it("an editor moving an occurrence onto the owner's private event learns its times, never its id or title", async () => {
+    const { owner, id } = await series();
+    const editor = await registerUser("ae_editor");
+    expect((await json("POST", `/api/events/${id}/share`, { token: owner.token, body: { user_id: editor.id, role: "editor" } })).status).toBe(200);
+    const secret = await json("POST", "/api/events", { token: owner.token, body: { title: "Private doctor", description: "secret", start_time: "2054-01-06T14:00:00Z", end_time: "2054-01-06T15:00:00Z" } });
+    expect(secret.status).toBe(201);
+    for (const path of [occ(id, "2054-01-06T09:00:00Z"), occ(id, "2054-01-06T09:00:00Z", "?scope=following")]) {
+      const res = await json("PATCH", path, { token: editor.token, body: { start_time: "2054-01-06T14:30:00Z", end_time: "2054-01-06T15:30:00Z" } });
+      expectProblem(res, 409, "conflict");
+      expect(res.body.conflicts).toEqual([{ id: null, title: null, start_time: "2054-01-06T14:00:00Z", end_time: "2054-01-06T15:00:00Z" }]);
+      expect(JSON.stringify(res.body)).not.toMatch(/Private doctor|secret|"id":\s*${secret.body.id}\b/);
+    }
   });
 });
