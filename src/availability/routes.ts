@@ -6,7 +6,7 @@ import type { AppEnv } from "../env";
 import { bodyOf, createRouter, problemResponses, queryInstant } from "../lib/openapi";
 import { enforceRateLimit, RATE_LIMIT_PERIODS } from "../lib/rate-limit";
 import { isValidTimeZone } from "../recurrence";
-import { findTime, freeBusy, MAX_SLOTS, WEEKDAYS, type UserRef } from "./service";
+import { assertAvailabilityWindow, findTime, freeBusy, MAX_SLOTS, WEEKDAYS, type UserRef } from "./service";
 
 const tags = ["Availability"];
 
@@ -80,10 +80,17 @@ const findTimeRoute = createRoute({
 /** Each username or email tells the caller whether that account exists: one lookup unit each. */
 async function limitLookups(c: Context<AppEnv>, refs: UserRef[]) {
   const key = `user:${c.var.claims.userId}`;
-  for (const ref of refs) if (typeof ref === "string") await enforceRateLimit(c.env, c.env.LOOKUP_LIMITER, key, RATE_LIMIT_PERIODS.lookup);
+  // A name repeated tells nothing new: one unit per distinct name (matched case-insensitively, as resolved).
+  const names = new Set(refs.flatMap((ref) => (typeof ref === "string" ? [ref.toLowerCase()] : [])));
+  for (let i = 0; i < names.size; i++) await enforceRateLimit(c.env, c.env.LOOKUP_LIMITER, key, RATE_LIMIT_PERIODS.lookup);
 }
 
-const instants = (body: { start: string; end: string }) => ({ start: queryInstant(body.start, "start")!, end: queryInstant(body.end, "end")! });
+/** The window's instants, checked with the user count before any name is looked up: a refused request spends no lookup budget. */
+function instants(body: { start: string; end: string; users: UserRef[] }) {
+  const window = { start: queryInstant(body.start, "start")!, end: queryInstant(body.end, "end")! };
+  assertAvailabilityWindow(window.start, window.end, body.users.length);
+  return window;
+}
 
 export const availabilityRoutes = createRouter()
   .openapi(freeBusyRoute, async (c) => {

@@ -195,6 +195,10 @@ function splitContents(event: EventRow, series: Series, at: number, patch: Event
     exceptions: after,
   };
   const base = contentFromPatch(start, {}, after);
+  // An occurrence from the split point on that was moved before it cannot start the following series: refused like the mirror case above, never dropped.
+  if (base.droppedExceptions.length) {
+    throw validationFailed([{ field: "original_start", message: `The ${base.droppedExceptions[0].original_start} occurrence was moved before the split point; move it back or cancel it first.` }]);
+  }
   const following = contentFromPatch(start, patch, after);
   return { old, base, following };
 }

@@ -1,6 +1,6 @@
 // What the Chromium suites share: Debian's chromium, and the production bundle (dist/index.js) with
 // its static assets (public/) under Miniflare, bindings as in wrangler.toml, rate limits off, D1
-// migrated. The same setup as test/browser/run.mjs.
+// migrated. Used by test/browser/run.mjs and test/browser/app.mjs.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";

@@ -3,18 +3,15 @@
 // Chromium against the production bundle (dist/index.js) under Miniflare.
 // Run with `npm run test:browser` (it builds first). Prints one PASS/FAIL line per check, the
 // screenshot paths, and a closing `browser: N passed, N failed`; exits non-zero on any failure.
-import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS, ensureChromium, startServer } from "./harness.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SHOTS = join(ROOT, "test", "browser", "screenshots");
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"];
+// Its own folder: the app suite writes test/browser/screenshots/app/, which this run must not wipe.
+const SHOTS = join(ROOT, "test", "browser", "screenshots", "docs");
 // Everything after the Chromium install must finish within this; a hung page must not hang CI.
 const RUN_BUDGET_MS = 170_000;
 const CHECK_TIMEOUT_MS = 45_000;
@@ -37,65 +34,6 @@ function cleanup() {
 }
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => cleanup().finally(() => process.exit(1)));
-}
-
-/** Installs Debian's chromium when the binary is missing (CI runs as root; nothing else can download a browser here). */
-function ensureChromium() {
-  if (existsSync(CHROMIUM)) return;
-  log(`${CHROMIUM} is missing: installing Debian's chromium package (apt-get update && apt-get install -y chromium); this takes a minute or two`);
-  if (process.getuid?.() !== 0) throw new Error(`${CHROMIUM} is missing and this is not root: run \`apt-get update && apt-get install -y chromium\` as root`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update"], ["install", "-y", "-o", "DPkg::Lock::Timeout=300", "chromium"]]) {
-    const result = spawnSync("apt-get", args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 15 * 60_000 });
-    if (result.status !== 0) {
-      console.error(`${result.stdout ?? ""}${result.stderr ?? ""}`.split("\n").slice(-25).join("\n"));
-      throw new Error(`apt-get ${args.join(" ")} failed (exit ${result.status ?? result.signal ?? result.error?.message})`);
-    }
-  }
-  if (!existsSync(CHROMIUM)) throw new Error(`apt-get install chromium succeeded but ${CHROMIUM} is still missing`);
-  log(`installed ${spawnSync(CHROMIUM, ["--version"], { encoding: "utf8" }).stdout.trim()}`);
-}
-
-/** The production bundle under Miniflare with the bindings of wrangler.toml, rate limits off, D1 migrated. */
-async function startServer() {
-  if (!existsSync("dist/index.js")) throw new Error("dist/index.js is missing: run `npm run build` first (npm run test:browser does)");
-  const limiter = (namespace_id, limit, period) => ({ namespace_id, simple: { limit, period } });
-  mf = new Miniflare(
-    // This Miniflare (5.x beta) takes a new option shape; the v4 shape converts losslessly.
-    convertV4MiniflareOptions({
-      host: "127.0.0.1",
-      port: 0,
-      cf: false,
-      scriptPath: "dist/index.js",
-      modules: true,
-      compatibilityDate: "2026-10-20",
-      compatibilityFlags: ["nodejs_compat"],
-      d1Databases: { DB: "browser-db" },
-      durableObjects: { NOTIFICATION_HUB: { className: "UserNotificationHub", useSQLite: true } },
-      assets: { directory: "public", binding: "ASSETS", routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true } },
-      ratelimits: {
-        LOGIN_IP_LIMITER: limiter("1001", 20, 60),
-        LOGIN_ACCOUNT_LIMITER: limiter("1002", 10, 60),
-        REGISTER_IP_LIMITER: limiter("1003", 10, 60),
-        WRITE_LIMITER: limiter("1004", 120, 10),
-      },
-      bindings: {
-        JWT_SECRET: randomBytes(36).toString("base64url"),
-        RATE_LIMITS: "off",
-        CORS_ORIGINS: "*",
-        JWT_ISSUER: "collab-events-api",
-        JWT_AUDIENCE: "collab-events-api",
-        ACCESS_TOKEN_TTL: "900",
-      },
-    }),
-  );
-  const url = await mf.ready;
-  const db = await mf.getD1Database("DB");
-  for (const file of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
-    const statements = readFileSync(join("migrations", file), "utf8").split("--> statement-breakpoint").map((s) => s.trim()).filter(Boolean);
-    await db.batch(statements.map((sql) => db.prepare(sql)));
-  }
-  return url.origin;
 }
 
 let BASE;
@@ -239,7 +177,9 @@ let docs;
 async function setup() {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
-  BASE = await startServer();
+  let origin;
+  ({ mf, origin } = await startServer());
+  BASE = origin;
   log(`server ${BASE} (dist/index.js under Miniflare)`);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
   log(`Chromium ${browser.version()}`);
@@ -543,7 +483,7 @@ function finish() {
 }
 
 try {
-  ensureChromium();
+  ensureChromium(log);
   setTimeout(() => {
     log(`FAIL the run exceeded ${RUN_BUDGET_MS / 1000} s; stopping`);
     cleanup().finally(finish);
