@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectProblem, json, registerUser, slotMaker, type TestUser } from "./helpers";
+import { copyInListOrder, emptyCopy, listedEvents, syncInto } from "./support/sync-client";
 
 const slot = slotMaker(2053);
 let alice: TestUser;
@@ -153,5 +154,41 @@ describe("availability lookup budget", () => {
       expect(res.status).toBe(200);
       expect(res.body.users.every((u: { error: string }) => u.error === "not_visible")).toBe(true);
     }
+  });
+});
+
+describe("GET /api/sync while writes happen", () => {
+  it("writes between full-sync pages (create, change, share, revoke, delete, split) are caught up by the next incremental sync", async () => {
+    const user = await registerUser("as_pager");
+    const mine = [];
+    for (let i = 0; i < 4; i++) mine.push(await create(user, { ...slot() }));
+    const shared = await create(alice, { ...slot() });
+    await share(alice, shared.id, user, "editor");
+    const series = await create(alice, { title: "Series", start_time: "2053-06-02T09:00:00Z", end_time: "2053-06-02T10:00:00Z", is_recurring: true, recurrence_pattern: "FREQ=DAILY;COUNT=5" });
+    await share(alice, series.id, user, "viewer");
+    const first = await sync(user, "limit=2");
+    expect(first.status).toBe(200);
+    // Meanwhile:
+    await Promise.all([
+      json("DELETE", `/api/events/${mine[3].id}`, { token: user.token }),
+      json("PATCH", `/api/events/${mine[0].id}`, { token: user.token, body: { title: "Renamed" } }),
+      json("DELETE", `/api/events/${shared.id}/permissions/${user.id}`, { token: alice.token }),
+      json("PATCH", `/api/events/${series.id}/occurrences/${encodeURIComponent("2053-06-04T09:00:00Z")}?scope=following`, { token: alice.token, body: { title: "Series, later" } }),
+      json("DELETE", `/api/events/${series.id}/occurrences/${encodeURIComponent("2053-06-03T09:00:00Z")}`, { token: alice.token }),
+      create(user, { ...slot() }),
+    ]);
+    const copy = emptyCopy();
+    for (const item of first.body.items) copy.events.set(item.id, item.event);
+    let page = first;
+    while (page.body.next_cursor) {
+      page = await sync(user, `limit=2&cursor=${encodeURIComponent(page.body.next_cursor)}`);
+      expect(page.status).toBe(200);
+      for (const item of page.body.items) copy.events.set(item.id, item.event);
+    }
+    copy.token = page.body.next_sync_token;
+    await syncInto(user, copy, 1);
+    expect(copyInListOrder(copy)).toEqual(await listedEvents(user));
+    // Nothing of the revoked event is left in the copy.
+    expect(copy.events.has(shared.id)).toBe(false);
   });
 });
