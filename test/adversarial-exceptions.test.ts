@@ -207,3 +207,17 @@ describe("exceptions seen by conflicts and free/busy", () => {
     ]);
   });
 });
+
+describe("exceptions: byte limit", () => {
+  it("overridden descriptions past 16 KiB are a 422 and nothing is written", async () => {
+    const { owner, id } = await series();
+    const long = "d".repeat(9_000);
+    expect((await json("PATCH", occ(id, "2054-01-06T09:00:00Z"), { token: owner.token, body: { description: long } })).status).toBe(200);
+    expectProblem(await json("PATCH", occ(id, "2054-01-07T09:00:00Z"), { token: owner.token, body: { description: long } }), 422, "validation_failed");
+    const items = (await json("GET", `/api/events/${id}/exceptions`, { token: owner.token })).body.items;
+    expect(items.map((x: { original_start: string }) => x.original_start)).toEqual(["2054-01-06T09:00:00Z"]);
+    // A split carries the big exception into the following series only if it fits there (it does: one of them).
+    const split = await json("PATCH", occ(id, "2054-01-06T09:00:00Z", "?scope=following"), { token: owner.token, body: { location: "Room" } });
+    expect(split.status).toBe(200);
+  });
+});
