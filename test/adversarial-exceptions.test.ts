@@ -221,3 +221,21 @@ describe("exceptions: byte limit", () => {
     expect(split.status).toBe(200);
   });
 });
+
+describe("exceptions: splits that move", () => {
+  it("a following series moved back over the original's occurrences is a 409, nothing written", async () => {
+    const { owner, id } = await series();
+    const before = await occurrencesOf(owner, id);
+    const res = await json("PATCH", occ(id, "2054-01-08T09:00:00Z", "?scope=following"), { token: owner.token, body: { start_time: "2054-01-05T09:30:00Z", end_time: "2054-01-05T10:30:00Z" } });
+    expectProblem(res, 409, "conflict");
+    expect(await occurrencesOf(owner, id)).toEqual(before);
+  });
+
+  it("a split into a one-off keeps the rest of the series' occurrences out, and the original ends before it", async () => {
+    const { owner, id } = await series();
+    const res = await json("PATCH", occ(id, "2054-01-08T09:00:00Z", "?scope=following"), { token: owner.token, body: { is_recurring: false } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect((await occurrencesOf(owner, id)).map(([o]) => o)).toEqual(["2054-01-05T09:00:00Z", "2054-01-06T09:00:00Z", "2054-01-07T09:00:00Z"]);
+    expect((await occurrencesOf(owner, res.body.following.id)).map(([, s]) => s)).toEqual(["2054-01-08T09:00:00Z"]);
+  });
+});
