@@ -62,12 +62,50 @@ const LOCATION_MAX = 500;
 function checkShape(text: string): void {
   let depth = 0;
   let components = 0;
-  for (const line of text.split(/\r?\n/)) {
+  // Unfolded as ical.js reads it (RFC 5545 3.1): a folded BEGIN line still opens a component.
+  for (const line of text.replace(/\r?\n[ \t]/g, "").split(/\r?\n/)) {
     if (/^BEGIN:/i.test(line)) {
       if (++depth > MAX_IMPORT_DEPTH) throw invalid(`Components may nest at most ${MAX_IMPORT_DEPTH} levels deep.`);
       if (++components > MAX_IMPORT_COMPONENTS) throw invalid(`A file may hold at most ${MAX_IMPORT_COMPONENTS} components.`);
     } else if (/^END:/i.test(line)) depth = Math.max(0, depth - 1);
   }
+}
+
+/** Whether an instant can be written as a date (a DURATION of 99999999 weeks cannot). */
+const inRange = (ms: number) => Number.isFinite(ms) && Math.abs(ms) <= 8.64e15;
+
+/** RRULE parts a real VTIMEZONE uses: at most a few changes a year, which ical.js can expand. */
+const ZONE_RULE_PARTS = new Set(["freq", "interval", "until", "count", "wkst", "bymonth", "byday", "bymonthday", "bysetpos"]);
+/** Most STANDARD/DAYLIGHT parts, and RDATE values in all, one VTIMEZONE may define. */
+const MAX_ZONE_PARTS = 200;
+
+/**
+ * Whether ical.js may expand a VTIMEZONE: it walks every part's rule from its DTSTART to the year
+ * asked for, so a `FREQ=SECONDLY` part from 1970 (or BYHOUR lists, or a rule from year 1) is
+ * billions of steps. A definition outside what time zones use is left unknown, which the events
+ * using its TZID report as a 422. Parts without a rule (Outlook's 1601 STANDARD) cost nothing.
+ */
+function tameZone(component: JComponent): boolean {
+  const parts = component[2];
+  if (parts.length > MAX_ZONE_PARTS) return false;
+  let rdates = 0;
+  for (const part of parts) {
+    if (part[0] !== "standard" && part[0] !== "daylight") return false;
+    const start = first(part, "dtstart")?.[3];
+    if (typeof start !== "string" || !/^\d{4}-/.test(start)) return false;
+    for (const rule of props(part, "rrule")) {
+      const value = rule[3] as Record<string, unknown> | undefined;
+      if (!value || typeof value !== "object" || plain(value.freq).toUpperCase() !== "YEARLY") return false;
+      // Outlook starts its rules in 1601; a rule from year 1 is 2,000 years of steps to walk.
+      if (Number(start.slice(0, 4)) < 1600) return false;
+      const lists = Object.entries(value).filter(([key]) => key.startsWith("by"));
+      if (!Object.keys(value).every((key) => ZONE_RULE_PARTS.has(key)) || lists.some(([, list]) => Array.isArray(list) && list.length > 7)) return false;
+      if (value.interval !== undefined && !(Number(value.interval) >= 1)) return false;
+    }
+    for (const rdate of props(part, "rdate")) rdates += rdate.length - 3;
+    if (rdates > MAX_ZONE_PARTS) return false;
+  }
+  return true;
 }
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z?)$/;
@@ -122,9 +160,11 @@ function recurText(value: unknown): string | null {
 
 const props = (component: JComponent, name: string) => component[1].filter((p) => p[0] === name);
 const first = (component: JComponent, name: string) => props(component, name)[0];
+/** A value as text; a typed one (`SUMMARY;VALUE=RECUR:...` is an object, maybe without a prototype) as its JSON. */
+const plain = (value: unknown) => (typeof value === "object" && value !== null ? JSON.stringify(value) : String(value));
 const textOf = (component: JComponent, name: string) => {
   const value = first(component, name)?.[3];
-  return typeof value === "string" ? value : Array.isArray(value) ? value.join(",") : value === undefined ? undefined : String(value);
+  return typeof value === "string" ? value : Array.isArray(value) ? value.map(plain).join(",") : value === undefined ? undefined : plain(value);
 };
 
 /**
@@ -165,7 +205,7 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
   for (const component of calendar[2]) {
     if (component[0] !== "vtimezone") continue;
     const id = textOf(component, "tzid");
-    if (id && !ianaZone(id)) {
+    if (id && !ianaZone(id) && tameZone(component)) {
       try {
         zones.set(id, new ICAL.Timezone(new ICAL.Component(component)));
       } catch {
@@ -197,7 +237,13 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
     if (!definition) return null;
     const [y, mo, d, h, mi, s] = time.wall.split(/[-T:]/).map(Number);
     if (parseDateTimeInput(time.wall, "UTC") === null) return null;
-    return { ms: ICAL.Time.fromData({ year: y, month: mo, day: d, hour: h, minute: mi, second: s, isDate: false }, definition).toUnixTime() * 1000, zone: null };
+    try {
+      const ms = ICAL.Time.fromData({ year: y, month: mo, day: d, hour: h, minute: mi, second: s, isDate: false }, definition).toUnixTime() * 1000;
+      return inRange(ms) ? { ms, zone: null } : null;
+    } catch {
+      // ical.js reads a VTIMEZONE's parts only when a time uses it; an unreadable one throws here.
+      return null;
+    }
   };
 
   masters.forEach((vevent) => {
@@ -208,10 +254,10 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
     const start = startProp ? timeValue(startProp, startProp[3]) : null;
     items.push({ event: { title: "", description: "", location: null, start_time: "", end_time: "", is_recurring: false, recurrence_pattern: null, timezone: "UTC" }, exceptions: [] });
     if (!startProp) return fail("start_time", "The VEVENT has no DTSTART.");
-    if (!start) return fail("start_time", `DTSTART "${String(startProp[3]).slice(0, 40)}" is not a date or date-time.`);
+    if (!start) return fail("start_time", `DTSTART "${plain(startProp[3]).slice(0, 40)}" is not a date or date-time.`);
     if (start.tzid === null && !start.utc && !start.isDate && defaultZone === "UTC") warn("DTSTART", "A floating time (no TZID, no Z) was read as UTC.");
     const from = resolve(start, defaultZone);
-    if (!from || !Number.isFinite(from.ms)) return fail("start_time", start.tzid && !ianaZone(start.tzid) && !zones.has(start.tzid) ? `TZID "${start.tzid.slice(0, 64)}" is neither an IANA time zone nor defined by a VTIMEZONE.` : `DTSTART "${String(startProp[3]).slice(0, 40)}" is not a valid date-time.`);
+    if (!from || !Number.isFinite(from.ms)) return fail("start_time", start.tzid && !ianaZone(start.tzid) && !zones.has(start.tzid) ? `TZID "${start.tzid.slice(0, 64)}" is neither an IANA time zone nor defined by a VTIMEZONE.` : `DTSTART "${plain(startProp[3]).slice(0, 40)}" is not a valid date-time.`);
 
     let endMs: number | null = null;
     const endProp = first(vevent, "dtend");
@@ -219,19 +265,20 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
     if (endProp) {
       const end = timeValue(endProp, endProp[3]);
       const to = end ? resolve(end, from.zone ?? defaultZone) : null;
-      if (!to || !Number.isFinite(to.ms)) return fail("end_time", `DTEND "${String(endProp[3]).slice(0, 40)}" is not a valid date or date-time.`);
+      if (!to || !Number.isFinite(to.ms)) return fail("end_time", `DTEND "${plain(endProp[3]).slice(0, 40)}" is not a valid date or date-time.`);
       endMs = to.ms;
     } else if (durationProp) {
       try {
-        endMs = from.ms + ICAL.Duration.fromString(String(durationProp[3])).toSeconds() * 1000;
+        endMs = from.ms + ICAL.Duration.fromString(plain(durationProp[3])).toSeconds() * 1000;
       } catch {
-        return fail("end_time", `DURATION "${String(durationProp[3]).slice(0, 40)}" is not a duration.`);
+        return fail("end_time", `DURATION "${plain(durationProp[3]).slice(0, 40)}" is not a duration.`);
       }
     } else {
       // RFC 5545 3.6.1: a date lasts the day, a date-time is an instant; the API needs end > start.
       endMs = from.ms + (start.isDate ? 86_400_000 : 60_000);
       if (!start.isDate) warn("DTEND", "The VEVENT has no DTEND or DURATION; it was given one minute.");
     }
+    if (!inRange(endMs)) return fail("end_time", "The VEVENT's end is out of range.");
     if (start.isDate) warn("DTSTART", `An all-day event was imported as midnight to midnight in ${from.zone ?? defaultZone}.`);
 
     const isSeries = props(vevent, "rrule").length > 0;
@@ -295,7 +342,7 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
       for (const value of prop.slice(3)) {
         const time = timeValue(prop, value);
         const at = time ? resolve(time.isDate ? { ...time, wall: time.wall.slice(0, 10) + timeOfDay, isDate: false, tzid: time.tzid ?? start.tzid, utc: start.utc } : time, zone) : null;
-        if (!at || !Number.isFinite(at.ms)) fail("exceptions", `EXDATE "${String(value).slice(0, 40)}" is not a valid date or date-time.`);
+        if (!at || !Number.isFinite(at.ms)) fail("exceptions", `EXDATE "${plain(value).slice(0, 40)}" is not a valid date or date-time.`);
         else items[index].exceptions.push({ original_start: formatUtc(at.ms), cancelled: true });
       }
     }
@@ -314,7 +361,7 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
     const idTime = timeValue(idProp, idProp[3]);
     const original = idTime ? resolve(idTime, master.timezone) : null;
     if (!original || !Number.isFinite(original.ms)) {
-      fail(`RECURRENCE-ID "${String(idProp[3]).slice(0, 40)}" is not a valid date-time.`);
+      fail(`RECURRENCE-ID "${plain(idProp[3]).slice(0, 40)}" is not a valid date-time.`);
       continue;
     }
     const exception: ImportedException = { original_start: formatUtc(original.ms), cancelled: textOf(override, "status")?.toUpperCase() === "CANCELLED" };
@@ -335,10 +382,19 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
       if (endMs === undefined) {
         const duration = first(override, "duration");
         try {
-          endMs = duration ? startMs + ICAL.Duration.fromString(String(duration[3])).toSeconds() * 1000 : startMs + length;
+          endMs = duration ? startMs + ICAL.Duration.fromString(plain(duration[3])).toSeconds() * 1000 : startMs + length;
         } catch {
           endMs = startMs + length;
         }
+      }
+      if (!inRange(endMs)) {
+        fail(`The changed occurrence at ${exception.original_start} ends out of range.`);
+        continue;
+      }
+      // The batch path checks the events' times, not their exceptions': an occurrence ending before it starts would be stored.
+      if (endMs <= startMs) {
+        fail(`The changed occurrence at ${exception.original_start} must end after it starts.`);
+        continue;
       }
       if (startMs !== original.ms || endMs !== original.ms + length) {
         exception.start_time = formatUtc(startMs);
