@@ -138,3 +138,104 @@ describe("exceptions: 409 for an editor", () => {
     }
   });
 });
+
+describe("exceptions: interleavings", () => {
+  it("concurrent changes of two occurrences: every 200 is kept (no lost update)", async () => {
+    const { owner, id } = await series();
+    const results = await Promise.all([
+      json("PATCH", occ(id, "2054-01-06T09:00:00Z"), { token: owner.token, body: { title: "A" } }),
+      json("PATCH", occ(id, "2054-01-07T09:00:00Z"), { token: owner.token, body: { location: "B" } }),
+      json("DELETE", occ(id, "2054-01-08T09:00:00Z"), { token: owner.token }),
+      json("PATCH", occ(id, "2054-01-09T09:00:00Z"), { token: owner.token, body: { start_time: "2054-01-09T12:00:00Z" } }),
+    ]);
+    const items = (await json("GET", `/api/events/${id}/exceptions`, { token: owner.token })).body.items as { original_start: string }[];
+    const kept = results.map((r) => r.status);
+    for (const status of kept) expect([200, 204, 409, 412]).toContain(status);
+    const expected = ["2054-01-06T09:00:00Z", "2054-01-07T09:00:00Z", "2054-01-08T09:00:00Z", "2054-01-09T09:00:00Z"].filter((_, i) => kept[i] < 300);
+    expect(items.map((x) => x.original_start).sort()).toEqual(expected);
+    const version = (await json("GET", `/api/events/${id}`, { token: owner.token })).body.version;
+    expect(version).toBe(1 + expected.length);
+  });
+
+  it("two concurrent splits never double an occurrence", async () => {
+    const { owner, id } = await series();
+    const [a, b] = await Promise.all([
+      json("PATCH", occ(id, "2054-01-07T09:00:00Z", "?scope=following"), { token: owner.token, body: { title: "From 7" } }),
+      json("PATCH", occ(id, "2054-01-10T09:00:00Z", "?scope=following"), { token: owner.token, body: { title: "From 10" } }),
+    ]);
+    const ids = [id, ...[a, b].filter((r) => r.status === 200).map((r) => r.body.following.id as number)];
+    const all = (await Promise.all(ids.map((e) => occurrencesOf(owner, e)))).flat().map(([, start]) => start);
+    expect(new Set(all).size, `${a.status} ${b.status}`).toBe(all.length);
+    expect(all).toHaveLength(10);
+  });
+
+  it("HEAD and msgpack on the exceptions list", async () => {
+    const { owner, id } = await series();
+    expect((await json("DELETE", occ(id, "2054-01-06T09:00:00Z"), { token: owner.token })).status).toBe(204);
+    const packed = await json("GET", `/api/events/${id}/exceptions`, { token: owner.token, accept: "application/msgpack" });
+    expect(packed.status).toBe(200);
+    expect(packed.body).toEqual({ items: [{ original_start: "2054-01-06T09:00:00Z", cancelled: true }] });
+    const moved = await json("PATCH", occ(id, "2054-01-07T09:00:00Z"), { token: owner.token, body: { title: "Packed" }, msgpack: "application/msgpack", accept: "application/msgpack" });
+    expect(moved.status).toBe(200);
+    expect(moved.body.title).toBe("Packed");
+    const head = await json("HEAD", `/api/events/${id}/exceptions`, { token: stranger.token });
+    expect(head.status).toBe(404);
+  });
+});
+
+describe("exceptions seen by conflicts and free/busy", () => {
+  it("a cancelled occurrence frees its slot and a moved one takes its new slot, for conflicts, suggestions and free/busy", async () => {
+    const { owner, id } = await series();
+    expect((await json("DELETE", occ(id, "2054-01-06T09:00:00Z"), { token: owner.token })).status).toBe(204);
+    expect((await json("PATCH", occ(id, "2054-01-07T09:00:00Z"), { token: owner.token, body: { start_time: "2054-01-07T14:00:00Z" } })).status).toBe(200);
+    expect((await json("POST", "/api/events", { token: owner.token, body: { title: "In the cancelled slot", start_time: "2054-01-06T09:00:00Z", end_time: "2054-01-06T10:00:00Z" } })).status).toBe(201);
+    expect((await json("POST", "/api/events", { token: owner.token, body: { title: "In the vacated slot", start_time: "2054-01-07T09:00:00Z", end_time: "2054-01-07T10:00:00Z" } })).status).toBe(201);
+    const clash = await json("POST", "/api/events", { token: owner.token, body: { title: "Onto the moved one", start_time: "2054-01-07T14:00:00Z", end_time: "2054-01-07T15:00:00Z" } });
+    expectProblem(clash, 409, "conflict");
+    expect(clash.body.conflicts).toEqual([{ id, title: "Daily", start_time: "2054-01-07T14:00:00Z", end_time: "2054-01-07T15:00:00Z" }]);
+    expect(clash.body.suggestions).toEqual([
+      { start_time: "2054-01-07T13:00:00Z", end_time: "2054-01-07T14:00:00Z" },
+      { start_time: "2054-01-07T15:00:00Z", end_time: "2054-01-07T16:00:00Z" },
+      { start_time: "2054-01-07T12:00:00Z", end_time: "2054-01-07T13:00:00Z" },
+    ]);
+    const fb = await json("POST", "/api/freebusy", { token: viewer.token, body: { start: "2054-01-06T00:00:00Z", end: "2054-01-08T00:00:00Z", users: [owner.id] } });
+    expect(fb.status).toBe(200);
+    expect(fb.body.users[0].busy).toEqual([
+      { start_time: "2054-01-06T09:00:00Z", end_time: "2054-01-06T10:00:00Z" },
+      { start_time: "2054-01-07T09:00:00Z", end_time: "2054-01-07T10:00:00Z" },
+      { start_time: "2054-01-07T14:00:00Z", end_time: "2054-01-07T15:00:00Z" },
+    ]);
+  });
+});
+
+describe("exceptions: byte limit", () => {
+  it("overridden descriptions past 16 KiB are a 422 and nothing is written", async () => {
+    const { owner, id } = await series();
+    const long = "d".repeat(9_000);
+    expect((await json("PATCH", occ(id, "2054-01-06T09:00:00Z"), { token: owner.token, body: { description: long } })).status).toBe(200);
+    expectProblem(await json("PATCH", occ(id, "2054-01-07T09:00:00Z"), { token: owner.token, body: { description: long } }), 422, "validation_failed");
+    const items = (await json("GET", `/api/events/${id}/exceptions`, { token: owner.token })).body.items;
+    expect(items.map((x: { original_start: string }) => x.original_start)).toEqual(["2054-01-06T09:00:00Z"]);
+    // A split carries the big exception into the following series only if it fits there (it does: one of them).
+    const split = await json("PATCH", occ(id, "2054-01-06T09:00:00Z", "?scope=following"), { token: owner.token, body: { location: "Room" } });
+    expect(split.status).toBe(200);
+  });
+});
+
+describe("exceptions: splits that move", () => {
+  it("a following series moved back over the original's occurrences is a 409, nothing written", async () => {
+    const { owner, id } = await series();
+    const before = await occurrencesOf(owner, id);
+    const res = await json("PATCH", occ(id, "2054-01-08T09:00:00Z", "?scope=following"), { token: owner.token, body: { start_time: "2054-01-05T09:30:00Z", end_time: "2054-01-05T10:30:00Z" } });
+    expectProblem(res, 409, "conflict");
+    expect(await occurrencesOf(owner, id)).toEqual(before);
+  });
+
+  it("a split into a one-off keeps the rest of the series' occurrences out, and the original ends before it", async () => {
+    const { owner, id } = await series();
+    const res = await json("PATCH", occ(id, "2054-01-08T09:00:00Z", "?scope=following"), { token: owner.token, body: { is_recurring: false } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect((await occurrencesOf(owner, id)).map(([o]) => o)).toEqual(["2054-01-05T09:00:00Z", "2054-01-06T09:00:00Z", "2054-01-07T09:00:00Z"]);
+    expect((await occurrencesOf(owner, res.body.following.id)).map(([, s]) => s)).toEqual(["2054-01-08T09:00:00Z"]);
+  });
+});

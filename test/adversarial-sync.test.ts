@@ -1,5 +1,8 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { issueSyncToken } from "../src/sync/token";
 import { expectProblem, json, registerUser, slotMaker, type TestUser } from "./helpers";
+import { copyInListOrder, emptyCopy, listedEvents, syncInto } from "./support/sync-client";
 
 const slot = slotMaker(2053);
 let alice: TestUser;
@@ -153,5 +156,112 @@ describe("availability lookup budget", () => {
       expect(res.status).toBe(200);
       expect(res.body.users.every((u: { error: string }) => u.error === "not_visible")).toBe(true);
     }
+  });
+});
+
+describe("GET /api/sync while writes happen", () => {
+  it("writes between full-sync pages (create, change, share, revoke, delete, split) are caught up by the next incremental sync", async () => {
+    const user = await registerUser("as_pager");
+    const mine = [];
+    for (let i = 0; i < 4; i++) mine.push(await create(user, { ...slot() }));
+    const shared = await create(alice, { ...slot() });
+    await share(alice, shared.id, user, "editor");
+    const series = await create(alice, { title: "Series", start_time: "2053-06-02T09:00:00Z", end_time: "2053-06-02T10:00:00Z", is_recurring: true, recurrence_pattern: "FREQ=DAILY;COUNT=5" });
+    await share(alice, series.id, user, "viewer");
+    const first = await sync(user, "limit=2");
+    expect(first.status).toBe(200);
+    // Meanwhile:
+    await Promise.all([
+      json("DELETE", `/api/events/${mine[3].id}`, { token: user.token }),
+      json("PATCH", `/api/events/${mine[0].id}`, { token: user.token, body: { title: "Renamed" } }),
+      json("DELETE", `/api/events/${shared.id}/permissions/${user.id}`, { token: alice.token }),
+      json("PATCH", `/api/events/${series.id}/occurrences/${encodeURIComponent("2053-06-04T09:00:00Z")}?scope=following`, { token: alice.token, body: { title: "Series, later" } }),
+      json("DELETE", `/api/events/${series.id}/occurrences/${encodeURIComponent("2053-06-03T09:00:00Z")}`, { token: alice.token }),
+      create(user, { ...slot() }),
+    ]);
+    const copy = emptyCopy();
+    for (const item of first.body.items) copy.events.set(item.id, item.event);
+    let page = first;
+    while (page.body.next_cursor) {
+      page = await sync(user, `limit=2&cursor=${encodeURIComponent(page.body.next_cursor)}`);
+      expect(page.status).toBe(200);
+      for (const item of page.body.items) copy.events.set(item.id, item.event);
+    }
+    copy.token = page.body.next_sync_token;
+    await syncInto(user, copy, 1);
+    expect(copyInListOrder(copy)).toEqual(await listedEvents(user));
+    // Nothing of the revoked event is left in the copy.
+    expect(copy.events.has(shared.id)).toBe(false);
+  });
+});
+
+describe("availability visibility follows access", () => {
+  it("after the only shared event is unshared or deleted, the other user is not_visible again", async () => {
+    const [a, b, c] = await Promise.all([registerUser("as_va"), registerUser("as_vb"), registerUser("as_vc")]);
+    const window = { start: "2053-03-01T00:00:00Z", end: "2053-03-02T00:00:00Z" };
+    const one = await create(a, { ...slot() });
+    await share(a, one.id, b);
+    const two = await create(a, { ...slot() });
+    await share(a, two.id, c);
+    expect((await freebusy(a, { ...window, users: [b.id, c.id] })).body.users.map((u: { error?: string }) => u.error ?? "ok")).toEqual(["ok", "ok"]);
+    expect((await freebusy(b, { ...window, users: [a.id] })).body.users[0].error).toBeUndefined();
+    expect((await json("DELETE", `/api/events/${one.id}/permissions/${b.id}`, { token: a.token })).status).toBe(204);
+    expect((await json("DELETE", `/api/events/${two.id}`, { token: a.token })).status).toBe(204);
+    expect((await freebusy(a, { ...window, users: [b.id, c.id] })).body.users).toEqual([
+      { index: 0, user: null, error: "not_visible" },
+      { index: 1, user: null, error: "not_visible" },
+    ]);
+    expect((await findTime(c, { ...window, users: [a.id], duration_minutes: 30, limit: 1 })).body.unavailable).toEqual([{ index: 0, error: "not_visible" }]);
+  });
+});
+
+describe("find-time across odd zones", () => {
+  for (const timezone of ["America/Santiago", "America/Havana", "Australia/Lord_Howe", "Asia/Kathmandu", "Pacific/Apia"]) {
+    it(`working hours through daylight-saving changes in ${timezone}: slots sorted, aligned, inside the window`, async () => {
+      const res = await findTime(alice, {
+        start: "2053-08-20T00:00:00Z",
+        end: "2053-10-20T00:00:00Z",
+        users: [alice.id],
+        duration_minutes: 45,
+        limit: 100,
+        working_hours: { start: "00:00", end: "01:00", timezone, days: ["MO", "TU", "WE", "TH", "FR", "SA", "SU"] },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const starts = res.body.items.map((s: { start_time: string; end_time: string }) => {
+        expect(Date.parse(s.end_time) - Date.parse(s.start_time)).toBe(45 * 60_000);
+        return Date.parse(s.start_time);
+      });
+      expect(starts.length).toBeGreaterThan(30);
+      for (let i = 1; i < starts.length; i++) expect(starts[i]).toBeGreaterThan(starts[i - 1]);
+      for (const s of starts) expect(s % (15 * 60_000)).toBe(0);
+    });
+  }
+});
+
+describe("GET /api/sync, odd clients", () => {
+  it("bad limits are 422s; msgpack answers the same items; HEAD has no body", async () => {
+    for (const limit of ["0", "-1", "abc", "1e3", "100000000000000000000"]) expectProblem(await sync(alice, `limit=${limit}`), 422, "validation_failed");
+    const plain = await sync(alice, "limit=5");
+    const packed = await json("GET", "/api/sync?limit=5", { token: alice.token, accept: "application/msgpack" });
+    expect(packed.status).toBe(200);
+    expect(packed.body.items).toEqual(plain.body.items);
+    const head = await json("HEAD", "/api/sync?limit=5", { token: alice.token });
+    expect(head.status).toBe(200);
+    expect(head.body).toBeNull();
+    expect((await json("GET", "/api/sync")).status).toBe(401);
+  });
+});
+
+describe("GET /api/sync, expiry", () => {
+  it("a token past the 7-day retention is a 410; one just inside it works", async () => {
+    const old = await issueSyncToken(env, alice.id, 0, Date.now() - 7 * 86_400_000 - 60_000);
+    expectProblem(await sync(alice, `sync_token=${encodeURIComponent(old)}`), 410, "sync_token_expired");
+    const recent = await issueSyncToken(env, alice.id, 0, Date.now() - 7 * 86_400_000 + 60_000);
+    expect((await sync(alice, `sync_token=${encodeURIComponent(recent)}&limit=1`)).status).toBe(200);
+    // Bob's own token, valid in every other way, still cannot read Alice's log.
+    const forged = await issueSyncToken(env, bob.id, 0);
+    const res = await sync(bob, `sync_token=${encodeURIComponent(forged)}&limit=100`);
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(res.body)).not.toContain(alice.username);
   });
 });
