@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { MAX_IMPORT_COMPONENTS, MAX_IMPORT_DEPTH } from "../src/ical/read";
+import { MAX_IMPORT_COMPONENTS, MAX_IMPORT_DEPTH, MAX_IMPORT_WARNINGS } from "../src/ical/read";
 import { call, json, registerUser, type TestUser } from "./helpers";
 
 const ics = (...lines: string[]) => ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN", ...lines, "END:VCALENDAR"].join("\r\n") + "\r\n";
@@ -138,5 +138,17 @@ describe("feeds: conditional fetches", () => {
     expect(await after.text()).toContain("SUMMARY:Feed future\\, renamed");
     // A date that has passed, at or after Last-Modified, still gives 304.
     expect((await call("GET", path, { headers: { "If-Modified-Since": new Date().toUTCString() } })).status).toBe(304);
+  });
+});
+
+describe("import: the answer is bounded by what it keeps, not by what it drops", () => {
+  it("answers at most MAX_IMPORT_WARNINGS warnings and counts the rest (90,000 unknown properties were 6 MB of JSON)", async () => {
+    const count = 90_000;
+    const body = ics("BEGIN:VEVENT", "UID:warn", "DTSTART:20390401T090000Z", "DTEND:20390401T100000Z", "SUMMARY:warn", ...Array.from({ length: count }, (_, i) => `X-${i}:1`), "END:VEVENT");
+    const res = await importAs(user, body);
+    expect(res.status).toBe(201);
+    expect(res.body.warnings).toHaveLength(MAX_IMPORT_WARNINGS + 1);
+    expect(res.body.warnings[0]).toEqual({ index: 0, property: "X-0", message: "X-0 is not kept." });
+    expect(res.body.warnings.at(-1)).toEqual({ message: `${count - MAX_IMPORT_WARNINGS} more warnings were left out.` });
   });
 });

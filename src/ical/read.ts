@@ -9,6 +9,9 @@ export const MAX_IMPORT_DEPTH = 8;
 /** Most components of any kind in one file (VTIMEZONE parts, overrides and alarms included). */
 export const MAX_IMPORT_COMPONENTS = 5000;
 
+/** Most warnings one import answers; the rest are counted in one last warning. */
+export const MAX_IMPORT_WARNINGS = 1000;
+
 /** A jCal component (RFC 7265): name, properties, subcomponents. */
 type JComponent = [string, JProperty[], JComponent[]];
 /** A jCal property: name, parameters, value type, values. */
@@ -195,6 +198,8 @@ export function readCalendar(text: string): { items: ImportedEvent[]; warnings: 
   for (const calendar of calendars) readOne(calendar, items, warnings, errors);
   if (errors.length) throw validationFailed(errors, "Some events of the file cannot be imported; nothing was created.");
   if (!items.length) throw invalid("The calendar holds no VEVENT.");
+  // One warning per property kept not would let 1 MiB of `X-n:1` lines answer 6 MB of JSON.
+  if (warnings.length > MAX_IMPORT_WARNINGS) warnings.splice(MAX_IMPORT_WARNINGS, Infinity, { message: `${warnings.length - MAX_IMPORT_WARNINGS} more warnings were left out.` });
   return { items, warnings };
 }
 
