@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_IMPORT_COMPONENTS, MAX_IMPORT_DEPTH } from "../src/ical/read";
-import { json, registerUser, type TestUser } from "./helpers";
+import { call, json, registerUser, type TestUser } from "./helpers";
 
 const ics = (...lines: string[]) => ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN", ...lines, "END:VCALENDAR"].join("\r\n") + "\r\n";
 /** A content line folded (RFC 5545 3.1) right after its first three characters: the same line once unfolded. */
@@ -120,4 +120,23 @@ describe("import: typed values and impossible overrides", () => {
       expect(agenda.body.items).toEqual([]);
     });
   }
+});
+
+describe("feeds: conditional fetches", () => {
+  it("ignores an If-Modified-Since in the future (a client clock ahead): 200 after an edit, not 304 forever", async () => {
+    const feed = (await json("POST", "/api/feeds", { token: user.token, body: {} })).body;
+    const path = new URL(feed.url).pathname;
+    const ahead = new Date(Date.now() + 30 * 86_400_000).toUTCString();
+    const created = await json("POST", "/api/events", { token: user.token, body: { title: "Feed future", start_time: "2039-06-01T09:00:00Z", end_time: "2039-06-01T10:00:00Z" } });
+    expect(created.status).toBe(201);
+    const first = await call("GET", path, { headers: { "If-Modified-Since": ahead } });
+    expect(first.status).toBe(200);
+    expect(await first.text()).toContain("SUMMARY:Feed future");
+    expect((await json("PATCH", `/api/events/${created.body.id}`, { token: user.token, body: { title: "Feed future, renamed" } })).status).toBe(200);
+    const after = await call("GET", path, { headers: { "If-Modified-Since": ahead } });
+    expect(after.status).toBe(200);
+    expect(await after.text()).toContain("SUMMARY:Feed future\\, renamed");
+    // A date that has passed, at or after Last-Modified, still gives 304.
+    expect((await call("GET", path, { headers: { "If-Modified-Since": new Date().toUTCString() } })).status).toBe(304);
+  });
 });

@@ -122,8 +122,10 @@ export const publicFeedRoutes = createRouter().openapi(fetchRoute, async (c) => 
   const lastModified = Math.max(found.lastChange, Math.floor(now / DAY_MS) * DAY_MS);
   const headers = { ETag: etag, "Last-Modified": httpDate(lastModified), "Cache-Control": "private, no-cache" };
   const { "if-none-match": inm, "if-modified-since": ims } = c.req.valid("header");
-  // RFC 9110 13.2.2: If-None-Match, when present, decides; If-Modified-Since only without it.
-  const notModified = inm !== undefined ? noneMatchFails(inm, etag) : ims !== undefined && Date.parse(ims) >= Math.floor(lastModified / 1000) * 1000;
+  // RFC 9110 13.2.2: If-None-Match, when present, decides; If-Modified-Since only without it, and
+  // only a date that has passed: a client clock ahead of ours would otherwise get 304 for every change.
+  const since = ims === undefined ? NaN : Date.parse(ims);
+  const notModified = inm !== undefined ? noneMatchFails(inm, etag) : since <= now && since >= Math.floor(lastModified / 1000) * 1000;
   if (notModified) return c.body(null, 304, headers);
   return c.body(text, 200, { ...headers, "Content-Type": CALENDAR_TYPE });
 });
