@@ -239,3 +239,41 @@ describe("exceptions: splits that move", () => {
     expect((await occurrencesOf(owner, res.body.following.id)).map(([, s]) => s)).toEqual(["2054-01-08T09:00:00Z"]);
   });
 });
+
+describe("exceptions: If-Match spellings", () => {
+  it("the answer's ETag chains the next change; *, a list and a stale tag behave as on the event", async () => {
+    const { owner, id } = await series();
+    const first = await json("PATCH", occ(id, "2054-01-06T09:00:00Z"), { token: owner.token, body: { title: "One" } });
+    expect(first.status).toBe(200);
+    const tag = first.headers.get("etag")!;
+    expect((await json("GET", `/api/events/${id}`, { token: owner.token })).headers.get("etag")).toBe(tag);
+    expect((await json("DELETE", occ(id, "2054-01-07T09:00:00Z"), { token: owner.token, headers: { "If-Match": `"nope", ${tag}` } })).status).toBe(204);
+    expectProblem(await json("DELETE", occ(id, "2054-01-08T09:00:00Z"), { token: owner.token, headers: { "If-Match": tag } }), 412, "precondition_failed");
+    expect((await json("DELETE", occ(id, "2054-01-08T09:00:00Z"), { token: owner.token, headers: { "If-Match": "*" } })).status).toBe(204);
+    expectProblem(await json("PATCH", occ(id, "2054-01-09T09:00:00Z"), { token: owner.token, body: { title: "x" }, headers: { "If-Match": "garbage" } }), 412, "precondition_failed");
+    // A 404 for a stranger even with a matching tag: the tag does not reveal the event.
+    expectProblem(await json("DELETE", occ(id, "2054-01-09T09:00:00Z"), { token: stranger.token, headers: { "If-Match": "*" } }), 404, "not_found");
+    expect((await json("GET", `/api/events/${id}/exceptions`, { token: owner.token })).body.items.map((x: { original_start: string }) => x.original_start).sort()).toEqual([
+      "2054-01-06T09:00:00Z",
+      "2054-01-07T09:00:00Z",
+      "2054-01-08T09:00:00Z",
+    ]);
+  });
+});
+
+describe("exceptions: lifecycles across a split", () => {
+  it("deleting the original series after a split leaves the following one whole; deleting the following leaves the original", async () => {
+    const { owner, id } = await series();
+    const split = await json("PATCH", occ(id, "2054-01-09T09:00:00Z", "?scope=following"), { token: owner.token, body: { title: "Second half" } });
+    expect(split.status).toBe(200);
+    const following = split.body.following.id as number;
+    expect((await json("DELETE", `/api/events/${id}`, { token: owner.token })).status).toBe(204);
+    const after = await json("GET", `/api/events/${following}`, { token: viewer.token });
+    expect(after.status).toBe(200);
+    expect(after.body.title).toBe("Second half");
+    expect((await occurrencesOf(viewer, following)).map(([o]) => o)).toEqual(["2054-01-09T09:00:00Z", "2054-01-10T09:00:00Z", "2054-01-11T09:00:00Z", "2054-01-12T09:00:00Z", "2054-01-13T09:00:00Z", "2054-01-14T09:00:00Z"]);
+    expect((await json("PATCH", occ(following, "2054-01-10T09:00:00Z", "?scope=following"), { token: owner.token, body: { title: "Third" } })).status).toBe(200);
+    expect((await json("DELETE", `/api/events/${following}`, { token: owner.token })).status).toBe(204);
+    expectProblem(await json("GET", `/api/events/${following}/exceptions`, { token: viewer.token }), 404, "not_found");
+  });
+});
