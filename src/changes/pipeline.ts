@@ -144,6 +144,16 @@ export const eventValues = (content: ValidContent) => ({
   exceptions: serializeExceptions(content.exceptions),
 });
 
+/**
+ * The two writes that put new content on an existing event: its row (read back) and the copy of its
+ * times in every permission row, which the list and agenda indexes range over.
+ */
+export const contentWrites = (db: Db, eventId: number, content: ValidContent, version: number, now: number) =>
+  [
+    db.update(events).set({ ...eventValues(content), version, updatedAt: now }).where(eq(events.id, eventId)).returning(),
+    db.update(permissions).set({ startTime: content.startTime, seriesEnd: content.seriesEnd }).where(eq(permissions.eventId, eventId)),
+  ] as const;
+
 /** Inside one batch, the id of the event inserted just before: AUTOINCREMENT makes it the largest. */
 export const NEW_EVENT_ID = sql`(SELECT max(id) FROM events)`;
 
@@ -223,10 +233,7 @@ export async function changeContent(
           eventId: event.id,
           premise,
           calendar,
-          writes: [
-            db.update(events).set({ ...eventValues(next), version, updatedAt: now }).where(eq(events.id, event.id)).returning(),
-            db.update(permissions).set({ startTime: next.startTime, seriesEnd: next.seriesEnd }).where(eq(permissions.eventId, event.id)),
-          ],
+          writes: [...contentWrites(db, event.id, next, version, now)],
           version: { eventId: event.id, version, action: rollback ? "rolled_back" : "updated", changedBy: actor.id, changedAt: now, snapshot: toSnapshot(next), changes, restoredFrom: options.restoredFrom },
           notify: {
             audience: "after",

@@ -1,5 +1,5 @@
 import { eq, sql } from "drizzle-orm";
-import { applyChange, candidateOf, changeContent, commit, detailOf, eventValues, NEW_EVENT_ID, readForChange, type Delivery } from "../changes/pipeline";
+import { applyChange, candidateOf, changeContent, commit, contentWrites, detailOf, eventValues, NEW_EVENT_ID, readForChange, type Delivery } from "../changes/pipeline";
 import { diffSnapshots, versionRow } from "../changes/history";
 import { plainBatch, type Batch } from "../db/batch";
 import type { Db } from "../db/client";
@@ -238,8 +238,7 @@ export async function splitSeries(db: Db, caller: Caller, eventId: number, rawSt
           premise,
           calendar,
           writes: [
-            db.update(events).set({ ...eventValues(old), version, updatedAt: now }).where(eq(events.id, event.id)).returning(),
-            db.update(permissions).set({ startTime: old.startTime, seriesEnd: old.seriesEnd }).where(eq(permissions.eventId, event.id)),
+            ...contentWrites(db, event.id, old, version, now),
             db
               .insert(events)
               .values({ ...eventValues(following), ownerId: event.ownerId, splitFrom: event.id, version: 1, createdAt: now, updatedAt: now })
