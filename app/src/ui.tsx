@@ -13,9 +13,13 @@ export function Modal(props: { title: string; onClose: () => void; children: Com
   const heading = useId();
   const close = useRef(props.onClose);
   close.current = props.onClose;
+  // Read during the first render, before the dialog or a field in it can take focus and before a
+  // live update can re-render what was focused: the effect below runs too late to see the opener.
+  const openerRef = useRef<HTMLElement | null | undefined>(undefined);
+  if (openerRef.current === undefined) openerRef.current = document.activeElement as HTMLElement | null;
   useEffect(() => {
     const dialog = ref.current!;
-    const opener = document.activeElement as HTMLElement | null;
+    const opener = openerRef.current;
     dialog.showModal();
     const onClose = () => close.current();
     dialog.addEventListener("close", onClose);
