@@ -1,4 +1,6 @@
 import ICAL from "ical.js";
+import type { Snapshot } from "../changes/history";
+import type { ExceptionItem } from "../exceptions/model";
 import { ApiError, validationFailed, type FieldError } from "../lib/problem";
 import { formatUtc, isValidTimeZone, parseDateTimeInput, parseRecurrence } from "../recurrence";
 
@@ -25,27 +27,11 @@ export interface ImportWarning {
 }
 
 /** One occurrence changed or cancelled, in the API's exception form. */
-export interface ImportedException {
-  original_start: string;
-  cancelled: boolean;
-  title?: string;
-  description?: string;
-  location?: string | null;
-  start_time?: string;
-  end_time?: string;
-}
+export type ImportedException = ExceptionItem;
 
+/** A VEVENT master as event content (a snapshot without exceptions) plus its overrides. */
 export interface ImportedEvent {
-  event: {
-    title: string;
-    description: string;
-    location: string | null;
-    start_time: string;
-    end_time: string;
-    is_recurring: boolean;
-    recurrence_pattern: string | null;
-    timezone: string;
-  };
+  event: Omit<Snapshot, "exceptions">;
   exceptions: ImportedException[];
 }
 
