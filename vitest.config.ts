@@ -21,6 +21,9 @@ export default defineConfig(async () => {
       setupFiles: ["./test/setup.ts"],
       testTimeout: 60_000,
       hookTimeout: 60_000,
+      // expect.poll gives up after 1 s by default; a socket waiting on several session checks can
+      // take longer than that on a loaded 2-core CI machine without anything being wrong.
+      expect: { poll: { timeout: 10_000 } },
     },
   };
 });

@@ -7,6 +7,7 @@ import { createDb } from "../src/db/client";
 import { users } from "../src/db/schema";
 import { eq } from "drizzle-orm";
 import { expectProblem, freshIp, json, registerUser } from "./helpers";
+import { inOneWindow } from "./support/rate-window";
 
 const base = () => {
   const name = `u${Math.random().toString(36).slice(2, 10)}`;
@@ -327,6 +328,7 @@ describe("POST /api/auth/password", () => {
 
   it("counts wrong current passwords against the account's login limit", async () => {
     const user = await registerUser("pwguess");
+    await inOneWindow(60, 15_000);
     let status = 0;
     for (let i = 0; i < 25 && status !== 429; i++) status = (await change(user, { current_password: `guess ${i} wrong`, new_password: "a brand new passphrase" })).status;
     expect(status).toBe(429);
