@@ -17,7 +17,7 @@ import { renderSuggestions, suggestionCost } from "./scenarios/suggestions.mjs";
 import { baselineAndGet, baselineOnly, batch, conflictScan, create, list, login } from "./scenarios/requests.mjs";
 import { bundleSize, coldStarts } from "./scenarios/startup.mjs";
 import { hotRoutes, hotTargets, renderHot } from "./scenarios/hot.mjs";
-import { bundleComposition } from "./lib/bundle.mjs";
+import { bundleComposition, bundleGates } from "./lib/bundle.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const scriptPath = join(root, "dist/index.js");
@@ -84,7 +84,7 @@ async function main() {
   if (only === "hot") {
     const worker = await startWorker(workerOptions({ root, scriptPath, jwtSecret: randomSecret() }));
     log(`worker ready at ${worker.url.href} (workerd pid ${worker.pid ?? "not found"})`);
-    results.startup = { bundle: { ...bundleSize(scriptPath), composition: bundleComposition(scriptPath) }, main: worker.timings };
+    results.startup = { bundle: { ...bundleSize(scriptPath), composition: bundleComposition(scriptPath), gates: bundleGates(root, scriptPath) }, main: worker.timings };
     try {
       await applyMigrations(worker.mf, join(root, "migrations"));
       log("H13 hot routes against GET /health (interleaved)");
@@ -94,7 +94,7 @@ async function main() {
     }
   }
   if (!only) {
-    const bundle = { ...bundleSize(scriptPath), composition: bundleComposition(scriptPath) };
+    const bundle = { ...bundleSize(scriptPath), composition: bundleComposition(scriptPath), gates: bundleGates(root, scriptPath) };
     const worker = await startWorker(workerOptions({ root, scriptPath, jwtSecret: randomSecret() }));
     log(`worker ready at ${worker.url.href} (workerd pid ${worker.pid ?? "not found"}) in ${fmt(worker.timings.totalMs, 0)} ms`);
     results.startup = { bundle, main: worker.timings };

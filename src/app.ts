@@ -3,7 +3,6 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
 import { availabilityRoutes } from "./availability/routes";
 import { configureSuggestions } from "./availability/suggest";
@@ -21,6 +20,7 @@ import { syncRoutes } from "./sync/routes";
 import { historyViewRoutes, versionRoutes } from "./versions/routes";
 import { contentNegotiation } from "./lib/formats";
 import { ApiError, renderProblem } from "./lib/problem";
+import { securityHeaders } from "./lib/security-headers";
 import { notificationRoutes, socketRoutes } from "./notifications/routes";
 
 /** The whole Worker app: shared middleware, every resource's routes, and the one error path. */
@@ -36,20 +36,7 @@ export function createApp() {
       throw thrown instanceof Error ? thrown : new Error("A non-Error value was thrown.", { cause: thrown });
     }
   });
-  app.use(
-    secureHeaders({
-      // The docs pages load their own scripts from /static and nothing from elsewhere.
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", "data:"],
-        workerSrc: ["'self'", "blob:"],
-        connectSrc: ["'self'"],
-      },
-      crossOriginEmbedderPolicy: false,
-    }),
-  );
+  app.use(securityHeaders);
   // One cors() per CORS_ORIGINS value, not one per request.
   const corsFor = new Map<string, MiddlewareHandler>();
   app.use("*", async function corsByConfig(c, next) {

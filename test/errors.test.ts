@@ -194,6 +194,43 @@ describe("security headers", () => {
   it("send Strict-Transport-Security", async () => {
     expect((await call("GET", "/health")).headers.get("strict-transport-security")).toMatch(/max-age=\d+/);
   });
+
+  // The values hono/secure-headers sent by default before src/lib/security-headers.ts replaced it,
+  // written out here (not imported) so a changed list fails.
+  it.each(["/health", "/api/nowhere", "/docs", "/static/history.js", "/openapi.json"])("send every security header, exactly, on %s", async (path) => {
+    const headers = (await call("GET", path)).headers;
+    expect({
+      "cross-origin-resource-policy": headers.get("cross-origin-resource-policy"),
+      "cross-origin-opener-policy": headers.get("cross-origin-opener-policy"),
+      "cross-origin-embedder-policy": headers.get("cross-origin-embedder-policy"),
+      "origin-agent-cluster": headers.get("origin-agent-cluster"),
+      "referrer-policy": headers.get("referrer-policy"),
+      "strict-transport-security": headers.get("strict-transport-security"),
+      "x-content-type-options": headers.get("x-content-type-options"),
+      "x-dns-prefetch-control": headers.get("x-dns-prefetch-control"),
+      "x-download-options": headers.get("x-download-options"),
+      "x-frame-options": headers.get("x-frame-options"),
+      "x-permitted-cross-domain-policies": headers.get("x-permitted-cross-domain-policies"),
+      "x-xss-protection": headers.get("x-xss-protection"),
+      "x-powered-by": headers.get("x-powered-by"),
+      "content-security-policy": headers.get("content-security-policy"),
+    }).toEqual({
+      "cross-origin-resource-policy": "same-origin",
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": null,
+      "origin-agent-cluster": "?1",
+      "referrer-policy": "no-referrer",
+      "strict-transport-security": "max-age=15552000; includeSubDomains",
+      "x-content-type-options": "nosniff",
+      "x-dns-prefetch-control": "off",
+      "x-download-options": "noopen",
+      "x-frame-options": "SAMEORIGIN",
+      "x-permitted-cross-domain-policies": "none",
+      "x-xss-protection": "0",
+      "x-powered-by": null,
+      "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'",
+    });
+  });
 });
 
 describe("CORS", () => {

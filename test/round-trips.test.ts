@@ -64,7 +64,6 @@ const BUDGETS: Record<string, number> = {
   "GET /openapi.json": 0,
   "GET /docs": 0,
   "GET /redoc": 0,
-  "GET /static/docs/swagger-init.js": 0,
   "GET /static/*": 0,
   // A signed history link: session, access and the page in one batch, like the bearer routes.
   "GET /api/history-view": 1,
@@ -256,7 +255,6 @@ const requests: Record<string, { status: number; request: () => Promise<WireRequ
   "GET /openapi.json": { status: 200, request: async () => ({ method: "GET", path: "/openapi.json" }) },
   "GET /docs": { status: 200, request: async () => ({ method: "GET", path: "/docs" }) },
   "GET /redoc": { status: 200, request: async () => ({ method: "GET", path: "/redoc" }) },
-  "GET /static/docs/swagger-init.js": { status: 200, request: async () => ({ method: "GET", path: "/static/docs/swagger-init.js" }) },
   "GET /static/*": { status: 200, request: async () => ({ method: "GET", path: "/static/docs/swagger-init.js" }) },
   "GET /api/history-view": {
     status: 200,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { eventAt, registerUsers } from "../lib/api.mjs";
-import { LIMIT_BYTES, ICAL_LIBRARY_BYTES } from "../lib/bundle.mjs";
+import { API_LIMIT_BYTES, ICAL_ALLOWANCE_BYTES } from "../lib/bundle.mjs";
 import { runInterleaved } from "../lib/load.mjs";
 import { fmt, times } from "../lib/report.mjs";
 import { ratio } from "../lib/stats.mjs";
@@ -123,11 +123,11 @@ export function hotTargets(r, root) {
     },
   ];
   if (r.startup?.bundle) {
-    const gzip = r.startup.bundle.gzipBytes;
+    const gates = r.startup.bundle.gates;
     targets.push({
-      name: `gzip bundle <= ${fmt(LIMIT_BYTES, 0)} bytes (120 KiB plus the iCalendar libraries' ${fmt(ICAL_LIBRARY_BYTES, 0)}; scripts/check-bundle.mjs)`,
-      pass: gzip <= LIMIT_BYTES,
-      figure: `${fmt(gzip, 0)} bytes; without the iCalendar libraries ${fmt(gzip - ICAL_LIBRARY_BYTES, 0)} against 122,880 (${fmt(Math.abs(LIMIT_BYTES - gzip) / 1024, 1)} KiB ${gzip <= LIMIT_BYTES ? "to spare" : "over"})`,
+      name: `gzip bundle without the iCalendar libraries <= ${fmt(API_LIMIT_BYTES, 0)} bytes (120 KiB), and the libraries <= ${fmt(ICAL_ALLOWANCE_BYTES, 0)} (scripts/check-bundle.mjs)`,
+      pass: gates.failures.length === 0,
+      figure: `${fmt(gates.gzip, 0)} bytes: ${fmt(gates.withoutIcal, 0)} without them (${fmt(Math.abs(API_LIMIT_BYTES - gates.withoutIcal) / 1024, 1)} KiB ${gates.withoutIcal <= API_LIMIT_BYTES ? "to spare" : "over"}), ${fmt(gates.ical, 0)} for them`,
     });
   }
   return targets;

@@ -15,7 +15,6 @@ const registerRoute = createRoute({
   operationId: "register",
   tags,
   security: PUBLIC,
-  summary: "Create an account and start a session",
   request: { body: { ...bodyOf(RegisterBody, "New account"), required: true } },
   responses: { 201: bodyOf(SessionSchema, "Account created; a session"), ...problemResponses(400, 409, 413, 415, 422, 429) },
 });
@@ -26,7 +25,6 @@ const loginRoute = createRoute({
   operationId: "login",
   tags,
   security: PUBLIC,
-  summary: "Start a session (username or email; JSON or the OAuth2 password form)",
   request: {
     body: {
       description: "Credentials",
@@ -46,7 +44,6 @@ const refreshRoute = createRoute({
   operationId: "refreshSession",
   tags,
   security: PUBLIC,
-  summary: "Rotate a refresh token into a new session pair",
   request: { body: { ...bodyOf(RefreshBody, "The current refresh token"), required: true } },
   responses: { 200: bodyOf(SessionSchema, "A new pair; the old refresh token is spent"), ...problemResponses(400, 401, 413, 415, 422, 429) },
 });
@@ -56,7 +53,6 @@ const passwordRoute = createRoute({
   path: "/password",
   operationId: "changePassword",
   tags,
-  summary: "Change the password; every other session is revoked and its sockets closed",
   security: BEARER,
   middleware: [requireAuth({ sessionCheck: "first-batch" })],
   request: { body: { ...bodyOf(PasswordChangeBody, "The current and the new password"), required: true } },
@@ -68,7 +64,6 @@ const logoutRoute = createRoute({
   path: "/logout",
   operationId: "logout",
   tags,
-  summary: "Revoke the session: its access token, refresh token and sockets stop working",
   security: BEARER,
   middleware: [requireAuth()],
   request: { body: { ...bodyOf(LogoutBody, "Optionally, a refresh token of another of your sessions to revoke too"), required: false } },
@@ -80,7 +75,6 @@ const meRoute = createRoute({
   path: "/me",
   operationId: "getCurrentUser",
   tags,
-  summary: "The current user",
   security: BEARER,
   middleware: [requireAuth()],
   responses: { 200: bodyOf(UserSchema, "The current user"), ...problemResponses(401) },

@@ -97,6 +97,7 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>): OpenApiDocument 
 
 function documentOperation(path: string, operation: Operation) {
   const prose = operation.operationId ? OPERATIONS[operation.operationId] : undefined;
+  if (prose?.summary) operation.summary = prose.summary;
   if (prose?.description) operation.description = prose.description;
   for (const parameter of operation.parameters ?? []) {
     const text = { ...PARAMETERS[parameter.name], ...prose?.parameters?.[parameter.name] };

@@ -28,6 +28,8 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type Examples = Record<string, { summary?: string; value: Json }>;
 
 export interface OperationProse {
+  /** The one-line summary. It lives here with the description, not on the route, so it stays out of the bundle (the site's pages keep theirs on the route). */
+  summary?: string;
   description: string;
   /** Per-operation wording of a parameter, over the shared PARAMETERS. */
   parameters?: Record<string, { description?: string; example?: Json }>;
@@ -255,11 +257,13 @@ const feedSecret = {
 
 export const OPERATIONS: Record<string, OperationProse> = {
   register: {
+    summary: "Create an account and start a session",
     description: `Creates an account and a first session. Usernames are 3..32 of \`[A-Za-z0-9_.-]\` and, like emails, unique case-insensitively (taken: 409); passwords 8..128 characters, stored as scrypt hashes. Rate limited per client IP (10 per ${RATE_LIMIT_PERIODS.register} s).`,
     request: { "*": one("A new account", { username: "ada", email: "ada@example.com", password: "correct horse battery" }) },
     responses: { "201": { "*": one("The account and its session", session) }, "409": { "*": { taken: { summary: "The username is taken", value: PROBLEM_EXAMPLES.taken } } } },
   },
   login: {
+    summary: "Start a session (username or email; JSON or the OAuth2 password form)",
     description: `Starts a session. \`username\` may be the email, or send \`email\`; the OAuth2 password form (\`application/x-www-form-urlencoded\`, as Swagger UI's Authorize sends it) works too. Rate limited per client IP (20 per ${RATE_LIMIT_PERIODS.login} s) and per account (10 per ${RATE_LIMIT_PERIODS.login} s): the account is the resolved user, so its username and its email share one count, and an identifier that names no user is counted under its own spelling, so the limit does not reveal which accounts exist. A wrong password and an unknown user give the same 401 in about the same time.`,
     request: {
       "*": { username: { summary: "By username", value: { username: "ada", password: "correct horse battery" } }, email: { summary: "By email", value: { email: "ada@example.com", password: "correct horse battery" } } },
@@ -268,23 +272,28 @@ export const OPERATIONS: Record<string, OperationProse> = {
     responses: { "200": { "*": one("A session", session) } },
   },
   refreshSession: {
+    summary: "Rotate a refresh token into a new session pair",
     description: `Rotates the refresh token: the answer is a new pair and the old refresh token is spent. Rate limited per client IP (30 per ${RATE_LIMIT_PERIODS.refresh} s). Presenting one of the session's last ${SPENT_TOKENS_REMEMBERED} spent refresh tokens again is taken as theft: the whole session is revoked and its sockets closed (4001). A token naming a live session with a secret it never issued, or a spent one older than those, is a plain 401 that changes nothing. An access token is never accepted here.`,
     request: { "*": one("The current refresh token", { refresh_token: session.refresh_token }) },
     responses: { "200": { "*": one("A new pair", session) } },
   },
   logout: {
+    summary: "Revoke the session: its access token, refresh token and sockets stop working",
     description: "Revokes the calling session: its access token stops working at once (401), its refresh token too, and its open WebSockets are closed with 4001 before the answer. With `refresh_token`, another session of yours is revoked as well. The body is optional.",
     request: { "*": one("Also revoke another of your sessions", { refresh_token: session.refresh_token }) },
   },
   changePassword: {
+    summary: "Change the password; every other session is revoked and its sockets closed",
     description: `Checks \`current_password\` (wrong: 403, counted by the per-account login limiter), stores \`new_password\` (8..128 characters), and revokes every other session of the user: their tokens stop working and their sockets are closed with 4001. The calling session stays.`,
     request: { "*": one("Old and new password", { current_password: "correct horse battery", new_password: "a new long passphrase" }) },
   },
   getCurrentUser: {
+    summary: "The current user",
     description: "The user the access token belongs to. Never contains a password or its hash.",
     responses: { "200": { "*": one("You", user) } },
   },
   createEvent: {
+    summary: "Create an event; you become its owner",
     description: `Creates an event and makes you its owner. Times without an offset are read in \`timezone\` (default \`UTC\`); \`end_time\` must be after \`start_time\`, both within 1900..9999. \`is_recurring: true\` needs \`recurrence_pattern\` (an RFC 5545 RRULE body or \`daily\`, \`weekly\`, \`monthly\`, \`yearly\`); writing a rule may cost at most ${RULE_BUDGET} expansion steps (more: 422 naming \`recurrence_pattern\`). The event may not overlap another event of yours, occurrences included (endless series are compared ${RECURRENCE_HORIZON_DAYS} days ahead): 409 with \`conflicts\`. Check and write are atomic. Server-owned fields in the body are ignored.`,
     request: { "*": { oneOff: { summary: "A one-off event in Berlin time", value: createBody }, series: { summary: "A weekly series", value: standupBody } } },
     responses: {
@@ -294,6 +303,7 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   createEventBatch: {
+    summary: `Create 1..${MAX_BATCH} events, all or nothing`,
     description: `Creates 1..${MAX_BATCH} events, all or nothing: any invalid item (422) or any overlap with an existing event or another item of the batch (409) writes nothing, and each error names its item by \`index\`. The body is \`{events: [...]}\` or a bare array. The batch's recurrence rules are checked within ${BATCH_RULE_BUDGET} expansion steps together (each within ${RULE_BUDGET}); items past that are a 422 naming their \`recurrence_pattern\`.`,
     request: { "*": { object: { summary: "`{events: [...]}`", value: { events: [createBody, standupBody] } }, bareArray: { summary: "A bare array", value: [createBody, standupBody] } } },
     responses: {
@@ -302,6 +312,7 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   listEvents: {
+    summary: "Events you own or that are shared with you, by start time",
     description: `Events you own or that are shared with you, by \`start_time\` then \`id\`, keyset-paged: pass \`next_cursor\` back as \`cursor\` (\`null\` on the last page). With \`start\`/\`end\`, an event is listed when it, or any occurrence of a series, intersects [start, end); such a page examines at most ${WINDOW_SCAN_ROWS} of your events after the cursor, so it may hold fewer than \`limit\` items, even none, while \`next_cursor\` is not null: keep paging until it is null.`,
     parameters: {
       start: { description: "Only events that intersect [start, end): window start, ISO 8601.", example: "2031-03-01T00:00:00Z" },
@@ -316,11 +327,13 @@ export const OPERATIONS: Record<string, OperationProse> = {
     responses: { "200": { "*": one("A page", page([event, standup], "eyJ2IjpbMTkxNDQ2NTYwMDAwMCw4XX0.c2lnbmF0dXJl")), "text/calendar": calendar("The page as one calendar", [vevent]) } },
   },
   getEvent: {
+    summary: "One event with its permissions; `?at=` gives it as it was then",
     description: "One event with its `permissions`. The `ETag` is strong and changes whenever this body would: a content change (`version`), a share, a role change or a revocation (`permissions`), or your `my_role`; JSON and MessagePack have different tags. `If-None-Match` (a list, or `*`; weak comparison) answers 304 with the ETag when one matches. `?at=` gives the event as it was at that instant (its `permissions` are today's), without an ETag; before the event existed: 404.",
     parameters: { at: { description: "An instant (ISO 8601); the event as it was then.", example: "2031-02-02T08:00:00Z" } },
     responses: { "200": { "*": one("The event and who has access", { ...event, exceptions: [], permissions: [owner, editor] }), "text/calendar": calendar("The event as a calendar", [vevent]) } },
   },
   updateEvent: {
+    summary: "Update an event (partial)",
     description: "Changes any subset of the writable fields; fields not sent are unchanged and `null` clears an optional one. A change that changes nothing creates no version. Owners and editors. Moving the event in time is conflict-checked against the owner's calendar, whoever moves it (409). `If-Match` makes the write conditional: a mismatch is 412 with `current`; of concurrent writers with the same `If-Match` exactly one succeeds. The answer carries the ETag that `GET /api/events/{id}` now gives.",
     request: { "*": { move: { summary: "Move it an hour later", value: { start_time: "2031-03-01T11:00:00", end_time: "2031-03-01T12:00:00" } }, clear: { summary: "Clear the location", value: { location: null } } } },
     responses: {
@@ -330,6 +343,7 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   putEvent: {
+    summary: "Update an event (partial, same as PATCH)",
     description: "The same as `PATCH /api/events/{id}`: a partial update. The answer carries no ETag (RFC 9110 §9.3.4: what was stored is not the body sent); read it with `GET /api/events/{id}`.",
     request: { "*": one("Rename it", { title: "Design review (v2)" }) },
     responses: {
@@ -339,10 +353,12 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   deleteEvent: {
+    summary: "Delete an event with its permissions and history (owners)",
     description: "Removes the event, its permissions, its versions and every notification about it (owners). Everyone who had access then gets one `event_deleted` notification, the only rows that still name the event. `If-Match` (the ETag, a list, or `*`; strong comparison) makes it conditional: a mismatch is 412 with `current`.",
     responses: { "412": { "*": { stale: { summary: "Someone changed it first", value: PROBLEM_EXAMPLES.stale } } } },
   },
   shareEvent: {
+    summary: "Share an event, or change roles (upsert; owners)",
     description: `Grants roles (owners only); sharing again changes the role (upsert). The body is \`{users: [...]}\`, a bare array of items, or one item; a user is named by \`user_id\`, \`username\` or \`email\`, at most ${MAX_COLLABORATORS} at once. An unknown user is a 404 that does not repeat the name (each is named by \`index\`), and nothing is granted. Sharing with yourself, or changing the creator's entry, is a 422. Each user named by \`username\` or \`email\` costs one unit of the caller's lookup limit (30 per ${RATE_LIMIT_PERIODS.lookup} s; then 429); \`user_id\` is free. Everyone with access is notified once.`,
     request: {
       "*": {
@@ -354,22 +370,27 @@ export const OPERATIONS: Record<string, OperationProse> = {
     responses: { "200": { "*": one("The full permission list, the creator first", [owner, editor, viewer]) } },
   },
   listEventPermissions: {
+    summary: "Who has access; the creator first",
     description: "Everyone with access and their role, the creator first (any role may read it).",
     responses: { "200": { "*": one("The creator and two collaborators", [owner, editor, viewer]) } },
   },
   setEventPermission: {
+    summary: "Set one user's role (owners)",
     description: "Sets one collaborator's role (owners only; case-insensitive on input). The creator's entry cannot be changed (422).",
     request: { "*": one("Make them a viewer", { role: "viewer" }) },
     responses: { "200": { "*": one("The permission", { ...editor, role: "viewer" }) } },
   },
   revokeEventPermission: {
+    summary: "Remove a collaborator (owners), or leave an event yourself",
     description: "Removes a collaborator (owners), or leaves the event (yourself, any role). The creator's entry cannot be removed (422). The removed user is notified with everyone else who had access.",
   },
   listEventChangelog: {
+    summary: "Every version, oldest first, with who changed what",
     description: `Every version of the event, oldest first, with who made it and what changed (\`changes\`: field → {from, to}); paged like every collection. \`html_url\` (on the page and on each entry) is a signed link to the HTML view that opens in a plain browser tab, without a bearer header, for ${HISTORY_LINK_TTL_SECONDS / 60} minutes. \`Accept: text/html\` renders the page-history view directly.`,
     responses: { "200": { "*": one("Created, edited, rolled back", { ...page(changelog), html_url: link("eyJlIjo3LCJ2IjpbImMiXX0.c2ln") }), "text/html": html("The page-history view") } },
   },
   getEventVersion: {
+    summary: "The event as of one version",
     description: "The event's fields as of one version, with who made it and when. An unknown version, or one of another event: 404. `Accept: text/html` renders the version as a page linked to its neighbours.",
     responses: {
       "200": {
@@ -379,10 +400,12 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   diffEventVersions: {
+    summary: "Fields that differ between two versions (either order)",
     description: "The fields that differ between two versions, in either order (`changes` goes from `v1` to `v2`); a version with itself gives `changes: {}`. `Accept: text/html` renders the two side by side.",
     responses: { "200": { "*": one("Version 3 against version 2", { event_id: 7, from_version: 3, to_version: 2, changes: { location: { from: "Room 4", to: null } }, html_url: link("eyJlIjo3LCJ2IjpbImQiLDMsMl19.c2ln") }), "text/html": html("The two versions side by side") } },
   },
   rollbackEvent: {
+    summary: "Restore an earlier version's content as a new version (owners, editors)",
     description: "Writes a new version whose content equals the given one, with `restored_from` in the changelog (owners and editors). It is conflict-checked like an update (409) and takes `If-Match` like one (412). Rolling back to the current content creates no version.",
     responses: {
       "200": { "*": one("Back to version 1, as version 3", { ...event, version: 3, updated_at: "2031-02-02T09:00:00Z" }) },
@@ -391,11 +414,13 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   listEventOccurrences: {
+    summary: `Occurrences of one event in a window of up to ${MAX_WINDOW_DAYS} days`,
     description: `Every occurrence whose [start, end) meets the window (at most ${MAX_WINDOW_DAYS} days), by start, computed in the event's time zone (09:00 Berlin stays 09:00 across daylight-saving changes). A series has at most one occurrence a day, so the widest window gives at most ${MAX_WINDOW_DAYS + 1} items and the list is not paged. The work is proportional to the window, however long ago the series started. Occurrences that would end after 9999-12-31T23:59:59Z are not part of a series.`,
     parameters: { end: { description: `Window end, exclusive: after \`start\`, at most ${MAX_WINDOW_DAYS} days later.`, example: "2031-04-01T00:00:00Z" } },
     responses: { "200": { "*": one("A weekly standup in March", { items: [{ start_time: "2031-03-03T08:00:00Z", end_time: "2031-03-03T08:15:00Z", original_start: "2031-03-03T08:00:00Z" }, { start_time: "2031-03-05T09:00:00Z", end_time: "2031-03-05T09:15:00Z", original_start: "2031-03-05T08:00:00Z", is_exception: true }] }) } },
   },
   listAgenda: {
+    summary: "Every occurrence of every event you can see in a window, by start",
     description: `Every occurrence of your own and shared events in [start, end) (at most ${MAX_WINDOW_DAYS} days), ordered by start, then event id, paged by \`cursor\`. Each page does bounded work: events spanning more than a day (series, multi-day events) that still run at the page's position are merged lazily from that position, at most ${MAX_AGENDA_SERIES} of them (more is a 422 naming \`start\`), with at most ${AGENDA_BUDGET} expansion steps (more is a 422 naming \`end\`: narrow the window).`,
     parameters: { end: { description: `Window end, exclusive: after \`start\`, at most ${MAX_WINDOW_DAYS} days later.`, example: "2031-04-01T00:00:00Z" } },
     responses: {
@@ -408,6 +433,7 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   listNotifications: {
+    summary: "Your notifications: newest first, or with `since` the ones after it, oldest first",
     description: `Your notifications, newest first; with \`since\`, the ones with a greater id, oldest first (how a client catches up after a socket replay was cut short). \`unread_count\` counts up to ${UNREAD_COUNT_CAP}: ${UNREAD_COUNT_CAP} means that many or more. The actor's own copy of a notification is created already read.`,
     parameters: {
       unread: { description: "`true`: only unread notifications.", example: "true" },
@@ -415,9 +441,10 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
     responses: { "200": { "*": one("One unread change", { ...page([notification]), unread_count: 1 }) } },
   },
-  markNotificationRead: { description: "Marks one of your notifications read; idempotent. Another user's id is a 404." },
-  markAllNotificationsRead: { description: "Marks every notification of yours read." },
+  markNotificationRead: { summary: "Mark one notification read (idempotent)", description: "Marks one of your notifications read; idempotent. Another user's id is a 404." },
+  markAllNotificationsRead: { summary: "Mark every notification read", description: "Marks every notification of yours read." },
   connectNotificationSocket: {
+    summary: "WebSocket stream of your notifications",
     description: [
       "A WebSocket of your notifications; the AsyncAPI document at `/asyncapi.json` describes every frame. Upgrade with `token` (an access token); a bad, expired or revoked one is refused with 401.",
       `Server frames: first \`{type:'hello', user_id, last_id}\`; with \`since\`, at most ${REPLAY_FRAME_LIMIT} notifications after it in id order, and when more were missed \`{type:'replay_truncated', next_since, last_id}\` (page the rest with \`GET /api/notifications?since=<next_since>\`); then live \`{type:'notification', notification}\`. Delivery is at-least-once: de-duplicate by id.`,
@@ -432,21 +459,25 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   createFeed: {
+    summary: "Create a calendar subscription feed",
     description: `Creates a subscription feed of every event you can see. The response's \`url\` (and \`webcal_url\`) holds the feed's secret token and is shown only here and by rotate: only its SHA-256 is stored. A user holds at most ${MAX_FEEDS_PER_USER} feeds (more is a 409 \`feed_limit_reached\`). The body is optional.`,
     request: { "*": one("A named feed", { name: "Work" }) },
     responses: { "201": { "*": one("The feed and its secret URL", feedSecret) }, "409": { "*": { feed_limit_reached: { summary: "Too many feeds", value: problemValue(409, "feed_limit_reached", `You already have ${MAX_FEEDS_PER_USER} feeds; delete one first.`) } } } },
     problems: { "409": "feed_limit_reached" },
   },
   listFeeds: {
+    summary: "Your feeds, without their secret URLs",
     description: `Your feeds, oldest first (at most ${MAX_FEEDS_PER_USER}), without their secret URLs. \`last_fetched_at\` is recorded at most once per ${FETCH_RECORD_INTERVAL_MS / 60_000} minutes per feed, so it may lag the newest fetch by that much.`,
     responses: { "200": { "*": one("One feed", { items: [{ id: 3, name: "Work", created_at: "2031-02-01T10:00:00Z", last_fetched_at: "2031-02-02T08:35:00Z" }] }) } },
   },
   rotateFeed: {
+    summary: "Give a feed a new secret URL; the old one answers 410 Gone",
     description: "Gives the feed a new secret URL, shown in the answer; the old URL answers 410 Gone from then on, so calendar apps subscribed to it stop polling.",
     responses: { "200": { "*": one("The feed with its new URL", { ...feedSecret, url: feedSecret.url.replace("3q2-7wVx", "Zr8t-1Qa"), webcal_url: feedSecret.webcal_url.replace("3q2-7wVx", "Zr8t-1Qa") }) } },
   },
-  deleteFeed: { description: "Deletes the feed; its URL answers 410 Gone from then on." },
+  deleteFeed: { summary: "Delete a feed; its URL answers 410 Gone", description: "Deletes the feed; its URL answers 410 Gone from then on." },
   getFeedCalendar: {
+    summary: "A calendar feed (iCalendar), for apps that cannot send a bearer token",
     description: `No authentication: the URL's token is the credential. The calendar holds every event the feed's user can see now that still runs after midnight UTC ${FEED_WINDOW_DAYS} days ago, and every later one (series as RRULE, so an endless series is one VEVENT), at most ${MAX_FEED_EVENTS} events (the earliest-starting). A rotated or deleted feed's URL is 410 Gone (Thunderbird then stops polling); a token never issued is 404. ETag and Last-Modified answer If-None-Match and If-Modified-Since with 304; HEAD works. Each feed may be fetched 30 times a minute (429 with Retry-After past that).`,
     parameters: {
       file: { description: "The feed's secret token followed by `.ics`, as in the feed's `url`.", example: "3q2-7wVxL8m0Tn5cJb1KfZ4sYd9gHe6aRu2iXo0pQvw.ics" },
@@ -456,6 +487,7 @@ export const OPERATIONS: Record<string, OperationProse> = {
     problems: { "410": "gone" },
   },
   syncEvents: {
+    summary: "Everything you can see, or what changed since a sync token",
     description: `Without \`sync_token\`: every event you can see, as \`GET /api/events\` lists them, in pages; the last page has \`next_sync_token\`. With it: each event created, changed or newly visible since the token, once, at its latest change (\`{kind, id, event}\`), and \`{kind, id, deleted: true}\` for events deleted or no longer visible; the last page again has \`next_sync_token\`. Continue either listing with \`cursor\` alone. Applying the pages to an empty copy, then each incremental sync, yields exactly what \`GET /api/events\` lists. Tokens last ${SYNC_TOKEN_RETENTION_DEFAULT_SECONDS / 86_400} days; an older, tampered or foreign one is a 410 \`sync_token_expired\`: sync from scratch.`,
     parameters: { sync_token: { description: "`next_sync_token` of your last sync; omit it for a full listing.", example: "eyJ1IjoxLCJuIjo0Mn0.c2lnbmF0dXJl" } },
     responses: {
@@ -469,6 +501,7 @@ export const OPERATIONS: Record<string, OperationProse> = {
     problems: { "410": "sync_token_expired" },
   },
   getFreeBusy: {
+    summary: "Merged busy times of users in a window",
     description: `Each named user's merged busy intervals in [start, end), in request order (\`index\`): every occurrence of every event on their calendar (own and shared), cancelled occurrences left out and moved ones at their new times, clipped to the window, without titles. Visible: yourself and anyone who holds a permission on an event you also hold; others are \`not_visible\` and unknown users \`not_found\`, with the same work for both and without echoing the name. Users are named by id, username or email (with \`@\`); each username or email costs one unit of your lookup limit. Window up to ${MAX_AVAILABILITY_DAYS} days, up to ${MAX_AVAILABILITY_USERS} users, at most ${MAX_BUSY_EVENTS} events and ${BUSY_BUDGET} expansion steps among them: past any, 422.`,
     request: { "*": one("Three users by id, username and email", { start: "2031-03-03T00:00:00Z", end: "2031-03-10T00:00:00Z", users: [1, "grace", "linus@example.com"] }) },
     responses: {
@@ -484,6 +517,7 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   findTime: {
+    summary: "Slots where every visible user is free",
     description: `Slots of \`duration_minutes\` where every visible named user is free, earliest first: every start on a quarter hour (UTC) in [start, end) whose slot lies inside \`working_hours\` when given (wall-clock times in its \`timezone\`, on \`days\`, default MO..FR; \`end\` may be 24:00). Users who are not visible or unknown are left out and listed in \`unavailable\`. \`limit\` 1..${MAX_SLOTS} (default 20). Limits as for free/busy. A 409 conflict elsewhere suggests up to ${SUGGESTIONS} slots on the owner's calendar within ${SUGGESTION_RANGE_DAYS} days either side.`,
     request: {
       "*": one("An hour for three people in Berlin working hours", {
@@ -509,11 +543,13 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   getHistoryView: {
+    summary: "The history page of a signed link",
     description: `What the page behind an \`html_url\` (\`/history#<token>\`) loads: the history view the link names, as HTML, with links of the same kind to its neighbours. A link works for ${HISTORY_LINK_TTL_SECONDS / 60} minutes, for its user and session, while they can still read the event; a tampered, expired or revoked one is a 401, and one for an event no longer visible a 404. Answers carry \`Cache-Control: no-store\`.`,
     parameters: { authorization: { description: "`HistoryLink <token>`: the token of the `html_url` (after `#`), which the history page sends.", example: "HistoryLink eyJlIjo3LCJ2IjpbImMiXX0.c2ln" } },
     responses: { "200": { "text/html": html("The changelog view") } },
   },
   importEvents: {
+    summary: `Import an iCalendar file: its VEVENTs become events, 1..${MAX_IMPORT_EVENTS}, all or nothing`,
     description: `Imports an iCalendar file (\`Content-Type: text/calendar\`, RFC 5545, UTF-8, at most 1 MiB): each VEVENT without RECURRENCE-ID becomes one event (\`index\` counts them from 0 in file order) with its RRULE, its TZID (an IANA name, or one ending in one) and its EXDATEs as cancelled occurrences; a VEVENT with the same UID and a RECURRENCE-ID becomes a changed occurrence. 1..${MAX_IMPORT_EVENTS} events, with the batch's semantics: any invalid item (422) or overlap (409) creates nothing, each error naming its \`index\`. Malformed text is 400; a file with no VEVENT, too many, an invalid date or a series in an unknown zone is 422. \`warnings\` lists what was dropped (alarms, attendees, other properties, rules outside the supported grammar).`,
     request: { "text/calendar": calendar("A file with one event", [vevent]) },
     responses: {
@@ -522,10 +558,12 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   listEventExceptions: {
+    summary: "A series' exceptions, by original start",
     description: "The series' changed and cancelled occurrences, by original start; each names only what it overrides. A one-off event has none.",
     responses: { "200": { "*": one("One moved, one cancelled", { items: [exceptionMoved, { original_start: "2031-03-17T08:00:00Z", cancelled: true }] }) } },
   },
   updateOccurrence: {
+    summary: "Change one occurrence, or split the series there (scope=following)",
     description: `Changes one occurrence (\`scope=this\`, the default: title, description, location, start_time, end_time) or splits the series there (\`scope=following\`: any writable field; the series ends before \`original_start\` and a new event, \`following\`, starts there with the changes and the same permissions, in one batch). A moved occurrence is conflict-checked like an update (409); every change is a new version of the series, so \`If-Match\` works as on the event (412) and the answer carries the series' new ETag. An \`original_start\` that is not an occurrence, or a one-off event: 404. A series holds at most ${MAX_EXCEPTIONS} exceptions.`,
     parameters: {
       original_start: { description: "The occurrence's original start (ISO 8601 UTC), as `original_start` in occurrences and the agenda; it keeps naming the occurrence after a move.", example: "2031-03-10T08:00:00Z" },
@@ -545,6 +583,7 @@ export const OPERATIONS: Record<string, OperationProse> = {
     },
   },
   cancelOccurrence: {
+    summary: "Cancel one occurrence",
     description: "Cancels one occurrence of a series (owners and editors): it frees its slot, and occurrences, the agenda and feeds leave it out. A new version of the series; `If-Match` as on the event (412).",
     parameters: { original_start: { description: "The occurrence's original start (ISO 8601 UTC).", example: "2031-03-17T08:00:00Z" } },
     responses: { "412": { "*": { stale: { summary: "Someone changed the series first", value: PROBLEM_EXAMPLES.stale } } } },
@@ -567,10 +606,12 @@ export const OPERATIONS: Record<string, OperationProse> = {
   },
   getFavicon: { description: "The site icon (32×32, ICO); `/static/favicon.svg` is the same picture as SVG." },
   getLiveness: {
+    summary: "Liveness without touching D1 (also the benchmark's baseline route)",
     description: "200 while the Worker runs; touches nothing else (also the benchmarks' baseline route).",
     responses: { "200": { "*": one("Running", { status: "ok" }) } },
   },
   getHealth: {
+    summary: "Liveness, including a round trip to D1",
     description: "200 when a round trip to D1's primary succeeds; 503 (same shape, `db: unreachable`) when it does not.",
     responses: { "200": { "*": one("Healthy", { status: "ok", db: "ok" }) }, "503": { "*": one("D1 is unreachable", { status: "degraded", db: "unreachable" }) } },
   },

@@ -22,7 +22,6 @@ const listRoute = createRoute({
   path: "/{id}/exceptions",
   operationId: "listEventExceptions",
   tags,
-  summary: "A series' exceptions, by original start",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: z.object({ id: IdParam }) },
   responses: { 200: bodyOf(ExceptionList, "The exceptions"), ...problemResponses(401, 404) },
@@ -33,7 +32,6 @@ const patchRoute = createRoute({
   path: "/{id}/occurrences/{original_start}",
   operationId: "updateOccurrence",
   tags,
-  summary: "Change one occurrence, or split the series there (scope=following)",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: OccurrenceParams, query: ScopeQuery, headers: IfMatch, body: { ...bodyOf(EventPatch, "Fields to change"), required: true } },
   responses: {
@@ -49,7 +47,6 @@ const cancelRoute = createRoute({
   path: "/{id}/occurrences/{original_start}",
   operationId: "cancelOccurrence",
   tags,
-  summary: "Cancel one occurrence",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: OccurrenceParams, headers: IfMatch },
   responses: { 204: { description: "Cancelled" }, 412: preconditionResponse, ...problemResponses(401, 403, 404, 422, 429) },

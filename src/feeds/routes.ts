@@ -18,7 +18,6 @@ const createFeedRoute = createRoute({
   path: "/",
   operationId: "createFeed",
   tags,
-  summary: "Create a calendar subscription feed",
   ...authenticated(),
   request: { body: { ...bodyOf(FeedCreate, "The feed's name (optional)"), required: false } },
   responses: { 201: bodyOf(FeedSecret, "Created; subscribe to `url`"), ...problemResponses(400, 401, 409, 413, 415, 422, 429) },
@@ -29,7 +28,6 @@ const listFeedsRoute = createRoute({
   path: "/",
   operationId: "listFeeds",
   tags,
-  summary: "Your feeds, without their secret URLs",
   ...authenticated({ sessionCheck: "first-batch" }),
   responses: { 200: bodyOf(FeedList, "Your feeds"), ...problemResponses(401) },
 });
@@ -39,7 +37,6 @@ const rotateRoute = createRoute({
   path: "/{id}/rotate",
   operationId: "rotateFeed",
   tags,
-  summary: "Give a feed a new secret URL; the old one answers 410 Gone",
   ...authenticated(),
   request: { params: IdParams },
   responses: { 200: bodyOf(FeedSecret, "The feed with its new URL"), ...problemResponses(401, 404, 429) },
@@ -50,7 +47,6 @@ const deleteFeedRoute = createRoute({
   path: "/{id}",
   operationId: "deleteFeed",
   tags,
-  summary: "Delete a feed; its URL answers 410 Gone",
   ...authenticated(),
   request: { params: IdParams },
   responses: { 204: { description: "Deleted" }, ...problemResponses(401, 404, 429) },
@@ -80,7 +76,6 @@ const fetchRoute = createRoute({
   operationId: "getFeedCalendar",
   tags,
   security: PUBLIC,
-  summary: "A calendar feed (iCalendar), for apps that cannot send a bearer token",
   request: {
     params: z.object({ file: z.string().regex(/^[A-Za-z0-9_-]{1,100}\.ics$/).openapi({ param: { in: "path", required: true } }) }),
     headers: z.object({

@@ -10,7 +10,6 @@ const healthRoute = createRoute({
   operationId: "getHealth",
   tags: ["Health"],
   security: PUBLIC,
-  summary: "Liveness, including a round trip to D1",
   responses: { 200: bodyOf(HealthSchema, "Healthy"), 503: bodyOf(HealthSchema, "D1 is unreachable") },
 });
 
@@ -20,7 +19,6 @@ const liveRoute = createRoute({
   operationId: "getLiveness",
   tags: ["Health"],
   security: PUBLIC,
-  summary: "Liveness without touching D1 (also the benchmark's baseline route)",
   responses: { 200: bodyOf(z.object({ status: z.literal("ok") }).openapi("Live"), "The Worker runs") },
 });
 

@@ -36,7 +36,6 @@ const listRoute = createRoute({
   path: "/",
   operationId: "listNotifications",
   tags,
-  summary: "Your notifications: newest first, or with `since` the ones after it, oldest first",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: {
     query: PageQuery.extend({
@@ -52,7 +51,6 @@ const readRoute = createRoute({
   path: "/{id}/read",
   operationId: "markNotificationRead",
   tags,
-  summary: "Mark one notification read (idempotent)",
   ...authenticated(),
   request: { params: z.object({ id: IdParam }) },
   responses: { 204: { description: "Read" }, ...problemResponses(401, 404) },
@@ -63,7 +61,6 @@ const readAllRoute = createRoute({
   path: "/read-all",
   operationId: "markAllNotificationsRead",
   tags,
-  summary: "Mark every notification read",
   ...authenticated(),
   responses: { 204: { description: "All read" }, ...problemResponses(401) },
 });
@@ -74,7 +71,6 @@ const socketRoute = createRoute({
   operationId: "connectNotificationSocket",
   tags,
   security: [{ accessTokenQuery: [] }],
-  summary: "WebSocket stream of your notifications",
   request: {
     query: z.object({
       // Optional in the schema so that a missing token is a 401 like a bad one, not a 422.

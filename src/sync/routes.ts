@@ -30,7 +30,6 @@ const syncRoute = createRoute({
   path: "/sync",
   operationId: "syncEvents",
   tags,
-  summary: "Everything you can see, or what changed since a sync token",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: {
     query: PageQuery.extend({

@@ -45,7 +45,6 @@ const changelogRoute = createRoute({
   path: "/{id}/changelog",
   operationId: "listEventChangelog",
   tags,
-  summary: "Every version, oldest first, with who changed what",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: z.object({ id: IdParam }), query: PageQuery },
   responses: { 200: { description: "A page of versions", content: { ...bodyOf(ChangelogPage, "").content, ...html } }, ...problemResponses(401, 404, 422) },
@@ -56,7 +55,6 @@ const historyRoute = createRoute({
   path: "/{id}/history/{version}",
   operationId: "getEventVersion",
   tags,
-  summary: "The event as of one version",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: z.object({ id: IdParam, version: IdParam }) },
   responses: { 200: { description: "The snapshot", content: { ...bodyOf(SnapshotSchema, "").content, ...html } }, ...problemResponses(401, 404) },
@@ -67,7 +65,6 @@ const diffRoute = createRoute({
   path: "/{id}/diff/{v1}/{v2}",
   operationId: "diffEventVersions",
   tags,
-  summary: "Fields that differ between two versions (either order)",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: { params: z.object({ id: IdParam, v1: IdParam, v2: IdParam }) },
   responses: { 200: { description: "The diff", content: { ...bodyOf(DiffSchema, "").content, ...html } }, ...problemResponses(401, 404) },
@@ -78,7 +75,6 @@ const rollbackRoute = createRoute({
   path: "/{id}/rollback/{version}",
   operationId: "rollbackEvent",
   tags,
-  summary: "Restore an earlier version's content as a new version (owners, editors)",
   ...authenticated({ sessionCheck: "first-batch" }),
   request: {
     params: z.object({ id: IdParam, version: IdParam }),
@@ -187,7 +183,6 @@ const historyViewRoute = createRoute({
   path: "/history-view",
   operationId: "getHistoryView",
   tags,
-  summary: "The history page of a signed link",
   security: [],
   request: {
     headers: z.object({
