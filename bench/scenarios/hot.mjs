@@ -114,7 +114,8 @@ export function hotTargets(r, root) {
     {
       name: `changelog p99 <= 2x p50 at ${h.connections} connections`,
       pass: h.changelog.latency.p99 <= 2 * h.changelog.latency.p50,
-      figure: `p50 ${fmt(h.changelog.latency.p50, 2)} ms, p99 ${fmt(h.changelog.latency.p99, 2)} ms = ${times(ratio(h.changelog.latency.p99, h.changelog.latency.p50))}`,
+      // The floor: GET /health's own ratio in the same rounds (bench/tail.mjs shows where the tail comes from).
+      figure: `p50 ${fmt(h.changelog.latency.p50, 2)} ms, p99 ${fmt(h.changelog.latency.p99, 2)} ms = ${times(ratio(h.changelog.latency.p99, h.changelog.latency.p50))} (GET /health in the same run: ${times(ratio(h.health.latency.p99, h.health.latency.p50))})`,
     },
     {
       name: "D1 round-trip table in the README equals the one test/round-trips.test.ts pins",
