@@ -6,7 +6,8 @@ export default defineConfig(async () => {
   return {
     plugins: [
       cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
+        // .ci/checks/35-bundle-suite.sh points this at a copy whose main is the built dist/index.js.
+        wrangler: { configPath: process.env.WRANGLER_CONFIG ?? "./wrangler.toml" },
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: migrations,

@@ -2,7 +2,7 @@
 // counted check in .ci/run. It also fails when the way zod is imported stops keeping the bundle
 // lean (see src/lib/zod-for-openapi.ts), and when the bundle as built no longer starts or no longer
 // answers bad input with zod's English messages: vitest does not apply wrangler's [alias], so only
-// this check and the suites run on dist/ (browser, tcp, bench) see the Worker as deployed.
+// this check and the suites run on dist/ (test:bundle, browser, tcp, bench) see the Worker as deployed.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bundleComposition, bundleGates, ICAL_ALLOWANCE_BYTES, API_LIMIT_BYTES } from "../bench/lib/bundle.mjs";
