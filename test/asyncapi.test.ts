@@ -107,9 +107,7 @@ describe("GET /asyncapi.json", () => {
     socket.send({ type: "auth", access_token: "not-a-token" });
     await socket.waitFor((f) => f.type === "error");
     socket.send("ping");
-    const deadline = Date.now() + 3000;
-    while (socket.pongs() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(socket.pongs()).toBe(1);
+    await expect.poll(() => socket.pongs()).toBe(1);
     socket.close();
 
     const documented = framesOf("send");

@@ -9,13 +9,22 @@ const MOVED = { original_start: "2040-01-23T09:00:00Z", cancelled: false, start_
 const occurrenceStarts = async (user: TestUser, id: number, start = "2040-01-01T00:00:00Z", end = "2040-02-01T00:00:00Z") =>
   ((await json("GET", `/api/events/${id}/occurrences?start=${start}&end=${end}`, { token: user.token })).body.items as { start_time: string }[]).map((o) => o.start_time);
 
-/** A series with one cancelled (16 Jan) and one moved (23 Jan to 25 Jan 14:00) occurrence: versions 1, 2, 3. */
+/** Versions are stamped with Date.now(); a short pause keeps consecutive versions apart in time. */
+const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+/**
+ * A series with one cancelled (16 Jan) and one moved (23 Jan to 25 Jan 14:00) occurrence: versions
+ * 1, 2, 3, each stamped at a later millisecond than the one before (`?at=` names an instant, and
+ * two versions of one millisecond would make version 3 the one in force at version 2's stamp).
+ */
 async function seriesWithTwoExceptions() {
   const user = await registerUser("h_owner");
   const made = await json("POST", "/api/events", { token: user.token, body: WEEKLY });
   expect(made.status).toBe(201);
   const id = made.body.id as number;
+  await pause();
   expect((await json("DELETE", `/api/events/${id}/occurrences/${CANCELLED.original_start}`, { token: user.token })).status).toBe(204);
+  await pause();
   expect((await json("PATCH", `/api/events/${id}/occurrences/${MOVED.original_start}`, { token: user.token, body: { start_time: MOVED.start_time } })).status).toBe(200);
   return { user, id };
 }

@@ -28,8 +28,8 @@ async function signUp(prefix: string, seen?: Request[]): Promise<{ api: ApiClien
   return { api, id: session.user.id, username };
 }
 
-/** Waits until `check` holds, polling every few ms, or fails after `ms`. */
-async function until(check: () => boolean, what: string, ms = 3000) {
+/** Waits until `check` holds, polling every few ms, or fails after `ms` (10 s by default, as expect.poll). */
+async function until(check: () => boolean, what: string, ms = 10_000) {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

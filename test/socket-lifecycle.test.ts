@@ -32,10 +32,16 @@ async function seedNotifications(user: TestUser, count: number) {
     .run();
 }
 
-/** A token of the user's session that expires in `seconds` (signed with the Worker's key). */
+/**
+ * A token of the user's session (signed with the Worker's key) that stays valid for at least
+ * `seconds`, and when it expires (epoch ms). `exp` is in whole seconds, so `floor(now) + seconds`
+ * would leave anywhere from `seconds - 1` to `seconds`: with 1, a token could expire while its
+ * socket was still connecting, and the hub's alarm could close the socket before its hello.
+ */
 async function shortLivedToken(user: TestUser, seconds: number) {
   const claims = claimsOf(user.token);
-  return forgeToken({ sub: claims.sub, sid: claims.sid, expiresAt: Math.floor(Date.now() / 1000) + seconds });
+  const exp = Math.ceil((Date.now() + seconds * 1000) / 1000);
+  return { token: await forgeToken({ sub: claims.sub, sid: claims.sid, expiresAt: exp }), expiresAt: exp * 1000 };
 }
 
 /** A notification body as the Worker pushes it to a hub. */
@@ -159,19 +165,24 @@ describe("inbound frames", () => {
 describe("token expiry and renewal", () => {
   it("closes a socket with 4001 when its access token expires", async () => {
     const user = await registerUser("wsexpire");
-    const socket = await connect(await shortLivedToken(user, 2));
-    const started = Date.now();
+    const { token, expiresAt } = await shortLivedToken(user, 2);
+    const socket = await connect(token);
     expect(await socket.closed).toEqual({ code: 4001, reason: "access token expired" });
-    expect(Date.now() - started).toBeLessThan(4000);
+    // Not before the token expired, and soon after: the hub's alarm, not a later sweep.
+    const closedAt = Date.now();
+    expect(closedAt).toBeGreaterThanOrEqual(expiresAt);
+    expect(closedAt - expiresAt).toBeLessThan(2000);
   });
 
   it("keeps a socket open past its token's expiry after an auth frame with a fresh token of the same session", async () => {
     const user = await registerUser("wsrenew");
-    const socket = await connect(await shortLivedToken(user, 2));
+    const short = await shortLivedToken(user, 2);
+    const socket = await connect(short.token);
     socket.send({ type: "auth", access_token: user.token });
     const ok = await socket.waitFor((f) => f.type === "auth_ok");
     expect(ok).toEqual({ type: "auth_ok", expires_at: isoUtc(Number(claimsOf(user.token).exp) * 1000) });
-    await sleep(3000);
+    // A second past the short token's expiry, when its alarm would have closed the socket.
+    await sleep(short.expiresAt + 1000 - Date.now());
     expect(socket.isClosed()).toBe(false);
     expect((await json("POST", "/api/events", { token: user.token, body: { title: "Renewed", start_time: "2034-03-01T09:00:00Z", end_time: "2034-03-01T10:00:00Z" } })).status).toBe(201);
     await socket.waitFor((f) => f.type === "notification" && f.notification.data.title === "Renewed");
@@ -184,7 +195,7 @@ describe("token expiry and renewal", () => {
     const stranger = await registerUser("wsstranger");
     const revoked = await loginAgain(user);
     expect((await json("POST", "/api/auth/logout", { token: revoked.token })).status).toBe(204);
-    const socket = await connect(await shortLivedToken(user, 2));
+    const socket = await connect((await shortLivedToken(user, 2)).token);
     for (const token of ["garbage", other.token, stranger.token, revoked.token, user.refresh]) socket.send({ type: "auth", access_token: token });
     socket.send({ type: "auth" });
     await expect.poll(() => socket.frames.filter((f) => f.type === "error").length).toBe(6);
@@ -209,14 +220,14 @@ describe("token expiry and renewal", () => {
 
   it("closes an expired socket after the hub was evicted (the expiry is an alarm, not a timer)", async () => {
     const user = await registerUser("wsalarm");
-    const socket = await connect(await shortLivedToken(user, 2));
+    const socket = await connect((await shortLivedToken(user, 2)).token);
     await evictDurableObject(hubOf(user));
     expect((await socket.closed).code).toBe(4001);
   });
 
   it("closes only the expired socket and keeps the user's other sockets", async () => {
     const user = await registerUser("wsalarm");
-    const expiring = await connect(await shortLivedToken(user, 1));
+    const expiring = await connect((await shortLivedToken(user, 1)).token);
     const lasting = await connect(user.token);
     expect((await expiring.closed).code).toBe(4001);
     lasting.send("ping");

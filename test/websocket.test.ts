@@ -17,7 +17,7 @@ interface Frame {
 /** A test client of the notification socket: buffers frames so a test can await them in order. */
 interface SocketClient {
   ws: WebSocket;
-  /** The next frame, waiting up to `timeoutMs` for it. */
+  /** The next frame, waiting up to `timeoutMs` (10 s by default, as expect.poll) for it. */
   next(timeoutMs?: number): Promise<Frame>;
   /** Fails if any frame arrives within `ms`. */
   expectSilence(ms?: number): Promise<void>;
@@ -60,7 +60,7 @@ async function clientOf(response: Response): Promise<SocketClient> {
     ws,
     closed,
     isClosed: () => closeCode !== null,
-    next(timeoutMs = 3000) {
+    next(timeoutMs = 10_000) {
       const buffered = frames.shift();
       if (buffered) return Promise.resolve(buffered);
       return new Promise<Frame>((resolve, reject) => {

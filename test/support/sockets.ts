@@ -5,7 +5,10 @@ export interface SocketClient {
   ws: WebSocket;
   /** Every text frame received so far, parsed as JSON. */
   frames: any[];
-  /** Resolves with the first frame matching `predicate`, or rejects after `timeoutMs`. */
+  /**
+   * Resolves with the first frame matching `predicate`, or rejects after `timeoutMs` (10 s by
+   * default, as expect.poll: only a frame that never comes waits that long).
+   */
   waitFor(predicate: (frame: any) => boolean, timeoutMs?: number): Promise<any>;
   /** Resolves with the code and reason of the close once the server (or the client) closes. */
   closed: Promise<{ code: number; reason: string }>;
@@ -55,7 +58,7 @@ export async function openSocket(query: string): Promise<SocketClient> {
     send(frame) {
       ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
     },
-    waitFor(predicate, timeoutMs = 3000) {
+    waitFor(predicate, timeoutMs = 10_000) {
       const seen = frames.find(predicate);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
