@@ -28,6 +28,9 @@ async function signUp(prefix: string, seen?: Request[]): Promise<{ api: ApiClien
   return { api, id: session.user.id, username };
 }
 
+/** The first whole second at least `ms` from now (epoch ms): a JWT `exp` that leaves at least that long. */
+const wholeSecondsFromNow = (ms: number) => Math.ceil((Date.now() + ms) / 1000) * 1000;
+
 /** Waits until `check` holds, polling every few ms, or fails after `ms` (10 s by default, as expect.poll). */
 async function until(check: () => boolean, what: string, ms = 10_000) {
   const deadline = Date.now() + ms;
@@ -289,9 +292,10 @@ describe("the SDK's notification socket against the Worker", () => {
   it("renews a short-lived token with an auth frame before it expires, and the socket outlives it", async () => {
     const alice = await signUp("sdk_renew");
     const real = alice.api.auth.tokens()!;
-    // A token of the same session that expires in 3 s: the hub closes the socket then unless renewed.
-    const expiresAt = Date.now() + 3000;
-    const short = await forgeToken({ sub: claimsOf(real.access_token).sub, sid: claimsOf(real.access_token).sid, expiresAt: Math.floor(expiresAt / 1000) });
+    // A token of the same session that lives at least 3 s (exp is whole seconds, rounded up, so
+    // the store's expires_at is the token's own): the hub closes the socket then unless renewed.
+    const expiresAt = wholeSecondsFromNow(3000);
+    const short = await forgeToken({ sub: claimsOf(real.access_token).sub, sid: claimsOf(real.access_token).sid, expiresAt: expiresAt / 1000 });
     const store = memoryTokenStore({ ...real, access_token: short, expires_at: expiresAt });
     const client = createClient({ baseUrl: BASE, fetch: workerFetch(), tokens: store });
     const got: Notification[] = [];
@@ -310,8 +314,9 @@ describe("the SDK's notification socket against the Worker", () => {
   it("retries once with a fresh token after an expiry close, and stops when none can be had", async () => {
     const alice = await signUp("sdk_expire");
     const real = alice.api.auth.tokens()!;
-    const expiresAt = Date.now() + 2000;
-    const short = await forgeToken({ sub: claimsOf(real.access_token).sub, sid: claimsOf(real.access_token).sid, expiresAt: Math.floor(expiresAt / 1000) });
+    // At least 2 s to connect with: rounded down, the token could have had just over 1 s.
+    const expiresAt = wholeSecondsFromNow(2000);
+    const short = await forgeToken({ sub: claimsOf(real.access_token).sub, sid: claimsOf(real.access_token).sid, expiresAt: expiresAt / 1000 });
     const asked: boolean[] = [];
     const stops: { code?: number; reason?: string }[] = [];
     const stream = connectNotifications({
@@ -324,7 +329,7 @@ describe("the SDK's notification socket against the Worker", () => {
       onState: (state, detail) => state === "stopped" && stops.push(detail),
     });
     await stream.ready();
-    await until(() => stream.state() === "stopped", "the stop", 6000);
+    await until(() => stream.state() === "stopped", "the stop");
     expect(asked).toEqual([false, true, true]);
     expect(stops).toEqual([{ code: 4001, reason: "no access token" }]);
   });
@@ -334,7 +339,7 @@ describe("the SDK's notification socket against the Worker", () => {
     const client = createClient({ baseUrl: BASE, fetch: workerFetch(), tokens: store });
     let stoppedWith: number | undefined;
     const stream = client.notifications({ WebSocket: WorkerWebSocket, backoff: { initialMs: 10, maxMs: 20 }, onNotification: () => {}, onState: (s, d) => s === "stopped" && (stoppedWith = d.code) });
-    await until(() => stream.state() === "stopped", "the stop", 5000);
+    await until(() => stream.state() === "stopped", "the stop");
     expect(stoppedWith).toBe(4001);
     expect(WorkerWebSocket.opened.at(-1)!.status).toBe(401);
   });

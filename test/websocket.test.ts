@@ -2,7 +2,7 @@ import { decode, encode } from "@msgpack/msgpack";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
-import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import type { UserNotificationHub } from "../src/notifications/hub";
 import { expectProblem, json, registerUser, type TestUser, slotMaker } from "./helpers";
 import { requestAs, sendWith } from "./support/faults";
@@ -501,7 +501,8 @@ describe("hibernation", () => {
     client.ws.send("ping");
     expect(await client.next()).toEqual({ binary: false, data: "pong" });
     client.ws.send(JSON.stringify({ type: "something" }));
-    await vi.waitFor(() => expect(handled).toBe(1));
+    // expect.poll waits 10 s (vitest.config.ts); vi.waitFor gave the frame 1 s to reach the hub.
+    await expect.poll(() => handled).toBe(1);
   });
 
   it("still answers ping with pong after the hub is evicted", async () => {
