@@ -228,7 +228,7 @@ describe("security headers", () => {
       "x-permitted-cross-domain-policies": "none",
       "x-xss-protection": "0",
       "x-powered-by": null,
-      "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'",
+      "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'self'",
     });
   });
 });

@@ -142,6 +142,17 @@ describe("POST /api/events/import", () => {
     expect(res.body.warnings).toEqual([expect.objectContaining({ index: 0, property: "RRULE" })]);
   });
 
+  it("reads a VEVENT with two DTSTARTs and two SUMMARYs by the first of each, and names both in warnings", async () => {
+    const twice = vevent("twice", "20370205T090000Z", "20370205T100000Z", "DTSTART:20370206T090000Z", "SUMMARY:Second title");
+    const res = await importAs(user, ics(...twice));
+    expect(res.status).toBe(201);
+    expect(res.body.events[0]).toMatchObject({ title: "twice", start_time: "2037-02-05T09:00:00Z", end_time: "2037-02-05T10:00:00Z" });
+    expect(res.body.warnings).toEqual([
+      { index: 0, property: "DTSTART", message: "The VEVENT has 2 DTSTART properties; RFC 5545 allows one, so the first was used." },
+      { index: 0, property: "SUMMARY", message: "The VEVENT has 2 SUMMARY properties; RFC 5545 allows one, so the first was used." },
+    ]);
+  });
+
   it("reads a TZID that ends in an IANA name, and a VTIMEZONE-defined zone for a one-off (as UTC instants, with a warning)", async () => {
     const custom = ["BEGIN:VTIMEZONE", "TZID:Custom Standard Time", "BEGIN:STANDARD", "DTSTART:16010101T000000", "TZOFFSETFROM:+0300", "TZOFFSETTO:+0300", "END:STANDARD", "END:VTIMEZONE"];
     const res = await importAs(

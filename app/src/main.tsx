@@ -105,6 +105,13 @@ function Calendar(props: { user: User }) {
     if (data) setUnread(data.unread_count);
   }
   useEffect(() => void load(), [week]);
+  // Narrow screens scroll the week sideways (app.css): start at today's column when it is in view.
+  const grid = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = grid.current;
+    const todayCell = el?.querySelector<HTMLElement>(".day.today");
+    if (el && el.scrollWidth > el.clientWidth) el.scrollLeft = todayCell ? todayCell.offsetLeft : 0;
+  }, [week]);
 
   // Live updates: every notification reloads the week and any open view of its event. The stream
   // resumes from the last id it saw, so a reconnect (after sleep or a lost network) replays what
@@ -187,7 +194,8 @@ function Calendar(props: { user: User }) {
           </button>
         </nav>
         <ErrorText text={error} />
-        <div role="grid" aria-label={label} class="week" aria-busy={items === null}>
+        {/* Focusable: on narrow screens it is a region that scrolls sideways, and keys must reach it. */}
+        <div role="grid" aria-label={label} class="week" aria-busy={items === null} tabIndex={0} ref={grid}>
           <div role="row" class="days">
             {days.map((day) => {
               const next = dayStart(day, zone, 1);

@@ -1,68 +1,36 @@
-// Wall-clock arithmetic in IANA zones with Intl only (no date library in the bundle).
+// Wall-clock arithmetic in IANA zones: the server's own (src/lib/time-zone.ts, Intl only, no date
+// library), so the app and the API agree on every local time, DST gaps and overlaps included.
+import { parseDateTimeInput, utcToWallTime, wallTimeToUtc } from "../../src/lib/time-zone";
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-function partsFormatter(zone: string) {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-    formatters.set(zone, f);
-  }
-  return f;
-}
-
-export interface WallTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-}
-
-/** The wall-clock time of an instant in a zone. */
-export function wallTime(instant: number, zone: string): WallTime {
-  const parts: Record<string, number> = {};
-  for (const p of partsFormatter(zone).formatToParts(new Date(instant))) if (p.type !== "literal") parts[p.type] = Number(p.value);
-  return { year: parts.year, month: parts.month, day: parts.day, hour: parts.hour % 24, minute: parts.minute };
-}
-
-const asUtc = (w: WallTime) => Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute);
-
-/** The instant a wall-clock time in a zone names (the earlier one in a repeated hour). */
-export function instantOf(w: WallTime, zone: string): number {
-  const guess = asUtc(w);
-  let instant = guess - (asUtc(wallTime(guess, zone)) - guess);
-  instant = guess - (asUtc(wallTime(instant, zone)) - instant);
-  return instant;
-}
+/** The instant a wall-clock date and time names in `zone` (the server's rules: src/lib/time-zone.ts). */
+const instantOf = (year: number, month: number, day: number, hour: number, minute: number, zone: string) => wallTimeToUtc({ year, month, day, hour, minute, second: 0, millisecond: 0 }, zone);
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
 /** `YYYY-MM-DDTHH:mm` for an <input type="datetime-local"> showing `iso` in `zone`. */
 export function toInput(iso: string, zone: string): string {
-  const w = wallTime(Date.parse(iso), zone);
+  const w = utcToWallTime(Date.parse(iso), zone);
   return `${w.year}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}`;
 }
 
 /** The ISO UTC instant of an <input type="datetime-local"> value read in `zone`; null when empty or bad. */
 export function fromInput(value: string, zone: string): string | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value);
-  if (!m) return null;
-  const [, year, month, day, hour, minute] = m.map(Number);
-  return new Date(instantOf({ year, month, day, hour, minute }, zone)).toISOString().replace(".000Z", "Z");
+  const instant = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value) ? parseDateTimeInput(value, zone) : null;
+  return instant === null ? null : new Date(instant).toISOString().replace(".000Z", "Z");
 }
 
 /** Midnight (in `zone`) of the Monday of the week holding `instant`, plus `weeks` weeks. */
 export function weekStart(instant: number, zone: string, weeks = 0): number {
-  const w = wallTime(instant, zone);
+  const w = utcToWallTime(instant, zone);
   const weekday = (new Date(Date.UTC(w.year, w.month - 1, w.day)).getUTCDay() + 6) % 7;
   return dayStart(instant, zone, -weekday + weeks * 7);
 }
 
 /** Midnight (in `zone`) of the day holding `instant`, plus `days` days. */
 export function dayStart(instant: number, zone: string, days = 0): number {
-  const w = wallTime(instant, zone);
+  const w = utcToWallTime(instant, zone);
   const d = new Date(Date.UTC(w.year, w.month - 1, w.day + days));
-  return instantOf({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: 0, minute: 0 }, zone);
+  return instantOf(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), 0, 0, zone);
 }
 
 export function fmt(instant: number | string, zone: string, options: Intl.DateTimeFormatOptions): string {

@@ -4,7 +4,7 @@ import type { Batch } from "../db/batch";
 import type { Db } from "../db/client";
 import { validationFailed } from "../lib/problem";
 import { BudgetExceeded, formatUtc, utcToWallTime, wallTimeToUtc, WorkBudget, type Occurrence } from "../recurrence";
-import { civilFromDays, daysFromCivil, weekdayOfDays } from "../recurrence/time-zone";
+import { civilFromDays, daysFromCivil, weekdayOfDays } from "../lib/time-zone";
 import { BUSY_BUDGET, busyOf, busyRows, mergeIntervals, visibleEventsQueries, type BusyRow } from "./busy";
 
 const MINUTE_MS = 60_000;

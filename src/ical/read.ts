@@ -149,6 +149,8 @@ function recurText(value: unknown): string | null {
 
 const props = (component: JComponent, name: string) => component[1].filter((p) => p[0] === name);
 const first = (component: JComponent, name: string) => props(component, name)[0];
+/** The VEVENT properties read by their first occurrence, which RFC 5545 allows once. */
+const SINGLE = ["dtstart", "dtend", "duration", "summary", "description", "location", "rrule"];
 /** A value as text; a typed one (`SUMMARY;VALUE=RECUR:...` is an object, maybe without a prototype) as its JSON. */
 const plain = (value: unknown) => (typeof value === "object" && value !== null ? JSON.stringify(value) : String(value));
 const textOf = (component: JComponent, name: string) => {
@@ -247,6 +249,12 @@ function readOne(calendar: JComponent, items: ImportedEvent[], warnings: ImportW
     if (!startProp) return fail("start_time", "The VEVENT has no DTSTART.");
     if (!start) return fail("start_time", `DTSTART "${plain(startProp[3]).slice(0, 40)}" is not a date or date-time.`);
     if (start.tzid === null && !start.utc && !start.isDate && defaultZone === "UTC") warn("DTSTART", "A floating time (no TZID, no Z) was read as UTC.");
+    // RFC 5545 3.6.1: each of these occurs at most once in a VEVENT (RRULE SHOULD NOT repeat). A
+    // file breaking that is read, as other calendars read it, by its first one, and the rest named.
+    for (const name of SINGLE) {
+      const count = props(vevent, name).length;
+      if (count > 1) warn(name.toUpperCase(), `The VEVENT has ${count} ${name.toUpperCase()} properties; RFC 5545 allows one, so the first was used.`);
+    }
     const from = resolve(start, defaultZone);
     if (!from || !Number.isFinite(from.ms)) return fail("start_time", start.tzid && !ianaZone(start.tzid) && !zones.has(start.tzid) ? `TZID "${start.tzid.slice(0, 64)}" is neither an IANA time zone nor defined by a VTIMEZONE.` : `DTSTART "${plain(startProp[3]).slice(0, 40)}" is not a valid date-time.`);
 

@@ -2,7 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import * as z from "./zod";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../env";
-import { parseDateTimeInput } from "../recurrence";
+import { parseDateTimeInput } from "./time-zone";
 import { ApiError, type FieldError, validationFailed } from "./problem";
 import { assertSupportedInstant } from "./time-range";
 

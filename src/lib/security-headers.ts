@@ -20,7 +20,7 @@ export const SECURITY_HEADERS: readonly (readonly [name: string, value: string])
   ["X-Permitted-Cross-Domain-Policies", "none"],
   ["X-XSS-Protection", "0"],
   // The docs pages and the web app load their own scripts from this origin and nothing from elsewhere.
-  ["Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"],
+  ["Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'self'"],
 ];
 
 export const securityHeaders: MiddlewareHandler = async function securityHeaders(c, next) {

@@ -1,6 +1,6 @@
 import type { Frequency, RecurrenceRule } from "./rrule";
 import { LATEST_INSTANT } from "../lib/time-range";
-import { civilFromDays, daysFromCivil, daysInMonth, isLeapYear, utcToWallTime, wallTimeToUtc, weekdayOfDays, type WallTime } from "./time-zone";
+import { civilFromDays, daysFromCivil, daysInMonth, isLeapYear, utcToWallTime, wallTimeToUtc, weekdayOfDays, type WallTime } from "../lib/time-zone";
 import { BudgetExceeded, spend, type WorkBudget } from "./work";
 
 /**

@@ -1,6 +1,6 @@
 export { checkSeries, endOf, firstOverlap, firstOverlapOf, occurrences, occurrencesBetween, seriesEnd, type Occurrence, type SeriesCheck, type SeriesSpec } from "./expand";
 export { parseRecurrence, type Frequency, type ParseResult, type RecurrenceRule } from "./rrule";
-export { formatUtc, isValidTimeZone, parseDateTimeInput, utcToWallTime, wallTimeToUtc, type WallTime } from "./time-zone";
+export { formatUtc, isValidTimeZone, parseDateTimeInput, utcToWallTime, wallTimeToUtc, type WallTime } from "../lib/time-zone";
 export { BATCH_RULE_BUDGET, BudgetExceeded, CONFLICT_BUDGET, expansionWork, RULE_BUDGET, spend, WorkBudget } from "./work";
 
 /**

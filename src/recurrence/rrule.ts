@@ -1,4 +1,4 @@
-import { civilFromDays, daysFromCivil, daysInMonth, wallTimeToUtc } from "./time-zone";
+import { civilFromDays, daysFromCivil, daysInMonth, wallTimeToUtc } from "../lib/time-zone";
 
 /** The supported RFC 5545 frequencies; sub-daily ones are refused. */
 export type Frequency = "DAILY" | "WEEKLY" | "MONTHLY" | "YEARLY";

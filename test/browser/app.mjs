@@ -187,8 +187,11 @@ check("A shares an event with B as editor; B's edit, A's rollback, B's demotion 
   await eventButton(a.page, "Design review").waitFor();
   await screen(a.page, "week");
 
-  // A shares it with B as editor; B watches the week meanwhile (its layout shifts are measured
-  // from here until the event appears and its title changes, without B touching anything).
+  // A shares it with B as editor; B watches the week meanwhile, on a 375 px phone screen, where the
+  // days once stacked and an arriving event pushed every later day down (its layout shifts are
+  // measured from here until the event appears, without B touching anything).
+  await b.page.setViewportSize({ width: 375, height: 812 });
+  await b.page.waitForTimeout(600); // the resize's own relayout stays outside the measured span
   const watchFrom = await b.page.evaluate(() => performance.now());
   await openEvent(a.page, "Design review");
   await screen(a.page, "event-edit");
@@ -209,7 +212,11 @@ check("A shares an event with B as editor; B's edit, A's rollback, B's demotion 
   assert(bText.includes(A_ZONE), `B's week does not show the event's zone ${A_ZONE}: ${JSON.stringify(bText)}`);
   const shifted = await b.page.evaluate((from) => window.__shifts.filter((e) => e.at >= from).reduce((n, e) => n + e.value, 0), watchFrom);
   log(`  layout shift on B's week while the shared event arrived live: ${shifted.toFixed(4)}`);
-  assert(shifted < 0.01, `B's week shifted by ${shifted.toFixed(4)} (cumulative layout shift) when the event arrived live`);
+  assert(shifted < 0.01, `B's week at 375 px shifted by ${shifted.toFixed(4)} (cumulative layout shift) when the event arrived live`);
+  // The week scrolls sideways inside its own box; the page itself must not.
+  const pageWidth = await b.page.evaluate(() => document.documentElement.scrollWidth);
+  assert(pageWidth <= 375, `B's page is ${pageWidth} px wide at a 375 px viewport: something overflows it sideways`);
+  await b.page.setViewportSize({ width: 1440, height: 900 });
   await screen(b.page, "week-shared");
 
   // B edits the title; A sees it within 2 s without reloading.
