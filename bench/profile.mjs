@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import WebSocket from "ws";
+import { decodeSegment } from "./lib/bundle.mjs";
 import { Api, eventAt, registerUsers } from "./lib/api.mjs";
 import { applyMigrations, randomSecret, startWorker, workerOptions } from "./lib/worker.mjs";
 
@@ -14,8 +15,6 @@ const scriptPath = join(root, "dist/index.js");
 const seconds = Number(process.argv[2] ?? 3);
 const INSPECTOR_PORT = 9333 + Math.floor(Math.random() * 500);
 
-const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const DIGIT = Object.fromEntries([...BASE64].map((c, i) => [c, i]));
 
 /** Generated line -> sorted [column, source, name] segments of the bundle's source map. */
 function loadSourceMap(path) {
@@ -27,19 +26,7 @@ function loadSourceMap(path) {
     const segments = [];
     let column = 0;
     for (const segment of line ? line.split(",") : []) {
-      const values = [];
-      let value = 0;
-      let shift = 0;
-      for (const char of segment) {
-        const digit = DIGIT[char];
-        value += (digit & 31) << shift;
-        if (digit & 32) shift += 5;
-        else {
-          values.push(value & 1 ? -(value >>> 1) : value >>> 1);
-          value = 0;
-          shift = 0;
-        }
-      }
+      const values = decodeSegment(segment);
       column += values[0];
       if (values.length > 1) source += values[1];
       if (values.length > 4) name += values[4];

@@ -167,28 +167,8 @@ export function HistoryDialog(props: { id: number; zone: string; tick: number; o
       </ol>
       <h3>Compare versions</h3>
       <div class="row">
-        <Field label="From version">
-          {(id) => (
-            <select id={id} value={from} onChange={(e) => setFrom(Number(e.currentTarget.value))}>
-              {versions.map((v) => (
-                <option key={v} value={v}>
-                  v{v}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label="To version">
-          {(id) => (
-            <select id={id} value={to} onChange={(e) => setTo(Number(e.currentTarget.value))}>
-              {versions.map((v) => (
-                <option key={v} value={v}>
-                  v{v}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <VersionSelect label="From version" versions={versions} value={from} onChange={setFrom} />
+        <VersionSelect label="To version" versions={versions} value={to} onChange={setTo} />
       </div>
       {diff ? <ChangeList changes={diff} /> : null}
     </Modal>
@@ -318,5 +298,22 @@ export function FeedsDialog(props: { zone: string; onClose: () => void }) {
         </>
       ) : null}
     </Modal>
+  );
+}
+
+/** One end of the History dialog's comparison: a labelled choice of the event's versions. */
+function VersionSelect(props: { label: string; versions: number[]; value: number; onChange: (version: number) => void }) {
+  return (
+    <Field label={props.label}>
+      {(id) => (
+        <select id={id} value={props.value} onChange={(e) => props.onChange(Number(e.currentTarget.value))}>
+          {props.versions.map((v) => (
+            <option key={v} value={v}>
+              v{v}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
   );
 }

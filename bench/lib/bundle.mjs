@@ -46,7 +46,7 @@ const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/
 const DIGIT = Object.fromEntries([...BASE64].map((c, i) => [c, i]));
 
 /** Decodes one source-map segment (base64 VLQ) into its numbers. */
-function decodeSegment(segment) {
+export function decodeSegment(segment) {
   const values = [];
   let value = 0;
   let shift = 0;
