@@ -44,3 +44,26 @@ describe("the favicon", () => {
     expect(await (await call("GET", "/")).text()).toContain('<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">');
   });
 });
+
+describe("the docs pages, static files since they left the bundle", () => {
+  it.each(["/docs", "/redoc"])("%s is HTML under the CSP, revalidates with 304, and has no second URL", async (path) => {
+    const page = await call("GET", path);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'self'");
+    expect(await page.text()).toMatch(/^<!doctype html>/);
+    const etag = page.headers.get("etag")!;
+    const again = await call("GET", path, { headers: { "If-None-Match": etag } });
+    expect(again.status).toBe(304);
+    expect(again.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect((await call("GET", `${path}.html`)).status).toBe(404);
+    expect((await call("GET", `${path}/`)).status).toBe(404);
+  });
+
+  it("serves Swagger UI's start-up script as a file", async () => {
+    const res = await call("GET", "/static/docs/swagger-init.js");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(await res.text()).toContain('url: "/openapi.json"');
+  });
+});
